@@ -1,0 +1,296 @@
+"""The command line.
+
+Exit status: 0 done; 1 could not be done (the message says why); 2 the command was mistyped;
+3 done, but something needs a look (a source that could not be read, a refused archive member).
+"""
+
+from __future__ import annotations
+
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress as RichBar, TextColumn, TimeRemainingColumn
+
+from courseline import __version__
+from courseline.casefile import (CASE_FILE, TEMPLATE, CaseFileError, load_case, person_block,
+                                 source_block)
+from courseline.pipeline import BuildResult, CasePipeline, Progress, Problem
+
+EXIT_FAILED = 1
+EXIT_ATTENTION = 3
+
+err = Console(stderr=True, highlight=False)
+out = Console(highlight=False)
+
+
+class TerminalProgress(Progress):
+    """A progress bar on a terminal; silence in a pipe."""
+
+    def __init__(self) -> None:
+        self.enabled = sys.stderr.isatty()
+
+    @contextmanager
+    def task(self, description: str, total: int | None = None) -> Iterator:
+        if not self.enabled:
+            yield lambda advance=1: None
+            return
+        with RichBar(TextColumn("{task.description}"), BarColumn(), TimeRemainingColumn(),
+                     console=err, transient=True) as bar:
+            task = bar.add_task(description, total=total or None)
+            yield lambda advance=1: bar.advance(task, advance)
+
+    def say(self, message: str) -> None:
+        err.print(message)
+
+
+def _fail(message: str) -> None:
+    err.print(f"[red]Error:[/red] {message}", markup=True, soft_wrap=True)
+    sys.exit(EXIT_FAILED)
+
+
+def _open_case(folder: Path):
+    try:
+        return load_case(folder)
+    except CaseFileError as exc:
+        _fail(str(exc))
+
+
+def _report_problems(problems: list[Problem]) -> None:
+    if problems:
+        err.print(f"[yellow]Needs a look ({len(problems)}):[/yellow]", markup=True)
+        for problem in problems:
+            err.print(f"  - {problem}", markup=False, soft_wrap=True)
+
+
+def _summary(result: BuildResult) -> None:
+    out.print(f"Timeline sealed: {result.events} events from {result.sources} file(s); "
+              f"{result.merged} duplicate(s) merged; {result.rejected} record(s) could not be read.")
+    out.print(f"Seal: {result.seal.value}")
+    out.print(f"Written to {result.out_dir}")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="courseline")
+def main() -> None:
+    """courseline: one hashed, verifiable evidence timeline from the traces of a stalking campaign.
+
+    \b
+    Quick start:
+      courseline demo                       build and report a synthetic example case
+      courseline run mail.mbox --case CASE --victim email:a@example.org --suspect email:x@example.net
+    Step by step:
+      courseline init CASE                  write a case file to fill in
+      courseline add CASE PATH --owner victim
+      courseline build CASE                 parse, merge and seal the timeline
+      courseline report CASE                write CASE/out/report.html
+      courseline verify CASE                check every hash and the seal
+    """
+
+
+@main.command()
+@click.argument("case", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--reference", default="", help="Crime or case reference, e.g. OP-1234/24.")
+@click.option("--examiner", default="", help="Who processes the case, e.g. 'DC 1234 A. Officer'.")
+@click.option("--exhibit-prefix", default="EXH", show_default=True,
+              help="Exhibits are numbered PREFIX/1, PREFIX/2 ... in order of collection.")
+def init(case: Path, reference: str, examiner: str, exhibit_prefix: str) -> None:
+    """Create a case folder with a commented case.toml to fill in.
+
+    Example: courseline init cases/op-1234 --reference OP-1234/24 --exhibit-prefix AO
+    """
+    file = case / CASE_FILE
+    if file.exists():
+        _fail(f"{file} already exists; edit it, or choose another folder")
+    case.mkdir(parents=True, exist_ok=True)
+    file.write_text(TEMPLATE.format(reference=reference, examiner=examiner, prefix=exhibit_prefix),
+                    encoding="utf-8")
+    out.print(f"Created {file}. Add the people and their identifiers, then "
+              f"`courseline add {case} EXPORT --owner victim`.")
+
+
+def _add_sources(folder: Path, paths: tuple[Path, ...], owner: str | None) -> list[str]:
+    case = _open_case(folder)
+    if owner and case.person(owner) is None:
+        known = ", ".join(p.key for p in case.persons) or "none yet"
+        _fail(f"--owner {owner!r} is not a person in {case.file}; known person keys: {known}")
+    existing = {s.resolve(folder).resolve() for s in case.sources}
+    added = []
+    blocks = []
+    for path in paths:
+        real = path.resolve()
+        if not real.exists():
+            _fail(f"{path} does not exist")
+        if real in existing:
+            err.print(f"{path} is already a source of this case; skipped")
+            continue
+        try:
+            written = real.relative_to(folder.resolve()).as_posix()
+        except ValueError:
+            written = str(real)
+        blocks.append(source_block(written, owner))
+        existing.add(real)
+        added.append(written)
+    if blocks:
+        with case.file.open("a", encoding="utf-8") as handle:
+            handle.write("".join(blocks))
+    return added
+
+
+@main.command()
+@click.argument("case", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True))
+@click.option("--owner", help="Person key whose account or device the export came from (e.g. victim).")
+def add(case: Path, paths: tuple[Path, ...], owner: str | None) -> None:
+    """Collect files, folders or archives into the case as exhibits.
+
+    Each PATH is hashed (SHA-256 and MD5), copied read-only into CASE/evidence and listed in
+    case.toml. Archives are opened safely and each member is hashed too.
+
+    Example: courseline add cases/op-1234 exports/gmail.mbox exports/saved-mails --owner victim
+    """
+    _add_sources(case, paths, owner)
+    with CasePipeline(_open_case(case), TerminalProgress()) as pipeline:
+        pipeline.collect_all()
+        for entry in pipeline.case.sources:
+            exhibit = pipeline.db.exhibit_of(entry.path)
+            if exhibit:
+                files = [s for s in pipeline.db.sources([entry.path])]
+                out.print(f"{exhibit}: {entry.path} ({len(files)} file(s))")
+        _report_problems(pipeline.problems)
+        if pipeline.problems:
+            sys.exit(EXIT_ATTENTION)
+
+
+def _build(case_dir: Path) -> tuple[CasePipeline, BuildResult]:
+    pipeline = CasePipeline(_open_case(case_dir), TerminalProgress())
+    try:
+        result = pipeline.build()
+    except BaseException:
+        pipeline.close()
+        raise
+    return pipeline, result
+
+
+@main.command()
+@click.argument("case", type=click.Path(path_type=Path, file_okay=False, exists=True))
+def build(case: Path) -> None:
+    """Collect, parse, merge duplicates and seal the timeline; write CASE/out/.
+
+    Writes timeline.jsonl, timeline.csv, manifest.json and conduct.json.
+
+    Example: courseline build cases/op-1234
+    """
+    pipeline, result = _build(case)
+    pipeline.close()
+    _summary(result)
+    _report_problems(result.problems)
+    if result.problems:
+        sys.exit(EXIT_ATTENTION)
+
+
+def _report(case: Path) -> None:
+    from courseline.report import render_report
+
+    pipeline, result = _build(case)
+    with pipeline:
+        problems = pipeline.check_evidence()
+        if problems:
+            _report_problems(problems)
+            _fail("the evidence no longer matches its recorded hashes; no report was made")
+        path = render_report(pipeline, result)
+    _summary(result)
+    out.print(f"Report: {path}")
+    _report_problems(result.problems)
+    if result.problems:
+        sys.exit(EXIT_ATTENTION)
+
+
+@main.command()
+@click.argument("case", type=click.Path(path_type=Path, file_okay=False, exists=True))
+def report(case: Path) -> None:
+    """Build the case if needed and write CASE/out/report.html.
+
+    Every evidence file is re-hashed first; a mismatch stops the report.
+
+    Example: courseline report cases/op-1234
+    """
+    _report(case)
+
+
+@main.command()
+@click.argument("case", type=click.Path(path_type=Path, file_okay=False, exists=True))
+def verify(case: Path) -> None:
+    """Check that every hash and the seal reproduce; exit 0 only if they all do.
+
+    Re-hashes the evidence, checks the audit log's chain and the timeline's chain, re-parses
+    everything into a fresh database in a temporary folder and compares event ids and the seal.
+
+    Example: courseline verify cases/op-1234
+    """
+    from courseline.verify import verify_case
+
+    outcome = verify_case(_open_case(case), TerminalProgress())
+    for line in outcome.checked:
+        out.print(f"ok    {line}")
+    if outcome.differences:
+        for line in outcome.differences:
+            err.print(f"FAIL  {line}", markup=False, soft_wrap=True)
+        sys.exit(EXIT_FAILED)
+    out.print(f"Verified: seal {outcome.seal} reproduces.")
+
+
+@main.command()
+@click.argument("exports", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True))
+@click.option("--case", "case_dir", required=True, type=click.Path(path_type=Path, file_okay=False),
+              help="The case folder (created if it does not exist).")
+@click.option("--victim", multiple=True, help="An identifier of the victim, e.g. email:a@example.org.")
+@click.option("--suspect", multiple=True, help="An identifier of the suspect, e.g. email:x@example.net.")
+@click.option("--owner", default="victim", show_default=True,
+              help="Whose exports these are (a person key).")
+def run(exports: tuple[Path, ...], case_dir: Path, victim: tuple[str, ...], suspect: tuple[str, ...],
+        owner: str) -> None:
+    """One shot: create the case if needed, collect the exports, build and report.
+
+    Example: courseline run gmail.mbox saved/*.eml --case cases/a --victim email:a@example.org
+    --suspect email:x@example.net
+    """
+    file = case_dir / CASE_FILE
+    if not file.exists():
+        case_dir.mkdir(parents=True, exist_ok=True)
+        text = TEMPLATE.format(reference="", examiner="", prefix="EXH")
+        if victim:
+            text += person_block("victim", "victim", list(victim), "Victim")
+        if suspect:
+            text += person_block("suspect", "suspect", list(suspect), "Suspect")
+        file.write_text(text, encoding="utf-8")
+        _open_case(case_dir)
+    elif victim or suspect:
+        err.print(f"{file} exists: --victim and --suspect are ignored; edit the case file instead")
+    _add_sources(case_dir, exports, owner if _open_case(case_dir).person(owner) else None)
+    _report(case_dir)
+
+
+@main.command()
+@click.argument("folder", required=False, type=click.Path(path_type=Path, file_okay=False))
+def demo(folder: Path | None) -> None:
+    """Build a realistic synthetic case end to end and print where its report is.
+
+    FOLDER defaults to ./courseline-demo. The people, numbers and addresses are invented
+    (example.org addresses, Ofcom drama numbers).
+    """
+    from courseline.demo import write_demo_case
+
+    folder = folder or Path("courseline-demo")
+    if (folder / CASE_FILE).exists():
+        _fail(f"{folder} already holds a case; choose another folder or delete it")
+    write_demo_case(folder)
+    out.print(f"Demo case written to {folder}")
+    _report(folder)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,327 @@
+"""The pipeline: collect → parse → merge → seal → write, for one case folder.
+
+Each stage can be re-run: a source already collected is not collected again, a source already
+parsed with the same settings is not parsed again, and each source is parsed in one transaction
+(a crash or Ctrl-C leaves no half source; the next build carries on). A bad source never stops the
+others: its problem is recorded and shown, and the exit status says that something needs a look.
+"""
+
+from __future__ import annotations
+
+import json
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+from courseline import __version__
+from courseline.casefile import Case, SourceEntry
+from courseline.collectors.hashing import hash_file
+from courseline.collectors.identify import sample_file
+from courseline.collectors.store import EvidenceStore
+from courseline.collectors.walk import Collected, Refusal, collect
+from courseline.parsers import SourceFile, parser_for, parser_named
+from courseline.timeline.db import CaseDB, SourceRow
+from courseline.timeline.event import Event, Reject, canonical_json, sha256_hex
+from courseline.timeline.identity import Directory
+from courseline.timeline.merge import compute_merges
+from courseline.timeline.records import SourceSettings, make_record, merge_key
+from courseline.timeline.seal import Seal, manifest, write_json, write_timeline
+from courseline.timeline.timeutil import instant_us, parse_utc
+
+DB_FILE = "case.sqlite"
+EVIDENCE_DIR = "evidence"
+OUT_DIR = "out"
+_BATCH = 500
+
+
+class Progress:
+    """How long work is shown. The command line gives a progress bar on a terminal; tests and
+    pipes get this silent default."""
+
+    def task(self, description: str, total: int | None = None):
+        return nullcontext(lambda advance=1: None)
+
+    def say(self, message: str) -> None:
+        pass
+
+
+@dataclass
+class Problem:
+    """Something a user must look at: a source that could not be collected or read."""
+
+    where: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.reason}"
+
+
+@dataclass
+class BuildResult:
+    seal: Seal
+    sources: int
+    events: int
+    rejected: int
+    merged: int
+    out_dir: Path
+    problems: list[Problem] = field(default_factory=list)
+
+
+class CasePipeline:
+    def __init__(self, case: Case, progress: Progress | None = None, db_path: Path | None = None,
+                 evidence_root: Path | None = None, out_dir: Path | None = None):
+        self.case = case
+        self.progress = progress or Progress()
+        self.db = CaseDB(db_path or case.folder / DB_FILE)
+        self.store = EvidenceStore(evidence_root or case.folder / EVIDENCE_DIR)
+        self.out_dir = out_dir or case.folder / OUT_DIR
+        self.problems: list[Problem] = []
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> "CasePipeline":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    @property
+    def examiner(self) -> str:
+        return self.case.info.examiner or "unnamed examiner"
+
+    # -- collection ------------------------------------------------------------------------
+
+    def display_path(self, entry: SourceEntry) -> str:
+        """Where a source shows in the case: relative to the case folder, never a machine path."""
+        written = Path(entry.path)
+        resolved = entry.resolve(self.case.folder)
+        try:
+            return resolved.resolve().relative_to(self.case.folder.resolve()).as_posix()
+        except ValueError:
+            return written.name or resolved.name
+
+    def collect_all(self) -> None:
+        for entry in self.case.sources:
+            if not self.db.entry_collected(entry.path):
+                self.collect_entry(entry)
+
+    def collect_entry(self, entry: SourceEntry) -> None:
+        real = entry.resolve(self.case.folder)
+        if not real.exists():
+            self.problems.append(Problem(entry.path, f"not found at {real}; nothing collected"))
+            return
+        display = self.display_path(entry)
+        total = _size_of(real)
+        items: list[Collected | Refusal] = []
+        with self.progress.task(f"Collecting {display}", total) as advance:
+            for item in collect(real, display, self.store, progress=advance):
+                items.append(item)
+        with self.db.transaction() as conn:
+            exhibit = self.db.assign_exhibit(entry.path, entry.exhibit, self.case.info.exhibit_prefix)
+            for item in items:
+                if isinstance(item, Refusal):
+                    self.db.add_refusal(conn, entry.path, item.case_path, item.reason)
+                    self.problems.append(Problem(item.case_path, item.reason))
+                    continue
+                parser = parser_for(item.sample)
+                self.db.add_source(
+                    conn, entry=entry.path, case_path=item.case_path, name=item.name,
+                    parent=item.parent, container=int(item.container), sha256=item.digests.sha256,
+                    md5=item.digests.md5, size=item.digests.size, media_type=item.sample.media_type,
+                    parser=parser.NAME if parser else None,
+                    parser_version=parser.VERSION if parser else None)
+            collected = [i for i in items if isinstance(i, Collected)]
+            self.db.audit("collect", self.examiner,
+                          parameters={"source": entry.path, "owner": entry.owner, "exhibit": exhibit},
+                          inputs=[{"path": str(real)}],
+                          outputs=[{"path": i.case_path, "sha256": i.digests.sha256,
+                                    "md5": i.digests.md5, "size": i.digests.size} for i in collected])
+
+    # -- parsing ---------------------------------------------------------------------------
+
+    def active_sources(self) -> list[SourceRow]:
+        return self.db.sources([entry.path for entry in self.case.sources])
+
+    def settings_for(self, entry: SourceEntry) -> SourceSettings:
+        owner = self.case.person(entry.owner) if entry.owner else None
+        return SourceSettings(
+            zone=self.case.source_zone(entry), case_zone=self.case.info.timezone,
+            clock_offset_seconds=entry.clock_offset_seconds, region=self.case.info.region,
+            owner_identifiers=frozenset(str(i) for i in owner.normalised) if owner else frozenset())
+
+    def parse_all(self) -> None:
+        entries = {entry.path: entry for entry in self.case.sources}
+        for source in self.active_sources():
+            if source.parser is None:
+                continue
+            settings = self.settings_for(entries[source.entry])
+            parser = parser_named(source.parser)
+            key = settings.parse_key(parser.NAME, parser.VERSION)
+            if source.parse_key != key:
+                self.parse_source(source, settings, key)
+
+    def parse_source(self, source: SourceRow, settings: SourceSettings, key: str) -> None:
+        parser_cls = parser_named(source.parser)
+        exhibit = self.db.exhibit_of(source.entry)
+        path = self.store.path_of(source.sha256)
+        sample = sample_file(path, source.name)
+        base_provenance = {"exhibit": exhibit, "source_sha256": source.sha256,
+                           "path": source.case_path, "parser": parser_cls.NAME,
+                           "parser_version": parser_cls.VERSION}
+        counts = {"records": 0, "events": 0, "rejected": 0}
+        with self.progress.task(f"Reading {source.case_path}", source.size) as advance, \
+                self.db.transaction() as conn:
+            self.db.clear_parse(conn, source.id)
+            events: list[tuple] = []
+            rejects: list[tuple] = []
+            seen: dict[str, int] = {}
+            items = parser_cls().parse(SourceFile(path, source.case_path, source.name, sample))
+            for item in _guarded(items, counts):
+                counts["records"] += 1
+                row = self._row_for(item, settings, base_provenance, seen, source.id)
+                if isinstance(row, Reject):
+                    counts["rejected"] += 1
+                    rejects.append((source.id, row.locator, row.reason))
+                else:
+                    counts["events"] += 1
+                    events.append(row)
+                if len(events) >= _BATCH:
+                    _insert_events(conn, events)
+                    advance(_BATCH)
+                rejects = _flush_rejects(conn, rejects)
+            _insert_events(conn, events)
+            _flush_rejects(conn, rejects, force=True)
+            if counts.get("stopped"):
+                counts["rejected"] += 1
+                conn.execute("INSERT INTO rejects VALUES (?, ?, ?)",
+                             (source.id, "source", counts["stopped"]))
+            conn.execute("UPDATE sources SET parse_key = ?, parser_version = ?, records = ?, "
+                         "events = ?, rejected = ? WHERE id = ?",
+                         (key, parser_cls.VERSION, counts["records"], counts["events"],
+                          counts["rejected"], source.id))
+            self.db.audit("parse", self.examiner,
+                          parameters={"parser": parser_cls.NAME, "parser_version": parser_cls.VERSION,
+                                      "zone": settings.zone, "clock_offset_seconds":
+                                          settings.clock_offset_seconds},
+                          inputs=[{"path": source.case_path, "sha256": source.sha256}],
+                          outputs=[{k: v for k, v in counts.items() if k != "stopped"}])
+        if counts["rejected"]:
+            self.problems.append(Problem(source.case_path,
+                                         f"{counts['rejected']} record(s) could not be read; "
+                                         f"see the manifest's rejects"))
+
+    def _row_for(self, item: Event | Reject, settings: SourceSettings, base: dict[str, Any],
+                 seen: dict[str, int], source_id: int) -> tuple | Reject:
+        if isinstance(item, Reject):
+            return item
+        if item.time.value is None:
+            return Reject(item.locator, f"no usable time ({item.time.source}: {item.time.raw!r})")
+        try:
+            record = make_record(item, settings)
+        except ValueError as exc:
+            return Reject(item.locator, f"could not be normalised: {exc}")
+        event_id = sha256_hex(canonical_json(record))
+        repeat = seen.get(event_id, 0)
+        seen[event_id] = repeat + 1
+        if repeat:
+            # The same record twice in one source: two events, never merged, told apart.
+            record["repeat"] = repeat
+            event_id = sha256_hex(canonical_json(record))
+        provenance = canonical_json({**base, "locator": item.locator})
+        when = record["occurred_utc"]
+        return (source_id, event_id, instant_us(parse_utc(when)), record["precision"],
+                merge_key(record), canonical_json(record), provenance)
+
+    # -- the timeline ----------------------------------------------------------------------
+
+    def directory(self) -> Directory:
+        return Directory({p.key: p.normalised for p in self.case.persons})
+
+    def build(self) -> BuildResult:
+        self.collect_all()
+        self.parse_all()
+        sources = self.active_sources()
+        ids = [s.id for s in sources]
+        with self.db.transaction() as conn:
+            merged = compute_merges(conn, ids)
+        exhibits = {entry.path: self.db.exhibit_of(entry.path) for entry in self.case.sources}
+        victims = [p.key for p in self.case.persons if p.role == "victim"]
+        total_events = sum(s.events for s in sources)
+        with self.progress.task("Sealing the timeline", total_events - merged) as advance:
+            seal, conduct = write_timeline(self.db, sources, self.out_dir, self.directory(),
+                                           self.case.info.timezone, victims, self.case.orders,
+                                           progress=advance)
+        data = manifest(self.db, sources, exhibits, seal, conduct, self.case.info.reference,
+                        __version__)
+        write_json(self.out_dir / "manifest.json", data)
+        write_json(self.out_dir / "conduct.json", conduct.conduct())
+        outputs = [{"path": f"{OUT_DIR}/{name}", "sha256": _file_sha256(self.out_dir / name)}
+                   for name in ("timeline.jsonl", "timeline.csv", "manifest.json", "conduct.json")]
+        self.db.audit("build", self.examiner, parameters={"seal": seal.value, "events": seal.events},
+                      inputs=[{"path": s.case_path, "sha256": s.sha256} for s in sources],
+                      outputs=outputs)
+        for entry, path, reason in self.db.refusals():
+            problem = Problem(path, reason)
+            if entry in exhibits and all(str(p) != str(problem) for p in self.problems):
+                self.problems.append(problem)
+        return BuildResult(seal=seal, sources=len(sources), events=seal.events,
+                           rejected=sum(s.rejected for s in sources), merged=merged,
+                           out_dir=self.out_dir, problems=list(self.problems))
+
+    # -- evidence integrity ----------------------------------------------------------------
+
+    def check_evidence(self) -> list[Problem]:
+        """Re-hash every evidence file of the case; a mismatch is a problem naming the file."""
+        problems = []
+        sources = self.active_sources()
+        with self.progress.task("Re-hashing evidence", sum(s.size for s in sources)) as advance:
+            for source in sources:
+                path = self.store.path_of(source.sha256)
+                if not path.exists():
+                    problems.append(Problem(source.case_path, f"evidence copy {path} is missing"))
+                elif not self.store.verify(source.sha256):
+                    problems.append(Problem(source.case_path,
+                                            f"evidence copy {path} no longer matches its sha256 "
+                                            f"{source.sha256}"))
+                advance(source.size)
+        return problems
+
+
+def _guarded(items: Iterator[Event | Reject], counts: dict[str, Any]) -> Iterator[Event | Reject]:
+    """Keep what a parser yielded before it failed, and record the failure as a reject."""
+    try:
+        yield from items
+    except Exception as exc:  # a parser bug or an unreadable file: never stop the other sources
+        counts["stopped"] = (f"reading stopped after {counts['records']} record(s): "
+                             f"{type(exc).__name__}: {exc}")
+
+
+def _insert_events(conn, events: list[tuple]) -> None:
+    if events:
+        conn.executemany("INSERT INTO events (source_id, event_id, instant_us, precision, "
+                         "merge_key, record, provenance) VALUES (?, ?, ?, ?, ?, ?, ?)", events)
+        events.clear()
+
+
+def _flush_rejects(conn, rejects: list[tuple], force: bool = False) -> list[tuple]:
+    if rejects and (force or len(rejects) >= _BATCH):
+        conn.executemany("INSERT INTO rejects VALUES (?, ?, ?)", rejects)
+        return []
+    return rejects
+
+
+def _size_of(path: Path) -> int:
+    if path.is_file():
+        return path.stat().st_size
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
+
+
+def _file_sha256(path: Path) -> str:
+    return hash_file(path).sha256
+
+
+def manifest_of(out_dir: Path) -> dict[str, Any]:
+    return json.loads((out_dir / "manifest.json").read_text(encoding="utf-8"))
+

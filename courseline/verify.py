@@ -1,0 +1,127 @@
+"""``courseline verify``: does every hash and the seal reproduce? (ACPO principle 3)
+
+Checks, in order, naming the first difference of each:
+1. the audit log's hash chain;
+2. every evidence copy against the sha256 recorded when it was collected;
+3. every stored event row against its event id (the id is the hash of the row's record);
+4. ``out/timeline.jsonl`` against its own chain, and the seal and count in ``out/manifest.json``;
+5. a fresh build in a temporary folder, re-parsing the evidence copies with the same case file:
+   its ``timeline.jsonl`` and ``manifest.json`` must be byte-identical to the case's.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from dataclasses import dataclass, field
+from itertools import zip_longest
+from pathlib import Path
+
+from courseline.casefile import Case
+from courseline.pipeline import DB_FILE, EVIDENCE_DIR, OUT_DIR, CasePipeline, Progress
+from courseline.timeline.db import CaseDB, check_audit_chain
+from courseline.timeline.event import sha256_hex
+from courseline.timeline.seal import check_chain, read_timeline
+
+
+@dataclass
+class Outcome:
+    checked: list[str] = field(default_factory=list)
+    differences: list[str] = field(default_factory=list)
+    seal: str | None = None
+
+    def check(self, problem: str | None, passed: str) -> None:
+        if problem:
+            self.differences.append(problem)
+        else:
+            self.checked.append(passed)
+
+
+def verify_case(case: Case, progress: Progress | None = None) -> Outcome:
+    outcome = Outcome()
+    out_dir = case.folder / OUT_DIR
+    if not (case.folder / DB_FILE).exists() or not (out_dir / "manifest.json").exists():
+        outcome.differences.append(f"{case.folder} has not been built yet: run `courseline build`")
+        return outcome
+    with CasePipeline(case, progress) as pipeline:
+        rows = pipeline.db.audit_rows()
+        outcome.check(check_audit_chain(rows), f"audit log: {len(rows)} entries, chain intact")
+        evidence = pipeline.check_evidence()
+        outcome.check("; ".join(map(str, evidence)) or None,
+                      f"evidence: {len(pipeline.active_sources())} file(s) match their sha256")
+        outcome.check(_stored_rows_problem(pipeline.db), "stored events match their event ids")
+    manifest = json.loads((out_dir / "manifest.json").read_text(encoding="utf-8"))
+    seal = manifest["seal"]
+    problem, count, chain = check_chain(read_timeline(out_dir / "timeline.jsonl"))
+    if problem is None and (chain != seal["value"] or count != seal["events"]):
+        problem = (f"out/timeline.jsonl ends at chain {chain} after {count} rows, but the manifest's "
+                   f"seal is {seal['value']} over {seal['events']} events")
+    outcome.check(problem and f"out/timeline.jsonl: {problem}",
+                  f"timeline chain: {count} rows lead to the manifest's seal")
+    if evidence:
+        outcome.differences.append("fresh re-parse skipped: the evidence does not match its hashes")
+        return outcome
+    with tempfile.TemporaryDirectory(prefix="courseline-verify-") as tmp:
+        fresh_out = Path(tmp) / OUT_DIR
+        with CasePipeline(case, progress, db_path=Path(tmp) / DB_FILE,
+                          evidence_root=case.folder / EVIDENCE_DIR, out_dir=fresh_out) as fresh:
+            with CaseDB(case.folder / DB_FILE) as stored:
+                _copy_collection(stored, fresh.db)
+            result = fresh.build()
+        for name in ("timeline.jsonl", "manifest.json"):
+            outcome.check(_first_difference(out_dir / name, fresh_out / name),
+                          f"fresh re-parse: {name} is byte-identical")
+        outcome.seal = result.seal.value if not outcome.differences else None
+    return outcome
+
+
+def _stored_rows_problem(db: CaseDB) -> str | None:
+    cursor = db.conn.execute(
+        "SELECT e.event_id, e.record, s.case_path, e.provenance FROM events e "
+        "JOIN sources s ON s.id = e.source_id ORDER BY e.id")
+    for event_id, record, path, provenance in cursor:
+        if sha256_hex(record) != event_id:
+            locator = json.loads(provenance).get("locator")
+            return (f"case.sqlite: the stored event {event_id} ({path}, {locator}) was changed: "
+                    f"its record no longer hashes to its id")
+    return None
+
+
+def _copy_collection(stored: CaseDB, fresh: CaseDB) -> None:
+    """Give a fresh database the collected sources (not their events), to parse them again."""
+    with fresh.transaction() as conn:
+        conn.executemany("INSERT INTO entries VALUES (?, ?, ?)",
+                         stored.conn.execute("SELECT entry, exhibit, number FROM entries"))
+        columns = ("entry", "case_path", "name", "parent", "container", "sha256", "md5", "size",
+                   "media_type", "parser", "parser_version")
+        conn.executemany(
+            f"INSERT INTO sources ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+            stored.conn.execute(f"SELECT {', '.join(columns)} FROM sources ORDER BY id"))
+        conn.executemany("INSERT INTO refusals VALUES (?, ?, ?)",
+                         stored.conn.execute("SELECT entry, case_path, reason FROM refusals"))
+
+
+def _first_difference(existing: Path, fresh: Path) -> str | None:
+    with existing.open(encoding="utf-8") as a, fresh.open(encoding="utf-8") as b:
+        for number, (old, new) in enumerate(zip_longest(a, b), 1):
+            if old == new:
+                continue
+            if old is None or new is None:
+                return (f"out/{existing.name}: a fresh re-parse has "
+                        f"{'more' if old is None else 'fewer'} lines (from line {number})")
+            return f"out/{existing.name} differs from a fresh re-parse at line {number}: " + \
+                _describe(old, new)
+    return None
+
+
+def _describe(old: str, new: str) -> str:
+    try:
+        before, after = json.loads(old), json.loads(new)
+    except ValueError:
+        return f"{old.strip()[:120]!r} vs {new.strip()[:120]!r}"
+    if isinstance(before, dict) and isinstance(after, dict):
+        keys = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+        label = before.get("event_id") or ""
+        return (f"{'event ' + label[:16] + ', ' if label else ''}field(s) {', '.join(keys)} differ "
+                f"(if the case file changed since the last build, run `courseline build` first)")
+    return f"{old.strip()[:120]!r} vs {new.strip()[:120]!r}"

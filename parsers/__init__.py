@@ -1,0 +1,83 @@
+"""Parsers: one module per export format, found by subclass discovery.
+
+A parser is a subclass of :class:`Parser` in any module of this package. It declares what it reads
+(``NAME``, ``DATA_FORMAT``, ``VERSION``), how it recognises its input (:meth:`Parser.recognises`,
+given a :class:`~courseline.collectors.identify.Sample` of the file), and yields one
+:class:`~courseline.timeline.event.Event` or :class:`~courseline.timeline.event.Reject` per source
+record. Nothing registers by hand: importing the package's modules is enough.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import ClassVar, Iterator
+
+from courseline.collectors.identify import Sample
+from courseline.timeline.event import Event, Reject
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """A collected file, as a parser sees it.
+
+    ``path`` is the read-only evidence copy to open; ``case_path`` is where it came from, as the
+    case shows it (``exports/mail.zip!inbox.mbox``); ``name`` is its file name in the export.
+    """
+
+    path: Path
+    case_path: str
+    name: str
+    sample: Sample
+
+
+class Parser:
+    """Base class of every parser. Subclasses set the constants and implement two methods."""
+
+    NAME: ClassVar[str] = ""            # short, stable, used in provenance: "mbox"
+    DATA_FORMAT: ClassVar[str] = ""     # what a person would call it
+    VERSION: ClassVar[str] = "1"        # bump when output for the same input changes
+    PRIORITY: ClassVar[int] = 0         # when several recognise a file, the highest wins
+
+    @classmethod
+    def recognises(cls, sample: Sample) -> bool:
+        raise NotImplementedError
+
+    def parse(self, source: SourceFile) -> Iterator[Event | Reject]:
+        raise NotImplementedError
+
+
+@cache
+def all_parsers() -> tuple[type[Parser], ...]:
+    """Every concrete parser in this package, ordered by name."""
+    for module in pkgutil.iter_modules(__path__):
+        if not module.name.startswith("_"):
+            importlib.import_module(f"{__name__}.{module.name}")
+    found: dict[str, type[Parser]] = {}
+    pending = list(Parser.__subclasses__())
+    while pending:
+        cls = pending.pop()
+        pending.extend(cls.__subclasses__())
+        if cls.NAME:
+            if cls.NAME in found and found[cls.NAME] is not cls:
+                raise RuntimeError(f"two parsers are named {cls.NAME!r}")
+            found[cls.NAME] = cls
+    return tuple(found[name] for name in sorted(found))
+
+
+def parser_for(sample: Sample) -> type[Parser] | None:
+    """The parser that claims a file, or None when no parser does."""
+    claims = [cls for cls in all_parsers() if cls.recognises(sample)]
+    if not claims:
+        return None
+    return max(claims, key=lambda cls: (cls.PRIORITY, cls.NAME))
+
+
+def parser_named(name: str) -> type[Parser]:
+    for cls in all_parsers():
+        if cls.NAME == name:
+            return cls
+    raise KeyError(name)

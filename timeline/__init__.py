@@ -1,0 +1,1 @@
+"""courseline.timeline"""

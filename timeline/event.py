@@ -1,0 +1,180 @@
+"""The event model: what every parser yields and what the timeline seals.
+
+A parser describes one source record as an :class:`Event` carrying a :class:`RawTime` (the time as
+the source wrote it, and on what basis). It never converts local times itself: the core
+(:mod:`courseline.timeline.timeutil`) turns the raw time into a UTC instant with the source's zone
+and clock offset, and flags ambiguous or non-existent local times.
+
+A record that cannot become an event is yielded as a :class:`Reject` with its locator and reason,
+so that nothing a source holds is silently lost.
+
+This module is the contract between the stages; parsers import it and nothing else from the
+timeline package.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Mapping
+
+KINDS = frozenset({
+    "email", "sms", "mms", "call", "message", "post", "comment", "reaction", "friend-request",
+    "media", "location", "diary", "app", "account",
+})
+PLATFORMS = frozenset({
+    "email", "phone", "whatsapp", "facebook", "instagram", "x", "telegram", "snapchat", "discord",
+    "google-chat", "google-voice", "device", "diary",
+})
+DIRECTIONS = frozenset({"incoming", "outgoing", "unknown"})
+TIME_BASES = frozenset({"utc", "offset", "local", "assumed", "recalled"})
+PRECISIONS = ("ms", "s", "min", "day")  # finest first
+CALL_STATUSES = frozenset({"answered", "missed", "rejected", "blocked", "voicemail", "unanswered"})
+FLAGS = frozenset({
+    "deleted", "edited", "unsent", "forwarded", "draft", "spam", "sent", "trash", "truncated",
+})
+
+# Bounds on untrusted content kept in one event. Larger values are cut and the event says so.
+MAX_TEXT_CHARS = 1_000_000
+MAX_FIELD_CHARS = 10_000
+
+
+@dataclass(frozen=True)
+class RawTime:
+    """A time exactly as a source recorded it, before the core normalises it.
+
+    ``value`` is timezone-aware for the ``utc`` and ``offset`` bases, naive for ``local``
+    (read in the source's zone), ``assumed`` (read in the case zone) and ``recalled``.
+    ``source`` names the field the time came from, e.g. ``"Date header"``.
+    """
+
+    raw: str
+    value: datetime | None
+    basis: str
+    precision: str
+    source: str
+
+    def __post_init__(self) -> None:
+        if self.basis not in TIME_BASES:
+            raise ValueError(f"unknown time basis {self.basis!r}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"unknown precision {self.precision!r}")
+        if self.value is not None:
+            aware = self.value.tzinfo is not None and self.value.utcoffset() is not None
+            if self.basis in ("utc", "offset") and not aware:
+                raise ValueError(f"a {self.basis} time needs an offset: {self.raw!r}")
+            if self.basis in ("local", "assumed", "recalled") and aware:
+                raise ValueError(f"a {self.basis} time must be a wall-clock time: {self.raw!r}")
+
+
+@dataclass(frozen=True)
+class Attachment:
+    name: str | None
+    sha256: str
+    size: int
+    media_type: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "sha256": self.sha256, "size": self.size,
+                "media_type": self.media_type}
+
+
+@dataclass(frozen=True)
+class Location:
+    lat: float
+    lon: float
+    accuracy_m: float | None = None
+    basis: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"lat": self.lat, "lon": self.lon, "accuracy_m": self.accuracy_m,
+                "basis": self.basis}
+
+
+@dataclass
+class Event:
+    """One record of a source, as the parser read it.
+
+    ``sender`` and ``recipients`` are identifiers ``scheme:value`` as the source wrote them
+    (``email:X@Example.org``, ``tel:07700 900001``); the core normalises them. ``direction`` is
+    what the source itself says (a Sent label, an SMS type); leave it ``unknown`` and the core
+    derives it from the source owner's identifiers. ``details`` holds verbatim source-specific
+    values worth showing (headers kept for attribution, message ids); ``notes`` says what could
+    not be read, and how any value was derived rather than read.
+    """
+
+    kind: str
+    platform: str
+    time: RawTime
+    locator: str
+    direction: str = "unknown"
+    sender: str | None = None
+    recipients: list[str] = field(default_factory=list)
+    subject: str | None = None
+    text: str | None = None
+    call_status: str | None = None
+    duration_s: int | None = None
+    attachments: list[Attachment] = field(default_factory=list)
+    location: Location | None = None
+    flags: list[str] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def check(self) -> None:
+        """Raise ValueError when a field is outside the contract (a parser bug, not bad input)."""
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown kind {self.kind!r}")
+        if self.platform not in PLATFORMS:
+            raise ValueError(f"unknown platform {self.platform!r}")
+        if self.direction not in DIRECTIONS:
+            raise ValueError(f"unknown direction {self.direction!r}")
+        if self.call_status is not None and self.call_status not in CALL_STATUSES:
+            raise ValueError(f"unknown call status {self.call_status!r}")
+        unknown_flags = set(self.flags) - FLAGS
+        if unknown_flags:
+            raise ValueError(f"unknown flags {sorted(unknown_flags)}")
+        if not self.locator:
+            raise ValueError("an event needs a locator")
+
+
+@dataclass(frozen=True)
+class Reject:
+    """A record that could not become an event: where it is and why."""
+
+    locator: str
+    reason: str
+
+
+def bounded(text: str | None, limit: int = MAX_FIELD_CHARS) -> tuple[str | None, bool]:
+    """Return the text cut to ``limit`` characters, and whether it was cut."""
+    if text is None or len(text) <= limit:
+        return text, False
+    return text[:limit], True
+
+
+def clean_text(text: str) -> str:
+    """Replace lone surrogates (left by ``surrogateescape`` decoding) so the text encodes as UTF-8."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "replace").decode("utf-8")
+
+
+def canonical_json(obj: Any) -> str:
+    """The canonical form: sorted keys, no insignificant white space, UTF-8, times as strings."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      allow_nan=False)
+
+
+def sha256_hex(data: str | bytes) -> str:
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    return hashlib.sha256(data).hexdigest()
+
+
+def event_id_of(record: Mapping[str, Any]) -> str:
+    """sha256 of the canonical form of an event's record fields (never its provenance)."""
+    return sha256_hex(canonical_json(record))

@@ -1,0 +1,131 @@
+"""Identifiers (``scheme:value``) and the persons they belong to.
+
+``tel:`` values are normalised to E.164 with ``phonenumbers`` and the case region, using
+``is_possible_number`` (the Ofcom drama range 07700 900xxx is possible but not "valid", and must
+not be dropped). Withheld numbers, short codes and alphanumeric sender IDs are kept as written and
+are never matched to a person. ``email:`` is lower-cased; ``name:`` and platform handles compare
+after NFC, with invisible marks removed, case folded.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Iterable, Mapping
+
+import phonenumbers
+
+PLATFORM_SCHEMES = frozenset({
+    "whatsapp", "facebook", "instagram", "x", "telegram", "snapchat", "discord", "google", "signal",
+})
+SCHEMES = frozenset({"tel", "email", "name"}) | PLATFORM_SCHEMES
+# Marks that exports scatter through names and numbers and that a reader cannot see.
+INVISIBLE = dict.fromkeys(map(ord, "\u200e\u200f\u200b\u200c\u200d\u2060\ufeff\u202a\u202b\u202c"
+                               "\u202d\u202e\u2066\u2067\u2068\u2069"), None)
+SPACES = dict.fromkeys(map(ord, "\u202f\u00a0\u2007\u2009"), " ")
+
+
+class IdentifierError(ValueError):
+    """An identifier written by a person (in case.toml or on the command line) is malformed."""
+
+
+@dataclass(frozen=True)
+class Identifier:
+    scheme: str
+    value: str           # normalised
+    is_person_id: bool   # False for withheld numbers, short codes, sender IDs: never matched
+
+    def __str__(self) -> str:
+        return f"{self.scheme}:{self.value}"
+
+
+def fold_name(text: str) -> str:
+    text = unicodedata.normalize("NFC", text).translate(INVISIBLE).translate(SPACES)
+    return " ".join(text.split()).casefold()
+
+
+@lru_cache(maxsize=65_536)
+def _e164(value: str, region: str) -> str | None:
+    try:
+        number = phonenumbers.parse(value, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_possible_number(number):
+        return None
+    # Short codes (e.g. 88020) parse as "possible" numbers but belong to services, not people.
+    if len(phonenumbers.national_significant_number(number)) < 7:
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def split(text: str) -> tuple[str, str]:
+    scheme, sep, value = text.partition(":")
+    if not sep:
+        return "", text
+    return scheme.strip().lower(), value
+
+
+@lru_cache(maxsize=262_144)
+def normalise(text: str, region: str) -> Identifier:
+    """Normalise an identifier from a source. Never raises: what cannot be read is kept as written."""
+    scheme, value = split(text)
+    value = value.translate(INVISIBLE).strip()
+    if scheme == "tel":
+        e164 = _e164(value, region)
+        if e164 is not None:
+            return Identifier("tel", e164, True)
+        return Identifier("tel", value, False)
+    if scheme == "email":
+        return Identifier("email", value.lower(), "@" in value)
+    if scheme in SCHEMES:
+        return Identifier(scheme, fold_name(value), bool(value))
+    return Identifier(scheme or "unknown", value, False)
+
+
+def parse_written(text: str, region: str) -> Identifier:
+    """Parse an identifier a person wrote, raising IdentifierError saying what is expected."""
+    scheme, value = split(text)
+    if not scheme:
+        raise IdentifierError(
+            f"identifier {text!r} has no scheme; expected scheme:value such as "
+            f"'tel:07700 900001', 'email:a@example.org' or 'name:Dave'")
+    if scheme not in SCHEMES:
+        raise IdentifierError(
+            f"identifier {text!r} has unknown scheme {scheme!r}; expected one of "
+            f"{', '.join(sorted(SCHEMES))}")
+    if not value.strip():
+        raise IdentifierError(f"identifier {text!r} has an empty value")
+    ident = normalise(text, region)
+    if scheme == "tel" and not ident.is_person_id:
+        raise IdentifierError(
+            f"identifier {text!r} is not a possible phone number for region {region}; write it "
+            f"with its country code, e.g. 'tel:+44 7700 900001'")
+    if scheme == "email" and (value.count("@") != 1 or value.startswith("@")
+                              or value.endswith("@") or " " in value.strip()):
+        raise IdentifierError(f"identifier {text!r} is not an e-mail address (name@domain)")
+    return ident
+
+
+class Directory:
+    """Which person each identifier belongs to."""
+
+    def __init__(self, persons: Mapping[str, Iterable[Identifier]]):
+        self._owner: dict[str, str] = {}
+        self._names: dict[str, str] = {}
+        for key in sorted(persons):
+            for ident in persons[key]:
+                target = self._names if ident.scheme == "name" else self._owner
+                target[ident.value if ident.scheme == "name" else str(ident)] = key
+
+    def person_of(self, identifier: str | None) -> str | None:
+        """The person key of a normalised identifier (``scheme:value``), or None."""
+        if not identifier:
+            return None
+        found = self._owner.get(identifier)
+        if found is None:
+            scheme, value = split(identifier)
+            if scheme in PLATFORM_SCHEMES or scheme == "name":
+                # A display name shown by a platform matches the person's `name:` identifier.
+                found = self._names.get(value)
+        return found

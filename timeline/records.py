@@ -1,0 +1,121 @@
+"""From a parser's :class:`Event` to the normalised record that is stored, hashed and sealed.
+
+The record holds what the source says (verbatim fields) and what the core derived from the
+source's settings (UTC time, normalised identifiers, direction from the owner's identifiers), each
+derivation named. Who those identifiers belong to (``sender_person``, ``recipient_persons``) is
+added when the timeline is written and is not part of ``event_id``: an annotation made on an event
+keeps pointing at it when the case file learns a new identifier.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from courseline.timeline.event import Event, canonical_json, clean_text, sha256_hex
+from courseline.timeline.identity import normalise
+from courseline.timeline.timeutil import normalise as normalise_time
+
+# Fields a third party strips from a timeline row to recompute its event_id (docs/VERIFYING.md).
+NOT_HASHED = ("event_id", "seq", "chain", "provenance", "sender_person", "recipient_persons")
+
+
+@dataclass(frozen=True)
+class SourceSettings:
+    """What the records of one source depend on besides its bytes."""
+
+    zone: str
+    case_zone: str
+    clock_offset_seconds: float
+    region: str
+    owner_identifiers: frozenset[str]
+
+    def parse_key(self, parser: str, parser_version: str) -> str:
+        return sha256_hex(canonical_json({
+            "parser": parser, "parser_version": parser_version, "zone": self.zone,
+            "case_zone": self.case_zone, "clock_offset_seconds": self.clock_offset_seconds,
+            "region": self.region, "owner": sorted(self.owner_identifiers),
+        }))
+
+
+def _text(value: str | None) -> str | None:
+    return None if value is None else clean_text(value)
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def _direction(event: Event, sender: str | None, recipients: list[str],
+               owner: frozenset[str]) -> tuple[str, str | None]:
+    if event.direction != "unknown":
+        return event.direction, "source"
+    if owner and sender in owner:
+        return "outgoing", "owner"
+    if owner and owner.intersection(recipients):
+        return "incoming", "owner"
+    return "unknown", None
+
+
+def make_record(event: Event, settings: SourceSettings) -> dict[str, Any]:
+    """The normalised record of an event. The event's time must have a value."""
+    event.check()
+    when = normalise_time(event.time, settings.zone, settings.case_zone,
+                          settings.clock_offset_seconds)
+    sender = str(normalise(event.sender, settings.region)) if event.sender else None
+    recipients: list[str] = []
+    for written in event.recipients:
+        ident = str(normalise(written, settings.region))
+        if ident not in recipients:
+            recipients.append(ident)
+    direction, direction_basis = _direction(event, sender, recipients, settings.owner_identifiers)
+    return {
+        "occurred_utc": when.occurred_utc,
+        "precision": when.precision,
+        "time_basis": when.time_basis,
+        "time_raw": clean_text(when.time_raw),
+        "time_source": when.time_source,
+        "time_zone": when.time_zone,
+        "time_flags": list(when.time_flags),
+        "time_readings": list(when.time_readings),
+        "time_uncorrected_utc": when.uncorrected_utc,
+        "kind": event.kind,
+        "platform": event.platform,
+        "direction": direction,
+        "direction_basis": direction_basis,
+        "sender": sender,
+        "recipients": recipients,
+        "subject": _text(event.subject),
+        "text": _text(event.text),
+        "call_status": event.call_status,
+        "duration_s": event.duration_s,
+        "attachments": [a.as_dict() for a in event.attachments],
+        "location": event.location.as_dict() if event.location else None,
+        "flags": sorted(set(event.flags)),
+        "details": _json_safe(event.details),
+        "notes": [clean_text(n) for n in event.notes],
+    }
+
+
+def _content(text: str | None) -> str:
+    # Line endings and trailing spaces differ between copies of one message (CRLF in a .eml,
+    # LF in an mbox); they are not evidence of a different message.
+    if not text:
+        return ""
+    return "\n".join(line.rstrip() for line in re.split(r"\r\n|\r|\n", text)).strip()
+
+
+def merge_key(record: dict[str, Any]) -> str:
+    """Events from different sources with the same key, at agreeing times, are one event."""
+    return sha256_hex(canonical_json([
+        record["platform"], record["kind"], record["sender"], sorted(record["recipients"]),
+        _content(record["subject"]), _content(record["text"]), record["call_status"],
+        record["duration_s"], sorted(a["sha256"] for a in record["attachments"]),
+    ]))

@@ -1,0 +1,216 @@
+"""Writing the sealed timeline and the files that describe it.
+
+The timeline is ordered by (instant, ``event_id``). Each row carries ``chain`` =
+sha256(previous chain ‖ sha256(canonical row without ``chain``)), hex strings joined as text,
+starting from 64 zeros; the last chain value is the seal. ``docs/VERIFYING.md`` recomputes it with
+the standard library alone.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from courseline.timeline.conduct import ConductAccumulator, OrderTerms
+from courseline.timeline.db import CaseDB, SourceRow
+from courseline.timeline.event import canonical_json, sha256_hex
+from courseline.timeline.identity import Directory
+from courseline.timeline.timeutil import civil_time
+
+SEAL_ALGORITHM = "sha256-chain-v1: chain = sha256(prev_chain_hex + sha256_hex(canonical_row)), prev of first row = 64 zeros"
+GENESIS = "0" * 64
+CSV_COLUMNS = (
+    "seq", "event_id", "occurred_utc", "occurred_local", "precision", "time_basis", "time_raw",
+    "time_source", "time_zone", "time_flags", "time_readings", "time_uncorrected_utc", "kind",
+    "platform", "direction", "direction_basis", "sender", "sender_person", "recipients",
+    "recipient_persons", "subject", "text", "call_status", "duration_s", "attachments",
+    "location", "flags", "notes", "details", "exhibits", "provenance", "chain",
+)
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True)
+class Seal:
+    algorithm: str
+    events: int
+    value: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"algorithm": self.algorithm, "events": self.events, "value": self.value}
+
+
+def chain_next(prev: str, row_without_chain: dict[str, Any]) -> str:
+    return sha256_hex(prev + sha256_hex(canonical_json(row_without_chain)))
+
+
+def _timeline_rows(db: CaseDB, sources: list[SourceRow]) -> Iterator[dict[str, Any]]:
+    """Every event of the given sources, merged, in sealed order, without seq and chain."""
+    ids = [s.id for s in sources]
+    if not ids:
+        return
+    marks = ",".join("?" for _ in ids)
+    absorbed: dict[int, list[str]] = {}
+    skipped: set[int] = set()
+    for kept, gone, provenance in db.conn.execute(
+            "SELECT m.kept, m.absorbed, e.provenance FROM merges m JOIN events e ON e.id = m.absorbed"):
+        absorbed.setdefault(kept, []).append(provenance)
+        skipped.add(gone)
+    cursor = db.conn.execute(
+        f"SELECT id, event_id, record, provenance FROM events WHERE source_id IN ({marks}) "
+        f"ORDER BY instant_us, event_id, id", ids)
+    for row_id, event_id, record, provenance in cursor:
+        if row_id in skipped:
+            continue
+        entries = [provenance, *absorbed.get(row_id, [])]
+        row = json.loads(record)
+        row["event_id"] = event_id
+        row["provenance"] = [json.loads(p) for p in sorted(entries)]
+        yield row
+
+
+def _csv_cell(value: Any) -> str:
+    if value is None:
+        text = ""
+    elif isinstance(value, (list, dict)):
+        text = canonical_json(value) if value else ""
+    else:
+        text = str(value)
+    # A spreadsheet would run a cell starting with these as a formula; the JSONL stays verbatim.
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+
+
+def _csv_row(row: dict[str, Any], zone: str) -> list[str]:
+    flat = dict(row)
+    flat["occurred_local"] = civil_time(row["occurred_utc"], zone)
+    flat["exhibits"] = "; ".join(f"{p['exhibit']} {p['path']} {p['locator']}" for p in row["provenance"])
+    for key in ("time_flags", "time_readings", "recipients", "flags", "notes"):
+        flat[key] = "; ".join(str(v) for v in row[key])
+    flat["recipient_persons"] = "; ".join(p or "" for p in row["recipient_persons"])
+    return [_csv_cell(flat.get(column)) for column in CSV_COLUMNS]
+
+
+class _AtomicText:
+    """Write to a temporary file beside the target and move it into place when complete."""
+
+    def __init__(self, path: Path, newline: str | None = "\n"):
+        self.path = path
+        self.tmp = path.with_name(path.name + ".partial")
+        self.handle = self.tmp.open("w", encoding="utf-8", newline=newline)
+
+    def commit(self) -> None:
+        self.handle.close()
+        os.replace(self.tmp, self.path)
+
+
+def write_json(path: Path, data: Any) -> None:
+    out = _AtomicText(path)
+    out.handle.write(json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False) + "\n")
+    out.commit()
+
+
+def write_timeline(db: CaseDB, sources: list[SourceRow], out_dir: Path, directory: Directory,
+                   zone: str, victims: Iterable[str], orders: Iterable[OrderTerms],
+                   progress=None) -> tuple[Seal, ConductAccumulator]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    jsonl = _AtomicText(out_dir / "timeline.jsonl")
+    table = _AtomicText(out_dir / "timeline.csv", newline="")
+    writer = csv.writer(table.handle, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    conduct = ConductAccumulator(zone, victims, orders)
+    chain = GENESIS
+    seq = 0
+    for row in _timeline_rows(db, sources):
+        seq += 1
+        row["seq"] = seq
+        row["sender_person"] = directory.person_of(row["sender"])
+        row["recipient_persons"] = [directory.person_of(r) for r in row["recipients"]]
+        chain = chain_next(chain, row)
+        row["chain"] = chain
+        jsonl.handle.write(canonical_json(row) + "\n")
+        writer.writerow(_csv_row(row, zone))
+        conduct.add(row)
+        if progress:
+            progress(1)
+    jsonl.commit()
+    table.commit()
+    return Seal(SEAL_ALGORITHM, seq, chain), conduct
+
+
+def manifest(db: CaseDB, sources: list[SourceRow], exhibits: dict[str, str],
+             seal: Seal, conduct: ConductAccumulator, case_reference: str,
+             version: str) -> dict[str, Any]:
+    """The manifest: every file, what became of its records, the merges and the seal."""
+    def exhibit_order(source: SourceRow) -> tuple:
+        label = exhibits[source.entry]
+        head, _, number = label.rpartition("/")
+        return (head, int(number) if number.isdigit() else 0, label, source.case_path)
+
+    entries = []
+    for source in sorted(sources, key=exhibit_order):
+        rejects = db.rejects(source.id)
+        entries.append({
+            "exhibit": exhibits[source.entry], "path": source.case_path, "size": source.size,
+            "sha256": source.sha256, "md5": source.md5, "media_type": source.media_type,
+            "format": source.parser if source.parser else ("archive" if source.container else None),
+            "parser": source.parser, "parser_version": source.parser_version,
+            "archive_member_of": source.parent,
+            "records": source.records, "events": source.events, "rejected": source.rejected,
+            "rejects": [{"locator": loc, "reason": reason} for loc, reason in rejects],
+            "note": _source_note(source),
+        })
+    wanted = {s.entry for s in sources}
+    refused = [{"exhibit": exhibits.get(entry), "path": path, "reason": reason}
+               for entry, path, reason in db.refusals() if entry in wanted]
+    return {
+        "courseline_version": version,
+        "case_reference": case_reference,
+        "sources": entries,
+        "refused": refused,
+        "merges": _merges(db),
+        "unknown_identifiers": conduct.unknown_identifiers(),
+        "seal": seal.as_dict(),
+    }
+
+
+def _source_note(source: SourceRow) -> str | None:
+    if source.container:
+        return "archive: hashed as a whole; its members are listed as their own entries"
+    if source.parser is None:
+        return "not parsed: no parser recognises this file; it is kept and hashed as an exhibit"
+    return None
+
+
+def _merges(db: CaseDB) -> list[dict[str, Any]]:
+    groups: dict[str, list[str]] = {}
+    rows = db.conn.execute(
+        "SELECT k.event_id, k.provenance, a.provenance FROM merges m "
+        "JOIN events k ON k.id = m.kept JOIN events a ON a.id = m.absorbed")
+    for event_id, kept, absorbed in rows:
+        group = groups.setdefault(event_id, [kept])
+        group.append(absorbed)
+    return [{"event_id": event_id, "provenance": [json.loads(p) for p in sorted(provs)]}
+            for event_id, provs in sorted(groups.items())]
+
+
+def read_timeline(path: Path) -> Iterator[dict[str, Any]]:
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            yield json.loads(line)
+
+
+def check_chain(rows: Iterable[dict[str, Any]]) -> tuple[str | None, int, str]:
+    """Recompute the chain of timeline rows: (first problem or None, rows, last chain value)."""
+    chain = GENESIS
+    count = 0
+    for count, row in enumerate(rows, 1):
+        stored = row.pop("chain", None)
+        if row.get("seq") != count:
+            return f"row {count} carries seq {row.get('seq')}", count, chain
+        chain = chain_next(chain, row)
+        if stored != chain:
+            return f"row {count} (event {row.get('event_id')}) does not match its chain value", count, chain
+    return None, count, chain

@@ -1,0 +1,123 @@
+"""Turning a source's raw time into a UTC instant, visibly.
+
+Parsers hand over a :class:`~courseline.timeline.event.RawTime`; this module converts it with
+``zoneinfo`` and says what it did:
+
+* a wall-clock time (basis ``local``, ``assumed`` or ``recalled``) is read in a zone. When that
+  zone's clocks went back, the time happened twice (``ambiguous``); when they went forward, it never
+  happened (``nonexistent``). The standard library accepts both without complaint (PEP 495), so
+  they are detected here and both readings are listed; the earlier reading orders the event.
+* a measured clock offset of the source device (``clock_offset_seconds`` = device clock minus true
+  time) is subtracted, the event is flagged ``clock-corrected`` and the uncorrected time is kept.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from courseline.timeline.event import RawTime
+
+UTC = timezone.utc
+_PRECISION_UNITS = {
+    "ms": timedelta(milliseconds=1), "s": timedelta(seconds=1), "min": timedelta(minutes=1),
+    "day": timedelta(days=1),
+}
+
+
+@dataclass(frozen=True)
+class NormalTime:
+    occurred_utc: str            # ISO 8601, "Z", as precise as the source
+    instant_us: int              # microseconds since the Unix epoch, for ordering
+    precision: str
+    time_basis: str
+    time_raw: str
+    time_source: str
+    time_zone: str | None        # the zone a wall-clock time was read in
+    time_flags: tuple[str, ...]
+    time_readings: tuple[str, ...]   # both readings of an ambiguous or non-existent local time
+    uncorrected_utc: str | None      # before a clock correction
+
+
+def format_utc(moment: datetime, precision: str) -> str:
+    """ISO 8601 in UTC with a ``Z``; milliseconds only when the source recorded them."""
+    moment = moment.astimezone(UTC)
+    if precision == "ms":
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_utc(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def instant_us(moment: datetime) -> int:
+    delta = moment.astimezone(UTC) - datetime(1970, 1, 1, tzinfo=UTC)
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def precision_unit(precision: str) -> timedelta:
+    return _PRECISION_UNITS[precision]
+
+
+def local_readings(wall: datetime, zone: ZoneInfo) -> tuple[str | None, list[datetime]]:
+    """The UTC readings of a wall-clock time in a zone: (flag, readings, earliest first).
+
+    flag is ``ambiguous`` when the time happened twice, ``nonexistent`` when it never happened,
+    otherwise None with a single reading.
+    """
+    first = wall.replace(tzinfo=zone, fold=0)
+    second = wall.replace(tzinfo=zone, fold=1)
+    if first.utcoffset() == second.utcoffset():
+        return None, [first.astimezone(UTC)]
+    readings = sorted({first.astimezone(UTC), second.astimezone(UTC)})
+    round_trip = first.astimezone(UTC).astimezone(zone).replace(tzinfo=None)
+    flag = "ambiguous" if round_trip == wall else "nonexistent"
+    return flag, readings
+
+
+def normalise(raw: RawTime, source_zone: str, case_zone: str,
+              clock_offset_seconds: float = 0) -> NormalTime:
+    """Convert a raw time as DESIGN says. ``raw.value`` must not be None (the caller rejects)."""
+    if raw.value is None:
+        raise ValueError("a raw time without a value cannot be normalised")
+    flags: list[str] = []
+    readings: list[datetime] = []
+    zone_name: str | None = None
+    if raw.basis in ("utc", "offset"):
+        moment = raw.value.astimezone(UTC)
+    else:
+        zone_name = case_zone if raw.basis == "assumed" else source_zone
+        flag, readings = local_readings(raw.value, ZoneInfo(zone_name))
+        moment = readings[0]
+        if flag:
+            flags.append(flag)
+        else:
+            readings = []
+    uncorrected: str | None = None
+    if clock_offset_seconds:
+        uncorrected = format_utc(moment, raw.precision)
+        correction = timedelta(seconds=clock_offset_seconds)
+        moment -= correction
+        readings = [reading - correction for reading in readings]
+        flags.append("clock-corrected")
+    return NormalTime(
+        occurred_utc=format_utc(moment, raw.precision),
+        instant_us=instant_us(moment),
+        precision=raw.precision,
+        time_basis=raw.basis,
+        time_raw=raw.raw,
+        time_source=raw.source,
+        time_zone=zone_name,
+        time_flags=tuple(flags),
+        time_readings=tuple(format_utc(reading, raw.precision) for reading in readings),
+        uncorrected_utc=uncorrected,
+    )
+
+
+def civil_time(occurred_utc: str, zone: str) -> str:
+    """UK civil time (or the case zone) with the offset written: ``2024-10-27 01:30:00 BST (UTC+01:00)``."""
+    local = parse_utc(occurred_utc).astimezone(ZoneInfo(zone))
+    offset = local.strftime("%z")
+    return f"{local:%Y-%m-%d %H:%M:%S} {local.tzname()} (UTC{offset[:3]}:{offset[3:]})"
