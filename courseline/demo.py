@@ -162,6 +162,7 @@ def _message(mail: DemoMail, number: int, with_labels: bool) -> EmailMessage:
     message.set_content(mail.body)
     if mail.attachment:
         message.add_attachment(mail.attachment, maintype="image", subtype="png", filename="car.png")
+        message.set_boundary(f"demo-boundary-{number:03d}")  # not random: the demo is reproducible
     return message
 
 

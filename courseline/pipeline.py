@@ -19,7 +19,7 @@ from courseline.casefile import Case, SourceEntry
 from courseline.collectors.hashing import hash_file
 from courseline.collectors.identify import sample_file
 from courseline.collectors.store import EvidenceStore
-from courseline.collectors.walk import Collected, Refusal, collect
+from courseline.collectors.walk import Refusal, collect
 from courseline.parsers import SourceFile, parser_for, parser_named
 from courseline.timeline.db import CaseDB, SourceRow
 from courseline.timeline.event import Event, Reject, canonical_json, sha256_hex
@@ -113,14 +113,12 @@ class CasePipeline:
             self.problems.append(Problem(entry.path, f"not found at {real}; nothing collected"))
             return
         display = self.display_path(entry)
-        total = _size_of(real)
-        items: list[Collected | Refusal] = []
-        with self.progress.task(f"Collecting {display}", total) as advance:
-            for item in collect(real, display, self.store, progress=advance):
-                items.append(item)
-        with self.db.transaction() as conn:
+        outputs: list[dict[str, Any]] = []
+        # One transaction: an interrupted collection leaves no half entry and no exhibit number.
+        with self.progress.task(f"Collecting {display}") as advance, \
+                self.db.transaction() as conn:
             exhibit = self.db.assign_exhibit(entry.path, entry.exhibit, self.case.info.exhibit_prefix)
-            for item in items:
+            for item in collect(real, display, self.store, progress=advance):
                 if isinstance(item, Refusal):
                     self.db.add_refusal(conn, entry.path, item.case_path, item.reason)
                     self.problems.append(Problem(item.case_path, item.reason))
@@ -132,12 +130,11 @@ class CasePipeline:
                     md5=item.digests.md5, size=item.digests.size, media_type=item.sample.media_type,
                     parser=parser.NAME if parser else None,
                     parser_version=parser.VERSION if parser else None)
-            collected = [i for i in items if isinstance(i, Collected)]
+                outputs.append({"path": item.case_path, "sha256": item.digests.sha256,
+                                "md5": item.digests.md5, "size": item.digests.size})
             self.db.audit("collect", self.examiner,
                           parameters={"source": entry.path, "owner": entry.owner, "exhibit": exhibit},
-                          inputs=[{"path": str(real)}],
-                          outputs=[{"path": i.case_path, "sha256": i.digests.sha256,
-                                    "md5": i.digests.md5, "size": i.digests.size} for i in collected])
+                          inputs=[{"path": str(real)}], outputs=outputs)
 
     # -- parsing ---------------------------------------------------------------------------
 
@@ -151,9 +148,23 @@ class CasePipeline:
             clock_offset_seconds=entry.clock_offset_seconds, region=self.case.info.region,
             owner_identifiers=frozenset(str(i) for i in owner.normalised) if owner else frozenset())
 
+    def identify_again(self, source: SourceRow) -> SourceRow:
+        """Ask the parsers again: a newer courseline may read a file an older one could not."""
+        parser = parser_for(sample_file(self.store.path_of(source.sha256), source.name))
+        name = parser.NAME if parser else None
+        if name == source.parser:
+            return source
+        with self.db.transaction() as conn:
+            self.db.clear_parse(conn, source.id)
+            conn.execute("UPDATE sources SET parser = ?, parser_version = ?, parse_key = NULL, "
+                         "records = 0, events = 0, rejected = 0 WHERE id = ?",
+                         (name, parser.VERSION if parser else None, source.id))
+        return next(s for s in self.db.sources([source.entry]) if s.id == source.id)
+
     def parse_all(self) -> None:
         entries = {entry.path: entry for entry in self.case.sources}
         for source in self.active_sources():
+            source = self.identify_again(source)
             if source.parser is None:
                 continue
             settings = self.settings_for(entries[source.entry])
@@ -171,7 +182,7 @@ class CasePipeline:
                            "path": source.case_path, "parser": parser_cls.NAME,
                            "parser_version": parser_cls.VERSION}
         counts = {"records": 0, "events": 0, "rejected": 0}
-        with self.progress.task(f"Reading {source.case_path}", source.size) as advance, \
+        with self.progress.task(f"Reading {source.case_path}") as advance, \
                 self.db.transaction() as conn:
             self.db.clear_parse(conn, source.id)
             events: list[tuple] = []
@@ -310,12 +321,6 @@ def _flush_rejects(conn, rejects: list[tuple], force: bool = False) -> list[tupl
         conn.executemany("INSERT INTO rejects VALUES (?, ?, ?)", rejects)
         return []
     return rejects
-
-
-def _size_of(path: Path) -> int:
-    if path.is_file():
-        return path.stat().st_size
-    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
 
 
 def _file_sha256(path: Path) -> str:
