@@ -23,8 +23,8 @@ from courseline.pipeline import BuildResult, CasePipeline, Progress, Problem
 EXIT_FAILED = 1
 EXIT_ATTENTION = 3
 
-err = Console(stderr=True, highlight=False)
-out = Console(highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+out = Console(highlight=False, soft_wrap=True)
 
 
 class TerminalProgress(Progress):

@@ -1,0 +1,263 @@
+"""The whole pipeline as a user runs it, on generated cases."""
+
+from __future__ import annotations
+
+import json
+import re
+from html import unescape
+import sqlite3
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from courseline.casefile import load_case
+from courseline.demo import NEW_ADDRESS, write_demo_case
+from courseline.pipeline import CasePipeline
+from tests_support import make_writable, read_jsonl, run_cli
+
+
+def test_demo_builds_a_sealed_timeline_with_merges_breaches_and_flags(built_demo):
+    out = built_demo / "out"
+    for name in ("timeline.jsonl", "timeline.csv", "manifest.json", "conduct.json", "report.html"):
+        assert (out / name).is_file(), name
+    rows = read_jsonl(out / "timeline.jsonl")
+    manifest = json.loads((out / "manifest.json").read_text())
+    conduct = json.loads((out / "conduct.json").read_text())
+    # 15 messages in the mbox; 4 of them also saved as .eml files, merged across sources.
+    assert len(rows) == 15 == manifest["seal"]["events"]
+    assert len(manifest["merges"]) == 4
+    assert sum(len(r["provenance"]) > 1 for r in rows) == 4
+    merged = next(r for r in rows if len(r["provenance"]) > 1)
+    assert {p["exhibit"] for p in merged["provenance"]} == {"DEMO/1", "DEMO/2"}
+    # The message with no Date header falls back to the mbox From_ line, in the repeated hour.
+    undated = next(r for r in rows if r["subject"] == "(sent without a date)")
+    assert undated["time_basis"] == "assumed" and "ambiguous" in undated["time_flags"]
+    assert len(undated["time_readings"]) == 2
+    # 01:30 BST comes before 01:20 GMT on the night the clocks go back.
+    order = [r["subject"] for r in rows]
+    assert order.index("Clocks go back tonight") < order.index("Same hour twice")
+    # Possible breaches: the suspect's known addresses writing to the victim after service.
+    assert conduct["breach_counts"] == {"SPO 0001/2024": 2}
+    assert conduct["repeated_breaches"] == ["SPO 0001/2024"]
+    assert [c["to"] for c in conduct["possible_indirect_contact"]] == [["sister"]]
+    pair = next(p for p in conduct["pairs"] if (p["from"], p["to"]) == ("suspect", "victim"))
+    assert pair["events"] == 8 and pair["by_platform"] == {"email": 8}
+    # The new address is not tied to anyone yet, and shows up.
+    unknown = {u["identifier"]: u for u in manifest["unknown_identifiers"]}
+    assert unknown[f"email:{NEW_ADDRESS}"]["events"] == 4
+    # Direction comes from the owner's identifiers or the Gmail label.
+    sent = next(r for r in rows if r["subject"] == "Please stop contacting me")
+    assert sent["direction"] == "outgoing" and sent["sender_person"] == "victim"
+    # Every file is listed, including one no parser reads and the archive itself.
+    paths = {s["path"]: s for s in manifest["sources"]}
+    assert paths["exports/takeout/archive_browser.html"]["parser"] is None
+    assert paths["exports/saved-emails.zip"]["format"] == "archive"
+    assert sum(1 for p in paths if p.startswith("exports/saved-emails.zip!")) == 4
+    attachment = next(r for r in rows if r["subject"] == "Your car")["attachments"][0]
+    assert attachment["media_type"] == "image/png" and attachment["name"] == "car.png"
+
+
+def test_report_is_self_contained_and_escapes_content(built_demo):
+    html = (built_demo / "out" / "report.html").read_text()
+    assert not re.search(r"(?i)(https?:)?//[a-z0-9]", html.replace("<!DOCTYPE html>", ""))
+    assert "<script" not in html.lower()
+    assert "&lt;script&gt;alert(" in html
+    assert "default-src 'none'" in unescape(html)
+    assert 'style="' not in html  # inline style attributes would be blocked by the policy
+    seal = json.loads((built_demo / "out" / "manifest.json").read_text())["seal"]["value"]
+    assert html.count(seal) >= 2  # the running footer on every printed page, and the page string
+
+
+def test_rebuilding_in_another_folder_is_byte_identical(built_demo, tmp_path):
+    other = tmp_path / "again"
+    write_demo_case(other)
+    assert run_cli("build", other).exit_code == 0
+    for name in ("timeline.jsonl", "manifest.json", "conduct.json", "timeline.csv"):
+        assert (other / "out" / name).read_bytes() == (built_demo / "out" / name).read_bytes(), name
+
+
+def test_sources_added_in_another_order_give_the_same_outputs(built_demo, tmp_path):
+    other = tmp_path / "reordered"
+    write_demo_case(other)
+    text = (other / "case.toml").read_text()
+    head, _, sources = text.partition("[[source]]")
+    blocks = ["[[source]]" + b for b in sources.split("[[source]]")]
+    (other / "case.toml").write_text(head + "".join(reversed(blocks)))
+    # Collect them one at a time, in the reversed order, as separate `add`-like steps.
+    case = load_case(other)
+    with CasePipeline(case) as pipeline:
+        for entry in case.sources:
+            pipeline.collect_entry(entry)
+        pipeline.build()
+    for name in ("timeline.jsonl", "manifest.json", "conduct.json"):
+        assert (other / "out" / name).read_bytes() == (built_demo / "out" / name).read_bytes(), name
+
+
+def test_verify_passes_on_an_untouched_case(demo_copy):
+    result = run_cli("verify", demo_copy)
+    assert result.exit_code == 0, result.output
+    assert "byte-identical" in result.output and "Verified" in result.output
+
+
+def test_verify_fails_after_one_byte_of_evidence_changes(demo_copy):
+    manifest = json.loads((demo_copy / "out" / "manifest.json").read_text())
+    sha = next(s["sha256"] for s in manifest["sources"] if s["parser"] == "mbox")
+    stored = demo_copy / "evidence" / sha[:2] / sha
+    make_writable(stored)
+    data = bytearray(stored.read_bytes())
+    data[200] ^= 0x01
+    stored.write_bytes(bytes(data))
+    result = run_cli("verify", demo_copy)
+    assert result.exit_code == 1
+    assert "no longer matches its sha256" in result.output
+    assert "All mail Including Spam and Trash.mbox" in result.output
+
+
+def test_verify_fails_after_one_event_row_changes(demo_copy):
+    with sqlite3.connect(demo_copy / "case.sqlite") as db:
+        db.execute("UPDATE events SET record = replace(record, 'Answer me Sam', 'Answer me Tom') "
+                   "WHERE record LIKE '%Answer me Sam%'")
+    result = run_cli("verify", demo_copy)
+    assert result.exit_code == 1
+    assert "the stored event" in result.output and "was changed" in result.output
+
+
+def test_verify_fails_after_one_timeline_line_changes(demo_copy):
+    path = demo_copy / "out" / "timeline.jsonl"
+    path.write_text(path.read_text().replace("I drove past at 2", "I drove past at 3"))
+    result = run_cli("verify", demo_copy)
+    assert result.exit_code == 1
+    assert "does not match its chain value" in result.output
+
+
+def test_verify_fails_after_one_audit_entry_changes(demo_copy):
+    with sqlite3.connect(demo_copy / "case.sqlite") as db:
+        db.execute("UPDATE audit SET entry = replace(entry, 'DC 0000 Demo Examiner', 'Someone else') "
+                   "WHERE seq = 2")
+    result = run_cli("verify", demo_copy)
+    assert result.exit_code == 1
+    assert "audit entry 2 was changed" in result.output
+
+
+def test_report_refuses_when_evidence_no_longer_matches(demo_copy):
+    manifest = json.loads((demo_copy / "out" / "manifest.json").read_text())
+    sha = next(s["sha256"] for s in manifest["sources"] if s["parser"] == "eml")
+    stored = demo_copy / "evidence" / sha[:2] / sha
+    make_writable(stored)
+    stored.write_bytes(stored.read_bytes() + b"x")
+    result = run_cli("report", demo_copy)
+    assert result.exit_code == 1
+    assert "no report was made" in result.output
+
+
+def test_the_verifying_document_script_checks_a_case(demo_copy, tmp_path):
+    document = (Path(__file__).resolve().parents[2] / "docs" / "VERIFYING.md").read_text()
+    script = re.search(r"<!-- verify-script-start -->\n```python\n(.*?)```", document, re.S).group(1)
+    path = tmp_path / "check_case.py"
+    path.write_text(script)
+    passing = subprocess.run([sys.executable, "-I", str(path), str(demo_copy)],
+                             capture_output=True, text=True)
+    assert passing.returncode == 0, passing.stdout + passing.stderr
+    assert "ALL CHECKS PASSED" in passing.stdout
+    timeline = demo_copy / "out" / "timeline.jsonl"
+    timeline.write_text(timeline.read_text().replace("Piece of paper", "Piece of cake"))
+    failing = subprocess.run([sys.executable, "-I", str(path), str(demo_copy)],
+                             capture_output=True, text=True)
+    assert failing.returncode == 1 and "event_id does not match" in failing.stdout
+
+
+def test_run_makes_a_case_from_exports_in_one_command(tmp_path):
+    exports = write_demo_case(tmp_path / "src") / "exports"
+    case = tmp_path / "new-case"
+    result = run_cli("run", exports / "takeout", exports / "saved-emails.zip", "--case", case,
+                     "--victim", "email:sam.taylor@example.org",
+                     "--suspect", "email:chris.walker@example.net")
+    assert result.exit_code == 0, result.output
+    assert (case / "out" / "report.html").is_file()
+    manifest = json.loads((case / "out" / "manifest.json").read_text())
+    assert manifest["seal"]["events"] == 15
+    # Sources outside the case folder show by name, never by a machine-specific path.
+    assert all(not s["path"].startswith("/") for s in manifest["sources"])
+    assert {s["exhibit"] for s in manifest["sources"]} == {"EXH/1", "EXH/2"}
+
+
+def test_init_add_build_step_by_step(tmp_path):
+    exports = write_demo_case(tmp_path / "src") / "exports"
+    case = tmp_path / "case"
+    assert run_cli("init", case, "--reference", "OP-9/24", "--exhibit-prefix", "AO").exit_code == 0
+    with (case / "case.toml").open("a") as handle:
+        handle.write('\n[[person]]\nkey = "victim"\nrole = "victim"\n'
+                     'identifiers = ["email:sam.taylor@example.org"]\n')
+    added = run_cli("add", case, exports / "saved-emails.zip", "--owner", "victim")
+    assert added.exit_code == 0, added.output
+    assert "AO/1" in added.output
+    bad_owner = run_cli("add", case, exports / "takeout", "--owner", "nobody")
+    assert bad_owner.exit_code == 1 and "not a person" in bad_owner.output
+    built = run_cli("build", case)
+    assert built.exit_code == 0, built.output
+    assert "Timeline sealed: 4 events" in built.output
+    again = run_cli("init", case)
+    assert again.exit_code == 1 and "already exists" in again.output
+
+
+def test_a_bad_case_file_is_reported_with_its_line(tmp_path):
+    (tmp_path / "case.toml").write_text('[case]\nreference = "x"\ncolour = "blue"\n')
+    result = run_cli("build", tmp_path)
+    assert result.exit_code == 1
+    assert "line 3" in result.output and "unknown key 'colour'" in result.output
+
+
+def test_hostile_archive_is_refused_and_nothing_is_written_outside(tmp_path):
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    with zipfile.ZipFile(exports / "evil.zip", "w") as archive:
+        archive.writestr("../../escaped.txt", b"outside")
+        archive.writestr("/etc/evil.txt", b"absolute")
+        archive.writestr("fine.txt", b"inside")
+    case = tmp_path / "case"
+    before = sorted(p for p in tmp_path.rglob("*"))
+    result = run_cli("run", exports / "evil.zip", "--case", case,
+                     "--victim", "email:a@example.org")
+    assert result.exit_code == 3, result.output
+    assert "path traversal" in result.output or "escape" in result.output
+    assert not (tmp_path / "escaped.txt").exists() and not (tmp_path.parent / "escaped.txt").exists()
+    new = [p for p in tmp_path.rglob("*") if p not in before]
+    assert all(case in p.parents or p == case for p in new)
+    manifest = json.loads((case / "out" / "manifest.json").read_text())
+    assert len(manifest["refused"]) == 2
+    assert any(s["path"].endswith("evil.zip!fine.txt") for s in manifest["sources"])
+
+
+def test_interrupted_parse_leaves_no_half_source_and_the_next_build_carries_on(tmp_path, monkeypatch):
+    folder = write_demo_case(tmp_path / "case")
+    from courseline.parsers import mbox
+
+    original = mbox.MboxParser.parse
+
+    def interrupted(self, source):
+        for number, item in enumerate(original(self, source)):
+            if number == 5:
+                raise KeyboardInterrupt
+            yield item
+
+    monkeypatch.setattr(mbox.MboxParser, "parse", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        with CasePipeline(load_case(folder)) as pipeline:
+            pipeline.build()
+    with sqlite3.connect(folder / "case.sqlite") as db:
+        counts = db.execute("SELECT s.parser, s.parse_key IS NULL, COUNT(e.id) FROM sources s "
+                            "LEFT JOIN events e ON e.source_id = s.id WHERE s.parser = 'mbox' "
+                            "GROUP BY s.id").fetchall()
+    assert counts == [("mbox", 1, 0)]
+    monkeypatch.setattr(mbox.MboxParser, "parse", original)
+    assert run_cli("build", folder).exit_code == 0
+    assert len(read_jsonl(folder / "out" / "timeline.jsonl")) == 15
+
+
+def test_python_dash_m_runs_the_command_line():
+    result = subprocess.run([sys.executable, "-m", "courseline", "--help"], capture_output=True,
+                            text=True)
+    assert result.returncode == 0 and "courseline demo" in result.stdout
