@@ -17,7 +17,7 @@ from typing import Any, Iterator
 from courseline import __version__
 from courseline.casefile import Case, SourceEntry
 from courseline.collectors.hashing import hash_file
-from courseline.collectors.identify import sample_file
+from courseline.collectors.identify import Sample, sample_file
 from courseline.collectors.store import EvidenceStore
 from courseline.collectors.walk import Refusal, collect
 from courseline.parsers import SourceFile, parser_for, parser_named
@@ -148,36 +148,37 @@ class CasePipeline:
             clock_offset_seconds=entry.clock_offset_seconds, region=self.case.info.region,
             owner_identifiers=frozenset(str(i) for i in owner.normalised) if owner else frozenset())
 
-    def identify_again(self, source: SourceRow) -> SourceRow:
+    def identify_again(self, source: SourceRow) -> tuple[SourceRow, Sample]:
         """Ask the parsers again: a newer courseline may read a file an older one could not."""
-        parser = parser_for(sample_file(self.store.path_of(source.sha256), source.name))
+        sample = sample_file(self.store.path_of(source.sha256), source.name)
+        parser = parser_for(sample)
         name = parser.NAME if parser else None
         if name == source.parser:
-            return source
+            return source, sample
         with self.db.transaction() as conn:
             self.db.clear_parse(conn, source.id)
             conn.execute("UPDATE sources SET parser = ?, parser_version = ?, parse_key = NULL, "
                          "records = 0, events = 0, rejected = 0 WHERE id = ?",
                          (name, parser.VERSION if parser else None, source.id))
-        return next(s for s in self.db.sources([source.entry]) if s.id == source.id)
+        return next(s for s in self.db.sources([source.entry]) if s.id == source.id), sample
 
     def parse_all(self) -> None:
         entries = {entry.path: entry for entry in self.case.sources}
         for source in self.active_sources():
-            source = self.identify_again(source)
+            source, sample = self.identify_again(source)
             if source.parser is None:
                 continue
             settings = self.settings_for(entries[source.entry])
             parser = parser_named(source.parser)
             key = settings.parse_key(parser.NAME, parser.VERSION)
             if source.parse_key != key:
-                self.parse_source(source, settings, key)
+                self.parse_source(source, sample, settings, key)
 
-    def parse_source(self, source: SourceRow, settings: SourceSettings, key: str) -> None:
+    def parse_source(self, source: SourceRow, sample: Sample, settings: SourceSettings,
+                     key: str) -> None:
         parser_cls = parser_named(source.parser)
         exhibit = self.db.exhibit_of(source.entry)
         path = self.store.path_of(source.sha256)
-        sample = sample_file(path, source.name)
         base_provenance = {"exhibit": exhibit, "source_sha256": source.sha256,
                            "path": source.case_path, "parser": parser_cls.NAME,
                            "parser_version": parser_cls.VERSION}
@@ -186,7 +187,6 @@ class CasePipeline:
                 self.db.transaction() as conn:
             self.db.clear_parse(conn, source.id)
             events: list[tuple] = []
-            rejects: list[tuple] = []
             seen: dict[str, int] = {}
             items = parser_cls().parse(SourceFile(path, source.case_path, source.name, sample))
             for item in _guarded(items, counts):
@@ -194,16 +194,15 @@ class CasePipeline:
                 row = self._row_for(item, settings, base_provenance, seen, source.id)
                 if isinstance(row, Reject):
                     counts["rejected"] += 1
-                    rejects.append((source.id, row.locator, row.reason))
+                    conn.execute("INSERT INTO rejects VALUES (?, ?, ?)",
+                                 (source.id, row.locator, row.reason))
                 else:
                     counts["events"] += 1
                     events.append(row)
                 if len(events) >= _BATCH:
                     _insert_events(conn, events)
                     advance(_BATCH)
-                rejects = _flush_rejects(conn, rejects)
             _insert_events(conn, events)
-            _flush_rejects(conn, rejects, force=True)
             if counts.get("stopped"):
                 counts["rejected"] += 1
                 conn.execute("INSERT INTO rejects VALUES (?, ?, ?)",
@@ -233,17 +232,18 @@ class CasePipeline:
             record = make_record(item, settings)
         except ValueError as exc:
             return Reject(item.locator, f"could not be normalised: {exc}")
-        event_id = sha256_hex(canonical_json(record))
+        text = canonical_json(record)
+        event_id = sha256_hex(text)
         repeat = seen.get(event_id, 0)
         seen[event_id] = repeat + 1
         if repeat:
             # The same record twice in one source: two events, never merged, told apart.
             record["repeat"] = repeat
-            event_id = sha256_hex(canonical_json(record))
+            text = canonical_json(record)
+            event_id = sha256_hex(text)
         provenance = canonical_json({**base, "locator": item.locator})
-        when = record["occurred_utc"]
-        return (source_id, event_id, instant_us(parse_utc(when)), record["precision"],
-                merge_key(record), canonical_json(record), provenance)
+        return (source_id, event_id, instant_us(parse_utc(record["occurred_utc"])),
+                record["precision"], merge_key(record), text, provenance)
 
     # -- the timeline ----------------------------------------------------------------------
 
@@ -314,13 +314,6 @@ def _insert_events(conn, events: list[tuple]) -> None:
         conn.executemany("INSERT INTO events (source_id, event_id, instant_us, precision, "
                          "merge_key, record, provenance) VALUES (?, ?, ?, ?, ?, ?, ?)", events)
         events.clear()
-
-
-def _flush_rejects(conn, rejects: list[tuple], force: bool = False) -> list[tuple]:
-    if rejects and (force or len(rejects) >= _BATCH):
-        conn.executemany("INSERT INTO rejects VALUES (?, ?, ?)", rejects)
-        return []
-    return rejects
 
 
 def _file_sha256(path: Path) -> str:
