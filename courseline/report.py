@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 
 from courseline import __version__
 from courseline.pipeline import BuildResult, CasePipeline
@@ -31,8 +32,11 @@ def _environment() -> Environment:
                        undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
 
 
-def _css() -> str:
-    return resources.files("courseline.report_templates").joinpath("report.css").read_text("utf-8")
+def _css(seal: str) -> str:
+    """The style sheet, with the seal in every printed page's margin (it is hex: safe in CSS)."""
+    css = resources.files("courseline.report_templates").joinpath("report.css").read_text("utf-8")
+    return css + ('@page { @bottom-center { content: "Seal (SHA-256 chain) %s \\B7  page " '
+                  'counter(page) " of " counter(pages); } }\n' % seal)
 
 
 def content_security_policy(css: str) -> str:
@@ -72,11 +76,11 @@ def render_report(pipeline: CasePipeline, result: BuildResult) -> Path:
         "terms": o.terms, "breach_count": breaches.get(o.reference or o.kind, 0),
     } for o in case.orders]
     span = _span(out_dir / "timeline.jsonl", local)
-    css = _css()
+    css = _css(manifest["seal"]["value"])
     template = _environment().get_template("report.html.j2")
     stream = template.generate(
         case={"reference": case.info.reference, "examiner": case.info.examiner, "timezone": zone},
-        version=__version__, css=css, csp=content_security_policy(css),
+        version=__version__, css=Markup(css), csp=content_security_policy(css),
         seal=manifest["seal"], counts={
             "files": len(sources), "exhibits": len({s["exhibit"] for s in sources}),
             "merged": result.merged, "rejected": result.rejected},

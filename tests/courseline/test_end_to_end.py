@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import re
 from html import unescape
@@ -67,6 +69,10 @@ def test_report_is_self_contained_and_escapes_content(built_demo):
     assert "&lt;script&gt;alert(" in html
     assert "default-src 'none'" in unescape(html)
     assert 'style="' not in html  # inline style attributes would be blocked by the policy
+    style = re.search(r"<style>(.*?)</style>", html, re.S).group(1)
+    digest = base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()
+    assert f"style-src 'sha256-{digest}'" in unescape(html)  # the browser will apply the sheet
+    assert "&#34;" not in style and "&quot;" not in style
     seal = json.loads((built_demo / "out" / "manifest.json").read_text())["seal"]["value"]
     assert html.count(seal) >= 2  # the running footer on every printed page, and the page string
 
