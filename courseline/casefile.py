@@ -145,13 +145,29 @@ class _Locator:
         return key_line or start
 
 
-def _check_keys(table: dict[str, Any], name: str, index: int | None, loc: _Locator,
-                path: Path) -> None:
-    for key in table:
-        if key not in _ALLOWED[name]:
-            line = loc.key(name, index, key)
-            allowed = ", ".join(sorted(_ALLOWED[name]))
-            raise CaseFileError(path, line, f"unknown key {key!r} in [{name}]; expected one of {allowed}")
+@dataclass(frozen=True)
+class _Where:
+    """One table of the case file, to raise errors that name the line."""
+
+    path: Path
+    loc: _Locator
+    name: str
+    index: int | None
+
+    def error(self, message: str, key: str | None = None, value: Any = None) -> CaseFileError:
+        line = (self.loc.key(self.name, self.index, key, value) if key
+                else self.loc.table(self.name, self.index))
+        return CaseFileError(self.path, line, message)
+
+    def at(self, key: str):
+        """A function raising errors at ``key``, for helpers that check one value."""
+        return lambda message: self.error(message, key)
+
+    def check_keys(self, table: dict[str, Any]) -> None:
+        for key in table:
+            if key not in _ALLOWED[self.name]:
+                allowed = ", ".join(sorted(_ALLOWED[self.name]))
+                raise self.error(f"unknown key {key!r} in [{self.name}]; expected one of {allowed}", key)
 
 
 def _time(value: Any, what: str, err) -> datetime:
@@ -212,20 +228,13 @@ def parse_case(folder: Path, data: dict[str, Any], text: str) -> Case:
                 sources=sources)
 
 
-def _errors(path: Path, line_of):
-    def err(message: str, *where: Any) -> CaseFileError:
-        return CaseFileError(path, line_of(*where), message)
-    return err
-
-
 def _parse_info(table: dict[str, Any], loc: _Locator, path: Path) -> CaseInfo:
-    _check_keys(table, "case", None, loc, path)
-    err = lambda message, key=None: CaseFileError(path, loc.key("case", None, key) if key
-                                                  else loc.table("case", None), message)
-    timezone = _zone(table.get("timezone", "Europe/London"), lambda m: err(m, "timezone"))
+    where = _Where(path, loc, "case", None)
+    where.check_keys(table)
+    timezone = _zone(table.get("timezone", "Europe/London"), where.at("timezone"))
     region = str(table.get("region", "GB")).upper()
     if region not in phonenumbers.SUPPORTED_REGIONS:
-        raise err(f"region {region!r} is not a known region code; expected e.g. GB", "region")
+        raise where.error(f"region {region!r} is not a known region code; expected e.g. GB", "region")
     return CaseInfo(reference=str(table.get("reference", "")), timezone=timezone, region=region,
                     examiner=str(table.get("examiner", "")),
                     exhibit_prefix=str(table.get("exhibit_prefix", DEFAULT_PREFIX)) or DEFAULT_PREFIX)
@@ -236,9 +245,9 @@ def _parse_persons(tables: list[dict[str, Any]], region: str, loc: _Locator,
     persons: list[Person] = []
     owners: dict[str, str] = {}
     for index, table in enumerate(tables):
-        _check_keys(table, "person", index, loc, path)
-        err = lambda message, key=None, value=None: CaseFileError(
-            path, loc.key("person", index, key, value) if key else loc.table("person", index), message)
+        where = _Where(path, loc, "person", index)
+        where.check_keys(table)
+        err = where.error
         key = table.get("key")
         if not isinstance(key, str) or not key.strip():
             raise err("a [[person]] needs key = \"…\" (e.g. \"victim\"), used to refer to them")
@@ -278,16 +287,14 @@ def _parse_orders(tables: list[dict[str, Any]], keys: set[str], loc: _Locator,
                   path: Path) -> tuple[Order, ...]:
     orders = []
     for index, table in enumerate(tables):
-        _check_keys(table, "order", index, loc, path)
-
-        def err_at(key):
-            return lambda message: CaseFileError(path, loc.key("order", index, key), message)
+        where = _Where(path, loc, "order", index)
+        where.check_keys(table)
+        err_at = where.at
         kind = table.get("kind")
         if kind not in ORDER_KINDS:
             raise err_at("kind")(f"order kind {kind!r} is unknown; expected one of {', '.join(ORDER_KINDS)}")
         if "served" not in table:
-            raise CaseFileError(path, loc.table("order", index),
-                                "an [[order]] needs served = the time it was served, with an offset")
+            raise where.error("an [[order]] needs served = the time it was served, with an offset")
         served = _time(table["served"], "served", err_at("served"))
         expires = _time(table["expires"], "expires", err_at("expires")) if "expires" in table else None
         if expires is not None and expires <= served:
@@ -309,13 +316,13 @@ def _parse_orders(tables: list[dict[str, Any]], keys: set[str], loc: _Locator,
 def _parse_places(tables: list[dict[str, Any]], loc: _Locator, path: Path) -> tuple[Place, ...]:
     places = []
     for index, table in enumerate(tables):
-        _check_keys(table, "place", index, loc, path)
+        where = _Where(path, loc, "place", index)
+        where.check_keys(table)
         values = {}
         for key, low, high in (("lat", -90, 90), ("lon", -180, 180), ("radius_m", 0, 1e6)):
             value = table.get(key)
             if not isinstance(value, (int, float)) or isinstance(value, bool) or not low <= value <= high:
-                raise CaseFileError(path, loc.key("place", index, key),
-                                    f"{key} must be a number from {low} to {high:g}")
+                raise where.error(f"{key} must be a number from {low} to {high:g}", key)
             values[key] = float(value)
         places.append(Place(name=str(table.get("name", f"place {index + 1}")), **values))
     return tuple(places)
@@ -325,14 +332,12 @@ def _parse_sources(tables: list[dict[str, Any]], keys: set[str], loc: _Locator,
                    path: Path) -> tuple[SourceEntry, ...]:
     sources = []
     for index, table in enumerate(tables):
-        _check_keys(table, "source", index, loc, path)
-
-        def err_at(key):
-            return lambda message: CaseFileError(path, loc.key("source", index, key), message)
+        where = _Where(path, loc, "source", index)
+        where.check_keys(table)
+        err_at = where.at
         written = table.get("path")
         if not isinstance(written, str) or not written.strip():
-            raise CaseFileError(path, loc.table("source", index),
-                                "a [[source]] needs path = the export's file, folder or archive")
+            raise where.error("a [[source]] needs path = the export's file, folder or archive")
         owner = table.get("owner")
         if owner is not None:
             _person_ref(owner, keys, "owner", err_at("owner"))

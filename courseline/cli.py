@@ -13,7 +13,7 @@ from typing import Iterator
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress as RichBar, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, Progress as RichBar, TextColumn, TimeRemainingColumn
 
 from courseline import __version__
 from courseline.casefile import (CASE_FILE, TEMPLATE, CaseFileError, load_case, person_block,

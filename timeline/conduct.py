@@ -82,7 +82,7 @@ class ConductAccumulator:
         victims = involved & self.victims
         if not victims:
             return
-        idents = [(row["sender"], sender)] + list(zip(row["recipients"], row["recipient_persons"]))
+        idents = [(row["sender"], sender)] + list(zip(row["recipients"], row["recipient_persons"], strict=True))
         for ident, person in idents:
             if ident and person is None:
                 item = self.unknown[ident]

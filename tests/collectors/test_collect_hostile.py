@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from courseline.collectors.store import EvidenceStore
+from collect_support import collected_by_path, collected_paths, refusals_by_path
 from courseline.collectors.walk import Collected, Limits, Refusal, collect
 
 MiB = 1024 * 1024
@@ -75,16 +76,7 @@ def guarded(tmp_path: Path, store: EvidenceStore, exports: Path) -> Guarded:
     return run
 
 
-def _paths(results: Iterable[Collected | Refusal]) -> list[str]:
-    return [r.case_path for r in results if isinstance(r, Collected)]
 
-
-def _refusals(results: Iterable[Collected | Refusal]) -> dict[str, str]:
-    return {r.case_path: r.reason for r in results if isinstance(r, Refusal)}
-
-
-def _by_path(results: Iterable[Collected | Refusal]) -> dict[str, Collected]:
-    return {r.case_path: r for r in results if isinstance(r, Collected)}
 
 
 def _tar_member(
@@ -148,8 +140,8 @@ def test_zip_traversal_names_are_refused(guarded: Guarded, exports: Path) -> Non
 
     results = guarded(exports / "t.zip", "t.zip")
 
-    assert _paths(results) == ["t.zip", "t.zip!good.txt"]
-    refusals = _refusals(results)
+    assert collected_paths(results) == ["t.zip", "t.zip!good.txt"]
+    refusals = refusals_by_path(results)
     assert refusals["t.zip!../../evil.txt"] == (
         "member '../../evil.txt' would escape the archive (path traversal); not collected"
     )
@@ -173,8 +165,8 @@ def test_tar_traversal_names_and_links_are_refused(guarded: Guarded, exports: Pa
 
     results = guarded(exports / "t.tar.gz", "t.tar.gz")
 
-    assert _paths(results) == ["t.tar.gz", "t.tar.gz!good.txt", "t.tar.gz!escape", "t.tar.gz!last.txt"]
-    assert _by_path(results)["t.tar.gz!escape"].digests.sha256 == hashlib.sha256(EVIL).hexdigest()
+    assert collected_paths(results) == ["t.tar.gz", "t.tar.gz!good.txt", "t.tar.gz!escape", "t.tar.gz!last.txt"]
+    assert collected_by_path(results)["t.tar.gz!escape"].digests.sha256 == hashlib.sha256(EVIL).hexdigest()
     refusals = [r for r in results if isinstance(r, Refusal)]
     reasons = {r.case_path: r.reason for r in refusals}
     assert reasons["t.tar.gz!../../evil.txt"].endswith("would escape the archive (path traversal); not collected")
@@ -223,8 +215,8 @@ def test_zip_symlink_and_encrypted_members_are_refused(guarded: Guarded, exports
 
     results = guarded(exports / "z.zip", "z.zip")
 
-    assert _paths(results) == ["z.zip", "z.zip!fine.txt"]
-    assert _refusals(results) == {
+    assert collected_paths(results) == ["z.zip", "z.zip!fine.txt"]
+    assert refusals_by_path(results) == {
         "z.zip!link-to-etc": "member 'link-to-etc' is a symbolic link; links are not followed; not collected",
         "z.zip!locked.txt": "member 'locked.txt' is encrypted and no password is known; not collected",
         "z.zip!pipe": "member 'pipe' is a FIFO entry, not a file; not collected",
@@ -248,8 +240,8 @@ def test_zip_bomb_is_stopped_by_the_ratio(guarded: Guarded, exports: Path, zip_b
 
     results = guarded(exports / "bomb.zip", "bomb.zip")
 
-    assert _paths(results) == ["bomb.zip", "bomb.zip!first.txt"]
-    reason = _refusals(results)["bomb.zip"]
+    assert collected_paths(results) == ["bomb.zip", "bomb.zip!first.txt"]
+    reason = refusals_by_path(results)["bomb.zip"]
     assert reason.startswith("stopped at member 'bomb.bin': it expands more than 200 times (max_ratio): ")
     assert "possible decompression bomb" in reason and "not collected" in reason
 
@@ -259,8 +251,8 @@ def test_zip_bomb_is_stopped_by_the_member_size(guarded: Guarded, exports: Path,
 
     results = guarded(exports / "bomb.zip", "bomb.zip", Limits(max_member_bytes=5 * MiB, max_ratio=float("inf")))
 
-    assert _paths(results) == ["bomb.zip", "bomb.zip!first.txt"]
-    reason = _refusals(results)["bomb.zip"]
+    assert collected_paths(results) == ["bomb.zip", "bomb.zip!first.txt"]
+    reason = refusals_by_path(results)["bomb.zip"]
     assert reason.startswith(
         "stopped at member 'bomb.bin': it decompresses to more than 5.0 MiB (5,242,880 bytes) (max_member_bytes); "
         "possible decompression bomb; that member and any after it were not collected"
@@ -278,8 +270,8 @@ def test_bzip2_zip_member_is_decompressed_with_bounded_memory(guarded: Guarded, 
     finally:
         tracemalloc.stop()
 
-    assert _paths(results) == ["bz.zip"]
-    assert "(max_member_bytes)" in _refusals(results)["bz.zip"]
+    assert collected_paths(results) == ["bz.zip"]
+    assert "(max_member_bytes)" in refusals_by_path(results)["bz.zip"]
     assert peak < 12 * MiB  # zipfile's own reader would hold the whole 20 MB at once
 
 
@@ -293,8 +285,8 @@ def test_tar_gz_bomb_is_stopped_by_the_ratio(guarded: Guarded, exports: Path) ->
 
     results = guarded(exports / "bomb.tgz", "bomb.tgz")
 
-    assert _paths(results) == ["bomb.tgz", "bomb.tgz!first.txt"]
-    assert _refusals(results)["bomb.tgz"].startswith(
+    assert collected_paths(results) == ["bomb.tgz", "bomb.tgz!first.txt"]
+    assert refusals_by_path(results)["bomb.tgz"].startswith(
         "stopped at member 'zeros.img': it expands more than 200 times (max_ratio)"
     )
 
@@ -307,8 +299,8 @@ def test_total_bytes_are_bounded_across_members(guarded: Guarded, exports: Path)
 
     results = guarded(exports / "many.zip", "many.zip", Limits(max_total_bytes=2 * MiB + MiB // 2))
 
-    assert _paths(results) == ["many.zip", "many.zip!m0.bin", "many.zip!m1.bin"]
-    reason = _refusals(results)["many.zip"]
+    assert collected_paths(results) == ["many.zip", "many.zip!m0.bin", "many.zip!m1.bin"]
+    reason = refusals_by_path(results)["many.zip"]
     assert reason.startswith("stopped at 'many.zip!m2.bin': more than 2.5 MiB (2,621,440 bytes) would be decompressed")
     assert "(max_total_bytes)" in reason
 
@@ -325,14 +317,14 @@ def test_member_count_includes_nested_archives(guarded: Guarded, exports: Path) 
 
     results = guarded(exports / "outer.zip", "outer.zip", Limits(max_members=4))
 
-    assert _paths(results) == [
+    assert collected_paths(results) == [
         "outer.zip",
         "outer.zip!a.txt",
         "outer.zip!inner.zip",
         "outer.zip!inner.zip!inner0.txt",
         "outer.zip!inner.zip!inner1.txt",
     ]
-    refusals = _refusals(results)
+    refusals = refusals_by_path(results)
     assert list(refusals) == ["outer.zip"]  # reported once, on the top-level archive
     assert refusals["outer.zip"].startswith(
         "stopped at 'outer.zip!inner.zip!inner2.txt': the archive holds more than 4 members"
@@ -349,8 +341,8 @@ def test_huge_tar_header_is_refused(guarded: Guarded, exports: Path) -> None:
 
     results = guarded(exports / "pax.tar.gz", "pax.tar.gz")
 
-    assert _paths(results) == ["pax.tar.gz", "pax.tar.gz!first.txt"]
-    assert "a tar header is larger than 16.0 MiB" in _refusals(results)["pax.tar.gz"]
+    assert collected_paths(results) == ["pax.tar.gz", "pax.tar.gz!first.txt"]
+    assert "a tar header is larger than 16.0 MiB" in refusals_by_path(results)["pax.tar.gz"]
 
 
 # --- damage ------------------------------------------------------------------------------------
@@ -366,9 +358,9 @@ def test_truncated_zip_is_collected_as_a_file_with_a_refusal(guarded: Guarded, e
 
     results = guarded(exports / "cut.zip", "cut.zip")
 
-    assert _paths(results) == ["cut.zip"]
-    assert not _by_path(results)["cut.zip"].container
-    reason = _refusals(results)["cut.zip"]
+    assert collected_paths(results) == ["cut.zip"]
+    assert not collected_by_path(results)["cut.zip"].container
+    reason = refusals_by_path(results)["cut.zip"]
     assert reason.startswith("could not be read as a zip archive (") and "its members were not collected" in reason
 
 
@@ -382,8 +374,8 @@ def test_zip_member_with_bad_crc_is_refused_and_others_kept(guarded: Guarded, ex
 
     results = guarded(exports / "crc.zip", "crc.zip")
 
-    assert _paths(results) == ["crc.zip", "crc.zip!a.txt", "crc.zip!c.txt"]
-    assert _refusals(results) == {"crc.zip!b.txt": "could not be read (Bad CRC-32 for file 'b.txt'); not collected"}
+    assert collected_paths(results) == ["crc.zip", "crc.zip!a.txt", "crc.zip!c.txt"]
+    assert refusals_by_path(results) == {"crc.zip!b.txt": "could not be read (Bad CRC-32 for file 'b.txt'); not collected"}
 
 
 def _tar_with(members: dict[str, bytes]) -> bytes:
@@ -401,8 +393,8 @@ def test_tar_with_a_damaged_first_header_is_noted(guarded: Guarded, exports: Pat
 
     results = guarded(exports / "bad-start.tar", "bad-start.tar")
 
-    assert _paths(results) == ["bad-start.tar"]
-    assert "looks like a tar archive but its first header is damaged" in _refusals(results)["bad-start.tar"]
+    assert collected_paths(results) == ["bad-start.tar"]
+    assert "looks like a tar archive but its first header is damaged" in refusals_by_path(results)["bad-start.tar"]
 
 
 def test_truncated_tar_gz_keeps_members_read_before_the_damage(guarded: Guarded, exports: Path) -> None:
@@ -412,11 +404,11 @@ def test_truncated_tar_gz_keeps_members_read_before_the_damage(guarded: Guarded,
 
     results = guarded(exports / "cut.tar.gz", "cut.tar.gz")
 
-    assert _paths(results) == ["cut.tar.gz", "cut.tar.gz!first.txt"]
-    assert _by_path(results)["cut.tar.gz"].container
-    reason = _refusals(results)["cut.tar.gz"]
+    assert collected_paths(results) == ["cut.tar.gz", "cut.tar.gz!first.txt"]
+    assert collected_by_path(results)["cut.tar.gz"].container
+    reason = refusals_by_path(results)["cut.tar.gz"]
     assert reason.startswith("could not be read past member 'second.bin' (")
-    assert hashlib.sha256(second).hexdigest() not in {c.digests.sha256 for c in _by_path(results).values()}
+    assert hashlib.sha256(second).hexdigest() not in {c.digests.sha256 for c in collected_by_path(results).values()}
 
 
 def test_tar_ending_without_its_marker_is_noted(guarded: Guarded, exports: Path) -> None:
@@ -425,8 +417,8 @@ def test_tar_ending_without_its_marker_is_noted(guarded: Guarded, exports: Path)
 
     results = guarded(exports / "short.tar", "short.tar")
 
-    assert _paths(results) == ["short.tar", "short.tar!a.txt", "short.tar!b.txt"]
-    assert "without an end-of-archive marker" in _refusals(results)["short.tar"]
+    assert collected_paths(results) == ["short.tar", "short.tar!a.txt", "short.tar!b.txt"]
+    assert "without an end-of-archive marker" in refusals_by_path(results)["short.tar"]
 
 
 def test_tar_with_a_damaged_header_is_noted(guarded: Guarded, exports: Path) -> None:
@@ -436,8 +428,8 @@ def test_tar_with_a_damaged_header_is_noted(guarded: Guarded, exports: Path) -> 
 
     results = guarded(exports / "bad.tar", "bad.tar")
 
-    assert _paths(results) == ["bad.tar", "bad.tar!a.txt"]
-    assert _refusals(results)["bad.tar"] == (
+    assert collected_paths(results) == ["bad.tar", "bad.tar!a.txt"]
+    assert refusals_by_path(results)["bad.tar"] == (
         "has an unreadable header at byte 1,024 (not a valid tar header); the rest of the archive was not read"
     )
 
@@ -448,5 +440,5 @@ def test_data_hidden_after_the_end_of_a_tar_is_noted(guarded: Guarded, exports: 
 
     results = guarded(exports / "cat.tar", "cat.tar")
 
-    assert _paths(results) == ["cat.tar", "cat.tar!a.txt"]
-    assert "holds data after its end-of-archive marker" in _refusals(results)["cat.tar"]
+    assert collected_paths(results) == ["cat.tar", "cat.tar!a.txt"]
+    assert "holds data after its end-of-archive marker" in refusals_by_path(results)["cat.tar"]

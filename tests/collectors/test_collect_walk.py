@@ -10,12 +10,12 @@ import lzma
 import os
 import tarfile
 import zipfile
-from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
 
 from courseline.collectors.store import EvidenceStore
+from collect_support import collected_by_path, collected_paths, refusals_by_path
 from courseline.collectors.walk import Collected, Limits, Refusal, collect
 
 
@@ -23,16 +23,7 @@ def _run(path: Path, display: str, store: EvidenceStore, **options: object) -> l
     return list(collect(path, display, store, **options))  # type: ignore[arg-type]
 
 
-def _paths(results: Iterable[Collected | Refusal]) -> list[str]:
-    return [r.case_path for r in results if isinstance(r, Collected)]
 
-
-def _refusals(results: Iterable[Collected | Refusal]) -> dict[str, str]:
-    return {r.case_path: r.reason for r in results if isinstance(r, Refusal)}
-
-
-def _by_path(results: Iterable[Collected | Refusal]) -> dict[str, Collected]:
-    return {r.case_path: r for r in results if isinstance(r, Collected)}
 
 
 def _zip_bytes(members: dict[str, bytes], compression: int = zipfile.ZIP_DEFLATED) -> bytes:
@@ -70,7 +61,7 @@ def test_folder_is_walked_in_sorted_order_with_hidden_files(store: EvidenceStore
 
     results = _run(mail, "exports/mail", store)
 
-    assert _paths(results) == [
+    assert collected_paths(results) == [
         "exports/mail/.hidden",
         "exports/mail/a.eml",
         "exports/mail/b/c.txt",
@@ -78,8 +69,8 @@ def test_folder_is_walked_in_sorted_order_with_hidden_files(store: EvidenceStore
         "exports/mail/sub/m.eml",
         "exports/mail/z.eml",
     ]
-    assert not _refusals(results)
-    found = _by_path(results)
+    assert not refusals_by_path(results)
+    found = collected_by_path(results)
     assert found["exports/mail/sub/m.eml"].name == "m.eml"
     assert found["exports/mail/sub/m.eml"].parent is None
     assert not found["exports/mail/sub/m.eml"].container
@@ -112,8 +103,8 @@ def test_symlinks_are_refused_not_followed(store: EvidenceStore, exports: Path, 
 
     results = _run(src, "exports/phone", store)
 
-    assert _paths(results) == ["exports/phone/real.txt"]
-    refusals = _refusals(results)
+    assert collected_paths(results) == ["exports/phone/real.txt"]
+    refusals = refusals_by_path(results)
     assert set(refusals) == {"exports/phone/to-dir", "exports/phone/to-file"}
     assert all("symbolic link" in reason and "not followed" in reason for reason in refusals.values())
     assert hashlib.sha256(b"not part of the export").hexdigest() not in store
@@ -127,7 +118,7 @@ def test_special_files_are_refused(store: EvidenceStore, exports: Path) -> None:
 
     results = _run(exports, "exports", store)
 
-    assert _refusals(results) == {"exports/pipe": "is a FIFO, not a regular file; not collected"}
+    assert refusals_by_path(results) == {"exports/pipe": "is a FIFO, not a regular file; not collected"}
 
 
 def test_the_case_evidence_store_is_never_collected_into_itself(tmp_path: Path) -> None:
@@ -139,8 +130,8 @@ def test_the_case_evidence_store_is_never_collected_into_itself(tmp_path: Path) 
 
     results = _run(case, "case", store)
 
-    assert _paths(results) == ["case/exports/a.txt"]
-    assert "case/evidence" in _refusals(results)
+    assert collected_paths(results) == ["case/exports/a.txt"]
+    assert "case/evidence" in refusals_by_path(results)
 
 
 def test_zip_members_are_their_own_entries(store: EvidenceStore, exports: Path) -> None:
@@ -149,13 +140,13 @@ def test_zip_members_are_their_own_entries(store: EvidenceStore, exports: Path) 
 
     results = _run(exports / "mail.zip", "exports/mail.zip", store)
 
-    assert _paths(results) == [
+    assert collected_paths(results) == [
         "exports/mail.zip",
         "exports/mail.zip!inner/a.eml",
         "exports/mail.zip!inner/b.txt",
         "exports/mail.zip!top.csv",
     ]
-    found = _by_path(results)
+    found = collected_by_path(results)
     archive = found["exports/mail.zip"]
     assert archive.container and archive.parent is None and archive.sample.media_type == "application/zip"
     member = found["exports/mail.zip!inner/a.eml"]
@@ -163,7 +154,7 @@ def test_zip_members_are_their_own_entries(store: EvidenceStore, exports: Path) 
     assert member.digests.sha256 == hashlib.sha256(data["inner/a.eml"]).hexdigest()
     assert member.sample.media_type == "message/rfc822"
     assert store.verify(member.digests.sha256)
-    assert not _refusals(results)
+    assert not refusals_by_path(results)
 
 
 @pytest.mark.parametrize(
@@ -177,11 +168,11 @@ def test_tar_members_with_any_compression(store: EvidenceStore, exports: Path, m
     results = _run(exports / name, f"exports/{name}", store)
 
     top = f"exports/{name}"
-    assert _paths(results) == [top, f"{top}!chats/a.txt", f"{top}!chats/b.json", f"{top}!c.bin"]
-    found = _by_path(results)
+    assert collected_paths(results) == [top, f"{top}!chats/a.txt", f"{top}!chats/b.json", f"{top}!c.bin"]
+    found = collected_by_path(results)
     assert found[f"exports/{name}"].container
     assert found[f"exports/{name}!c.bin"].digests.sha256 == hashlib.sha256(data["c.bin"]).hexdigest()
-    assert not _refusals(results)
+    assert not refusals_by_path(results)
 
 
 def test_archives_are_recognised_by_content_not_name(store: EvidenceStore, exports: Path) -> None:
@@ -191,15 +182,15 @@ def test_archives_are_recognised_by_content_not_name(store: EvidenceStore, expor
 
     results = _run(exports, "exports", store)
 
-    assert _paths(results) == [
+    assert collected_paths(results) == [
         "exports/backup.dat",
         "exports/backup.dat!a.txt",
         "exports/fake.zip",
         "exports/phone.bin",
         "exports/phone.bin!b.txt",
     ]
-    assert not _by_path(results)["exports/fake.zip"].container
-    assert not _refusals(results)
+    assert not collected_by_path(results)["exports/fake.zip"].container
+    assert not refusals_by_path(results)
 
 
 def test_zip_based_documents_and_lone_gzip_are_kept_whole(store: EvidenceStore, exports: Path) -> None:
@@ -213,9 +204,9 @@ def test_zip_based_documents_and_lone_gzip_are_kept_whole(store: EvidenceStore, 
 
     results = _run(exports, "exports", store)
 
-    assert _paths(results) == ["exports/calls.xlsx", "exports/log.gz", "exports/notes.odt", "exports/odd.docx"]
-    assert not any(entry.container for entry in _by_path(results).values())
-    assert not _refusals(results)
+    assert collected_paths(results) == ["exports/calls.xlsx", "exports/log.gz", "exports/notes.odt", "exports/odd.docx"]
+    assert not any(entry.container for entry in collected_by_path(results).values())
+    assert not refusals_by_path(results)
 
 
 def test_nested_archives_are_opened(store: EvidenceStore, exports: Path) -> None:
@@ -225,14 +216,14 @@ def test_nested_archives_are_opened(store: EvidenceStore, exports: Path) -> None
 
     results = _run(exports / "x.zip", "x.zip", store)
 
-    assert _paths(results) == [
+    assert collected_paths(results) == [
         "x.zip",
         "x.zip!y.tar",
         "x.zip!y.tar!y.zip",
         "x.zip!y.tar!y.zip!deep/z.eml",
         "x.zip!y.tar!note.txt",
     ]
-    found = _by_path(results)
+    found = collected_by_path(results)
     assert found["x.zip!y.tar!y.zip!deep/z.eml"].parent == "x.zip!y.tar!y.zip"
     assert found["x.zip!y.tar!y.zip"].parent == "x.zip!y.tar"
     assert all(found[p].container for p in ("x.zip", "x.zip!y.tar", "x.zip!y.tar!y.zip"))
@@ -246,13 +237,13 @@ def test_archives_nested_too_deep_are_collected_but_not_opened(store: EvidenceSt
 
     results = _run(exports / "top.zip", "top.zip", store, limits=Limits(max_depth=1))
 
-    assert _paths(results) == ["top.zip", "top.zip!l1.zip", "top.zip!l1.zip!l2.zip"]
-    assert not _by_path(results)["top.zip!l1.zip!l2.zip"].container
-    reason = _refusals(results)["top.zip!l1.zip!l2.zip"]
+    assert collected_paths(results) == ["top.zip", "top.zip!l1.zip", "top.zip!l1.zip!l2.zip"]
+    assert not collected_by_path(results)["top.zip!l1.zip!l2.zip"].container
+    reason = refusals_by_path(results)["top.zip!l1.zip!l2.zip"]
     assert "max_depth" in reason and "not opened" in reason
     shallow = _run(exports / "top.zip", "top.zip", store, limits=Limits(max_depth=0))
-    assert _paths(shallow) == ["top.zip", "top.zip!l1.zip"]
-    assert "max_depth" in _refusals(shallow)["top.zip!l1.zip"]
+    assert collected_paths(shallow) == ["top.zip", "top.zip!l1.zip"]
+    assert "max_depth" in refusals_by_path(shallow)["top.zip!l1.zip"]
 
 
 def test_zip_members_with_other_compressions(store: EvidenceStore, exports: Path) -> None:
@@ -266,10 +257,10 @@ def test_zip_members_with_other_compressions(store: EvidenceStore, exports: Path
 
     results = _run(exports / "mixed.zip", "mixed.zip", store)
 
-    found = _by_path(results)
+    found = collected_by_path(results)
     digest = hashlib.sha256(text).hexdigest()
     assert [found[f"mixed.zip!{n}"].digests.sha256 for n in ("b.txt", "l.txt", "s.txt")] == [digest] * 3
-    assert not _refusals(results)
+    assert not refusals_by_path(results)
 
 
 def test_windows_separators_and_unprintable_names_are_shown_safely(store: EvidenceStore, exports: Path) -> None:
@@ -277,7 +268,7 @@ def test_windows_separators_and_unprintable_names_are_shown_safely(store: Eviden
 
     results = _run(exports / "win.zip", "win.zip", store)
 
-    assert _paths(results) == ["win.zip", "win.zip!Inbox/mail.eml", "win.zip!line\\x0abreak.txt", "win.zip!gpj.\\u202etxt"]
+    assert collected_paths(results) == ["win.zip", "win.zip!Inbox/mail.eml", "win.zip!line\\x0abreak.txt", "win.zip!gpj.\\u202etxt"]
 
 
 def test_progress_counts_every_byte_hashed(store: EvidenceStore, exports: Path) -> None:
@@ -299,6 +290,6 @@ def test_compressed_files_that_cannot_be_decompressed_are_noted(store: EvidenceS
 
     results = _run(exports, "exports", store)
 
-    assert _paths(results) == ["exports/broken.bz2", "exports/ok.xz"]
-    assert list(_refusals(results)) == ["exports/broken.bz2"]
-    assert "could not be decompressed" in _refusals(results)["exports/broken.bz2"]
+    assert collected_paths(results) == ["exports/broken.bz2", "exports/ok.xz"]
+    assert list(refusals_by_path(results)) == ["exports/broken.bz2"]
+    assert "could not be decompressed" in refusals_by_path(results)["exports/broken.bz2"]
