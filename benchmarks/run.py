@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import resource
+import shutil
 import sys
 import tempfile
 import time
@@ -80,6 +81,8 @@ def bench_email(args: argparse.Namespace) -> None:
     print(f"events sealed: {result.events}, rejected: {result.rejected}")
     print(f"time: {elapsed:.1f} s; {args.messages / elapsed:.0f} messages per second end to end")
     print(f"peak memory: {peak / 1024:.0f} MiB (before the build: {before / 1024:.0f} MiB)")
+    if not args.keep:
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -24,16 +24,17 @@ class Sample:
     name: str         # the file name in the export (last path component)
     size: int
 
-    @property
-    def suffix(self) -> str:
-        dot = self.name.rfind(".")
-        return self.name[dot:].lower() if dot > 0 else ""
-
 
 def media_type_of(head: bytes) -> str:
     if not head:
         return "application/x-empty"
     return magic.from_buffer(head, mime=True) or "application/octet-stream"
+
+
+def magic_version() -> str:
+    """The libmagic release that identified the files, e.g. "5.44"."""
+    number = magic.version()
+    return f"{number // 100}.{number % 100:02d}"
 
 
 def sample_file(path: Path, name: str | None = None) -> Sample:

@@ -7,6 +7,9 @@ parsers do not report where a value came from, so the line is found again in the
 
 from __future__ import annotations
 
+import json
+import math
+import os
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -23,6 +26,7 @@ CASE_FILE = "case.toml"
 ROLES = ("victim", "suspect", "witness", "third-party")
 ORDER_KINDS = ("spo", "interim-spo", "restraining-order", "non-molestation-order", "bail")
 DEFAULT_PREFIX = "EXH"
+MAX_CLOCK_OFFSET = 10 * 366 * 86_400  # ten years: anything more is a typing error
 
 _ALLOWED = {
     "case": {"reference", "timezone", "region", "examiner", "exhibit_prefix"},
@@ -277,6 +281,10 @@ def _parse_persons(tables: list[dict[str, Any]], region: str, loc: _Locator,
 
 
 def _person_ref(value: Any, keys: set[str], what: str, err) -> str:
+    if value is None:
+        raise err(f"{what} is required: one person key such as \"victim\"")
+    if not isinstance(value, str):
+        raise err(f"{what} must be one person key such as \"victim\", not {value!r}")
     if value not in keys:
         known = ", ".join(sorted(keys)) or "none defined yet"
         raise err(f"{what} {value!r} is not a person key; known keys: {known}")
@@ -343,13 +351,15 @@ def _parse_sources(tables: list[dict[str, Any]], keys: set[str], loc: _Locator,
             _person_ref(owner, keys, "owner", err_at("owner"))
         zone = _zone(table["timezone"], err_at("timezone")) if "timezone" in table else None
         offset = table.get("clock_offset_seconds", 0)
-        if not isinstance(offset, (int, float)) or isinstance(offset, bool):
-            raise err_at("clock_offset_seconds")("clock_offset_seconds must be a number of seconds "
-                                                 "(device clock minus true time)")
+        if (not isinstance(offset, (int, float)) or isinstance(offset, bool)
+                or not math.isfinite(offset) or abs(offset) > MAX_CLOCK_OFFSET):
+            raise err_at("clock_offset_seconds")(
+                "clock_offset_seconds must be a number of seconds (device clock minus true time), "
+                f"at most {MAX_CLOCK_OFFSET:,} either way")
         exhibit = table.get("exhibit")
         if exhibit is not None and (not isinstance(exhibit, str) or not exhibit.strip()):
             raise err_at("exhibit")("exhibit must be a reference such as \"AO/1\"")
-        if any(s.path == written for s in sources):
+        if any(os.path.normpath(s.path) == os.path.normpath(written) for s in sources):
             raise err_at("path")(f"source {written!r} is listed twice")
         if exhibit and any(s.exhibit == exhibit for s in sources):
             raise err_at("exhibit")(f"exhibit {exhibit!r} is given to two sources")
@@ -365,11 +375,11 @@ TEMPLATE = '''\
 # google, signal. See the README for every key.
 
 [case]
-reference = "{reference}"          # crime or case reference
+reference = {reference}          # crime or case reference
 timezone = "Europe/London"        # how times are shown
 region = "GB"                     # for phone numbers written without +
-examiner = "{examiner}"           # who processes this case
-exhibit_prefix = "{prefix}"       # exhibits {prefix}/1, {prefix}/2 ... in order of collection
+examiner = {examiner}           # who processes this case
+exhibit_prefix = {prefix}       # exhibits PREFIX/1, PREFIX/2 ... in order of collection
 
 # [[person]]
 # key = "victim"                  # required; used to refer to this person below
@@ -409,7 +419,13 @@ exhibit_prefix = "{prefix}"       # exhibits {prefix}/1, {prefix}/2 ... in order
 
 
 def toml_string(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """A TOML basic string holding ``value`` exactly (JSON's escapes are valid TOML)."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+def case_template(reference: str = "", examiner: str = "", prefix: str = DEFAULT_PREFIX) -> str:
+    return TEMPLATE.format(reference=toml_string(reference), examiner=toml_string(examiner),
+                           prefix=toml_string(prefix))
 
 
 def source_block(entry_path: str, owner: str | None, exhibit: str | None = None) -> str:

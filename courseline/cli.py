@@ -6,7 +6,9 @@ Exit status: 0 done; 1 could not be done (the message says why); 2 the command w
 
 from __future__ import annotations
 
+import os
 import sys
+import traceback
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -14,17 +16,21 @@ from typing import Iterator
 import click
 from rich.console import Console
 from rich.progress import BarColumn, Progress as RichBar, TextColumn, TimeRemainingColumn
+from rich.text import Text
 
 from courseline import __version__
-from courseline.casefile import (CASE_FILE, TEMPLATE, CaseFileError, load_case, person_block,
-                                 source_block)
-from courseline.pipeline import BuildResult, CasePipeline, Progress, Problem
+from courseline.collectors.hashing import hash_file
+from courseline.casefile import (CASE_FILE, CaseFileError, DEFAULT_PREFIX, case_template,
+                                 load_case, person_block, source_block)
+from courseline.pipeline import BuildResult, CasePipeline, EvidenceChanged, Problem, Progress
+from courseline.timeline.identity import IdentifierError, parse_written
 
 EXIT_FAILED = 1
 EXIT_ATTENTION = 3
 
-err = Console(stderr=True, highlight=False, soft_wrap=True)
-out = Console(highlight=False, soft_wrap=True)
+# Paths and messages are printed as they are: no Rich markup, so "[gmail]" stays "[gmail]".
+err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
+out = Console(highlight=False, soft_wrap=True, markup=False)
 
 
 class TerminalProgress(Progress):
@@ -38,18 +44,19 @@ class TerminalProgress(Progress):
         if not self.enabled:
             yield lambda advance=1: None
             return
-        with RichBar(TextColumn("{task.description}"), BarColumn(), TimeRemainingColumn(),
-                     console=err, transient=True) as bar:
+        with RichBar(TextColumn("{task.description}", markup=False), BarColumn(),
+                     TimeRemainingColumn(), console=err, transient=True) as bar:
             task = bar.add_task(description, total=total or None)
             yield lambda advance=1: bar.advance(task, advance)
 
-    def say(self, message: str) -> None:
-        err.print(message)
-
 
 def _fail(message: str) -> None:
-    err.print(f"[red]Error:[/red] {message}", markup=True, soft_wrap=True)
+    err.print(Text("Error: ", style="bold red") + Text(message))
     sys.exit(EXIT_FAILED)
+
+
+def _warn(message: str) -> None:
+    err.print(Text("Note: ", style="yellow") + Text(message))
 
 
 def _open_case(folder: Path):
@@ -61,9 +68,15 @@ def _open_case(folder: Path):
 
 def _report_problems(problems: list[Problem]) -> None:
     if problems:
-        err.print(f"[yellow]Needs a look ({len(problems)}):[/yellow]", markup=True)
+        err.print(Text(f"Needs a look ({len(problems)}):", style="yellow"))
         for problem in problems:
-            err.print(f"  - {problem}", markup=False, soft_wrap=True)
+            err.print(f"  - {problem}")
+
+
+def _finish(problems: list[Problem]) -> None:
+    _report_problems(problems)
+    if problems:
+        sys.exit(EXIT_ATTENTION)
 
 
 def _summary(result: BuildResult) -> None:
@@ -73,7 +86,23 @@ def _summary(result: BuildResult) -> None:
     out.print(f"Written to {result.out_dir}")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """Turns an unexpected failure into a short message instead of a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit,
+                KeyboardInterrupt):
+            raise
+        except Exception as exc:  # a courseline bug: say so plainly, keep the details on request
+            if os.environ.get("COURSELINE_DEBUG"):
+                traceback.print_exc()
+            _fail(f"courseline stopped unexpectedly ({type(exc).__name__}: {exc}). Nothing "
+                  f"already sealed was changed. Set COURSELINE_DEBUG=1 to see the details.")
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="courseline")
 def main() -> None:
     """courseline: one hashed, verifiable evidence timeline from the traces of a stalking campaign.
@@ -95,7 +124,7 @@ def main() -> None:
 @click.argument("case", type=click.Path(path_type=Path, file_okay=False))
 @click.option("--reference", default="", help="Crime or case reference, e.g. OP-1234/24.")
 @click.option("--examiner", default="", help="Who processes the case, e.g. 'DC 1234 A. Officer'.")
-@click.option("--exhibit-prefix", default="EXH", show_default=True,
+@click.option("--exhibit-prefix", default=DEFAULT_PREFIX, show_default=True,
               help="Exhibits are numbered PREFIX/1, PREFIX/2 ... in order of collection.")
 def init(case: Path, reference: str, examiner: str, exhibit_prefix: str) -> None:
     """Create a case folder with a commented case.toml to fill in.
@@ -106,37 +135,46 @@ def init(case: Path, reference: str, examiner: str, exhibit_prefix: str) -> None
     if file.exists():
         _fail(f"{file} already exists; edit it, or choose another folder")
     case.mkdir(parents=True, exist_ok=True)
-    file.write_text(TEMPLATE.format(reference=reference, examiner=examiner, prefix=exhibit_prefix),
-                    encoding="utf-8")
+    file.write_text(case_template(reference, examiner, exhibit_prefix), encoding="utf-8")
     out.print(f"Created {file}. Add the people and their identifiers, then "
               f"`courseline add {case} EXPORT --owner victim`.")
 
 
 def _add_sources(folder: Path, paths: tuple[Path, ...], owner: str | None) -> list[str]:
+    """Append the new paths to case.toml; report those already there that have changed."""
     case = _open_case(folder)
     if owner and case.person(owner) is None:
         known = ", ".join(p.key for p in case.persons) or "none yet"
         _fail(f"--owner {owner!r} is not a person in {case.file}; known person keys: {known}")
-    existing = {s.resolve(folder).resolve() for s in case.sources}
-    added = []
+    known_sources = {s.resolve(folder).resolve(): s for s in case.sources}
+    added: list[str] = []
     blocks = []
     for path in paths:
         real = path.resolve()
-        if not real.exists():
-            _fail(f"{path} does not exist")
-        if real in existing:
-            err.print(f"{path} is already a source of this case; skipped")
+        if real in known_sources:
+            with CasePipeline(case) as pipeline:
+                change = pipeline.changed_since_collection(known_sources[real])
+            if change:
+                _warn(f"{path} was collected before and has changed: {change}. The case keeps the "
+                      f"version collected; to add the new one as a new exhibit, copy it to a new "
+                      f"name and add that.")
+            else:
+                err.print(f"{path} is already a source of this case; skipped")
             continue
         try:
             written = real.relative_to(folder.resolve()).as_posix()
         except ValueError:
             written = str(real)
         blocks.append(source_block(written, owner))
-        existing.add(real)
+        known_sources[real] = None
         added.append(written)
     if blocks:
         with case.file.open("a", encoding="utf-8") as handle:
             handle.write("".join(blocks))
+    if added and not owner:
+        _warn("no --owner given: courseline cannot tell which messages were sent and which were "
+              "received. Add owner = \"victim\" (or another person key) to these [[source]] "
+              "entries in case.toml.")
     return added
 
 
@@ -152,23 +190,29 @@ def add(case: Path, paths: tuple[Path, ...], owner: str | None) -> None:
 
     Example: courseline add cases/op-1234 exports/gmail.mbox exports/saved-mails --owner victim
     """
-    _add_sources(case, paths, owner)
+    added = _add_sources(case, paths, owner)
     with CasePipeline(_open_case(case), TerminalProgress()) as pipeline:
         pipeline.collect_all()
         for entry in pipeline.case.sources:
-            exhibit = pipeline.db.exhibit_of(entry.path)
-            if exhibit:
-                files = [s for s in pipeline.db.sources([entry.path])]
-                out.print(f"{exhibit}: {entry.path} ({len(files)} file(s))")
-        _report_problems(pipeline.problems)
-        if pipeline.problems:
-            sys.exit(EXIT_ATTENTION)
+            if entry.path in added and pipeline.db.exhibit_of(entry.path):
+                files = pipeline.db.sources([entry.path])
+                out.print(f"{pipeline.db.exhibit_of(entry.path)}: {entry.path} "
+                          f"({len(files)} file(s) hashed and stored)")
+        _finish(pipeline.needs_a_look(pipeline.active_sources()))
 
 
-def _build(case_dir: Path) -> tuple[CasePipeline, BuildResult]:
+def _build(case_dir: Path, check_first: bool = False) -> tuple[CasePipeline, BuildResult]:
     pipeline = CasePipeline(_open_case(case_dir), TerminalProgress())
     try:
+        if check_first:
+            problems = pipeline.check_evidence()
+            if problems:
+                _report_problems(problems)
+                _fail("the evidence no longer matches its recorded hashes; nothing was built")
         result = pipeline.build()
+    except EvidenceChanged as exc:
+        pipeline.close()
+        _fail(f"{exc}; nothing was built")
     except BaseException:
         pipeline.close()
         raise
@@ -187,32 +231,26 @@ def build(case: Path) -> None:
     pipeline, result = _build(case)
     pipeline.close()
     _summary(result)
-    _report_problems(result.problems)
-    if result.problems:
-        sys.exit(EXIT_ATTENTION)
+    _finish(result.problems)
 
 
 def _report(case: Path) -> None:
     from courseline.report import render_report
 
-    pipeline, result = _build(case)
+    pipeline, result = _build(case, check_first=True)
     with pipeline:
-        problems = pipeline.check_evidence()
-        if problems:
-            _report_problems(problems)
-            _fail("the evidence no longer matches its recorded hashes; no report was made")
-        path = render_report(pipeline, result)
+        path = render_report(pipeline.case, result.out_dir)
+        pipeline.db.audit("report", pipeline.examiner, parameters={"seal": result.seal.value},
+                          outputs=[{"path": "out/report.html", "sha256": hash_file(path).sha256}])
     _summary(result)
-    out.print(f"Report: {path}")
-    _report_problems(result.problems)
-    if result.problems:
-        sys.exit(EXIT_ATTENTION)
+    out.print(f"Report: {path}  (open it in a web browser; it needs no network)")
+    _finish(result.problems)
 
 
 @main.command()
 @click.argument("case", type=click.Path(path_type=Path, file_okay=False, exists=True))
 def report(case: Path) -> None:
-    """Build the case if needed and write CASE/out/report.html.
+    """Check the evidence, build the case if needed and write CASE/out/report.html.
 
     Every evidence file is re-hashed first; a mismatch stops the report.
 
@@ -227,7 +265,7 @@ def verify(case: Path) -> None:
     """Check that every hash and the seal reproduce; exit 0 only if they all do.
 
     Re-hashes the evidence, checks the audit log's chain and the timeline's chain, re-parses
-    everything into a fresh database in a temporary folder and compares event ids and the seal.
+    everything into a fresh database in a temporary folder and compares every output.
 
     Example: courseline verify cases/op-1234
     """
@@ -238,9 +276,18 @@ def verify(case: Path) -> None:
         out.print(f"ok    {line}")
     if outcome.differences:
         for line in outcome.differences:
-            err.print(f"FAIL  {line}", markup=False, soft_wrap=True)
+            err.print(f"FAIL  {line}")
         sys.exit(EXIT_FAILED)
     out.print(f"Verified: seal {outcome.seal} reproduces.")
+
+
+def _checked_identifiers(option: str, values: tuple[str, ...]) -> list[str]:
+    for value in values:
+        try:
+            parse_written(value, "GB")
+        except IdentifierError as exc:
+            _fail(f"{option} {value!r}: {exc}. Nothing was created.")
+    return list(values)
 
 
 @main.command()
@@ -255,22 +302,25 @@ def run(exports: tuple[Path, ...], case_dir: Path, victim: tuple[str, ...], susp
         owner: str) -> None:
     """One shot: create the case if needed, collect the exports, build and report.
 
+    Give --victim and --suspect once for each of their identifiers.
+
     Example: courseline run gmail.mbox saved/*.eml --case cases/a --victim email:a@example.org
-    --suspect email:x@example.net
+    --suspect email:x@example.net --suspect email:x2@example.net
     """
     file = case_dir / CASE_FILE
     if not file.exists():
-        case_dir.mkdir(parents=True, exist_ok=True)
-        text = TEMPLATE.format(reference="", examiner="", prefix="EXH")
+        text = case_template()
         if victim:
-            text += person_block("victim", "victim", list(victim), "Victim")
+            text += person_block("victim", "victim", _checked_identifiers("--victim", victim), "Victim")
         if suspect:
-            text += person_block("suspect", "suspect", list(suspect), "Suspect")
+            text += person_block("suspect", "suspect", _checked_identifiers("--suspect", suspect),
+                                 "Suspect")
+        case_dir.mkdir(parents=True, exist_ok=True)
         file.write_text(text, encoding="utf-8")
-        _open_case(case_dir)
     elif victim or suspect:
-        err.print(f"{file} exists: --victim and --suspect are ignored; edit the case file instead")
-    _add_sources(case_dir, exports, owner if _open_case(case_dir).person(owner) else None)
+        _warn(f"{file} exists: --victim and --suspect are ignored; edit the case file instead")
+    known_owner = _open_case(case_dir).person(owner) is not None
+    _add_sources(case_dir, exports, owner if known_owner else None)
     _report(case_dir)
 
 

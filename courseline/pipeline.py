@@ -8,7 +8,6 @@ others: its problem is recorded and shown, and the exit status says that somethi
 
 from __future__ import annotations
 
-import json
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,8 +41,9 @@ class Progress:
     def task(self, description: str, total: int | None = None):
         return nullcontext(lambda advance=1: None)
 
-    def say(self, message: str) -> None:
-        pass
+
+class EvidenceChanged(Exception):
+    """An evidence copy no longer matches the hashes recorded when it was collected."""
 
 
 @dataclass
@@ -121,7 +121,6 @@ class CasePipeline:
             for item in collect(real, display, self.store, progress=advance):
                 if isinstance(item, Refusal):
                     self.db.add_refusal(conn, entry.path, item.case_path, item.reason)
-                    self.problems.append(Problem(item.case_path, item.reason))
                     continue
                 parser = parser_for(item.sample)
                 self.db.add_source(
@@ -135,6 +134,32 @@ class CasePipeline:
             self.db.audit("collect", self.examiner,
                           parameters={"source": entry.path, "owner": entry.owner, "exhibit": exhibit},
                           inputs=[{"path": str(real)}], outputs=outputs)
+
+    def changed_since_collection(self, entry: SourceEntry) -> str | None:
+        """How an export already collected differs from what is at its path now, or None.
+
+        The case keeps what was collected; a changed export is a new exhibit, added under a new
+        name, so this is only ever reported, never acted on.
+        """
+        real = entry.resolve(self.case.folder)
+        display = self.display_path(entry)
+        collected = {s.case_path: s for s in self.db.sources([entry.path]) if s.parent is None}
+        if real.is_file():
+            kept = collected.get(display)
+            now = hash_file(real).sha256
+            if kept is not None and kept.sha256 != now:
+                return f"its sha256 is now {now}, not {kept.sha256} as collected"
+            return None
+        now_files = {f"{display}/{p.relative_to(real).as_posix()}": p.stat().st_size
+                     for p in sorted(real.rglob("*")) if p.is_file() and not p.is_symlink()}
+        kept_files = {path: s.size for path, s in collected.items()}
+        added = len(now_files.keys() - kept_files.keys())
+        removed = len(kept_files.keys() - now_files.keys())
+        resized = sum(1 for p in now_files.keys() & kept_files.keys() if now_files[p] != kept_files[p])
+        if added or removed or resized:
+            return (f"{added} file(s) added, {removed} removed and {resized} changed in size since "
+                    f"it was collected")
+        return None
 
     # -- parsing ---------------------------------------------------------------------------
 
@@ -176,6 +201,9 @@ class CasePipeline:
 
     def parse_source(self, source: SourceRow, sample: Sample, settings: SourceSettings,
                      key: str) -> None:
+        problem = self.evidence_problem(source)
+        if problem:
+            raise EvidenceChanged(str(problem))
         parser_cls = parser_named(source.parser)
         exhibit = self.db.exhibit_of(source.entry)
         path = self.store.path_of(source.sha256)
@@ -204,6 +232,7 @@ class CasePipeline:
                     advance(_BATCH)
             _insert_events(conn, events)
             if counts.get("stopped"):
+                counts["records"] += 1  # the rest of the file, unread, counts as one record
                 counts["rejected"] += 1
                 conn.execute("INSERT INTO rejects VALUES (?, ?, ?)",
                              (source.id, "source", counts["stopped"]))
@@ -217,10 +246,6 @@ class CasePipeline:
                                           settings.clock_offset_seconds},
                           inputs=[{"path": source.case_path, "sha256": source.sha256}],
                           outputs=[{k: v for k, v in counts.items() if k != "stopped"}])
-        if counts["rejected"]:
-            self.problems.append(Problem(source.case_path,
-                                         f"{counts['rejected']} record(s) could not be read; "
-                                         f"see the manifest's rejects"))
 
     def _row_for(self, item: Event | Reject, settings: SourceSettings, base: dict[str, Any],
                  seen: dict[str, int], source_id: int) -> tuple | Reject:
@@ -230,7 +255,8 @@ class CasePipeline:
             return Reject(item.locator, f"no usable time ({item.time.source}: {item.time.raw!r})")
         try:
             record = make_record(item, settings)
-        except ValueError as exc:
+            when = instant_us(parse_utc(record["occurred_utc"]))
+        except (ValueError, OverflowError) as exc:  # e.g. a year-1 date pushed out of range
             return Reject(item.locator, f"could not be normalised: {exc}")
         text = canonical_json(record)
         event_id = sha256_hex(text)
@@ -242,8 +268,8 @@ class CasePipeline:
             text = canonical_json(record)
             event_id = sha256_hex(text)
         provenance = canonical_json({**base, "locator": item.locator})
-        return (source_id, event_id, instant_us(parse_utc(record["occurred_utc"])),
-                record["precision"], merge_key(record), text, provenance)
+        return (source_id, event_id, when, record["precision"], merge_key(record), text,
+                provenance)
 
     # -- the timeline ----------------------------------------------------------------------
 
@@ -268,35 +294,50 @@ class CasePipeline:
                         __version__)
         write_json(self.out_dir / "manifest.json", data)
         write_json(self.out_dir / "conduct.json", conduct.conduct())
-        outputs = [{"path": f"{OUT_DIR}/{name}", "sha256": _file_sha256(self.out_dir / name)}
+        outputs = [{"path": f"{OUT_DIR}/{name}", "sha256": hash_file(self.out_dir / name).sha256}
                    for name in ("timeline.jsonl", "timeline.csv", "manifest.json", "conduct.json")]
         self.db.audit("build", self.examiner, parameters={"seal": seal.value, "events": seal.events},
                       inputs=[{"path": s.case_path, "sha256": s.sha256} for s in sources],
                       outputs=outputs)
-        for entry, path, reason in self.db.refusals():
-            problem = Problem(path, reason)
-            if entry in exhibits and all(str(p) != str(problem) for p in self.problems):
-                self.problems.append(problem)
         return BuildResult(seal=seal, sources=len(sources), events=seal.events,
                            rejected=sum(s.rejected for s in sources), merged=merged,
-                           out_dir=self.out_dir, problems=list(self.problems))
+                           out_dir=self.out_dir, problems=self.needs_a_look(sources))
+
+    def needs_a_look(self, sources: list[SourceRow]) -> list[Problem]:
+        """What the user should look at, from the case's state (the same on every rebuild)."""
+        problems = list(self.problems)
+        entries = {entry.path for entry in self.case.sources}
+        problems += [Problem(path, reason) for entry, path, reason in self.db.refusals()
+                     if entry in entries]
+        problems += [Problem(s.case_path, f"{s.rejected} record(s) could not be read; the manifest "
+                                          f"lists each with the reason")
+                     for s in sources if s.rejected]
+        return problems
 
     # -- evidence integrity ----------------------------------------------------------------
+
+    def evidence_problem(self, source: SourceRow) -> Problem | None:
+        """Whether a source's evidence copy still has the size and hashes recorded at collection."""
+        path = self.store.path_of(source.sha256)
+        if not path.exists():
+            return Problem(source.case_path, f"evidence copy {path} is missing")
+        found = hash_file(path)
+        if (found.sha256, found.md5, found.size) != (source.sha256, source.md5, source.size):
+            return Problem(source.case_path,
+                           f"evidence copy {path} no longer matches its sha256 {source.sha256} "
+                           f"(now {found.sha256}, {found.size} bytes)")
+        return None
 
     def check_evidence(self) -> list[Problem]:
         """Re-hash every evidence file of the case; a mismatch is a problem naming the file."""
         problems = []
         sources = self.active_sources()
-        with self.progress.task("Re-hashing evidence", sum(s.size for s in sources)) as advance:
+        with self.progress.task("Re-hashing evidence", len(sources)) as advance:
             for source in sources:
-                path = self.store.path_of(source.sha256)
-                if not path.exists():
-                    problems.append(Problem(source.case_path, f"evidence copy {path} is missing"))
-                elif not self.store.verify(source.sha256):
-                    problems.append(Problem(source.case_path,
-                                            f"evidence copy {path} no longer matches its sha256 "
-                                            f"{source.sha256}"))
-                advance(source.size)
+                problem = self.evidence_problem(source)
+                if problem:
+                    problems.append(problem)
+                advance(1)
         return problems
 
 
@@ -316,10 +357,4 @@ def _insert_events(conn, events: list[tuple]) -> None:
         events.clear()
 
 
-def _file_sha256(path: Path) -> str:
-    return hash_file(path).sha256
-
-
-def manifest_of(out_dir: Path) -> dict[str, Any]:
-    return json.loads((out_dir / "manifest.json").read_text(encoding="utf-8"))
 

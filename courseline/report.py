@@ -1,6 +1,7 @@
 """Rendering the report from the sealed outputs, with the templates in ``report_templates/``.
 
-Everything shown comes from ``out/`` (timeline, manifest, conduct) and the case file; every value is
+Everything shown comes from ``out/`` (timeline, manifest, conduct) and the case file, so the report
+can be made again from them and compared (``courseline verify`` does); every value is
 escaped by Jinja2's autoescape, and a Content-Security-Policy forbids scripts, fetches and any
 resource not in the file. The chronology is streamed from ``timeline.jsonl`` to the file.
 """
@@ -19,7 +20,8 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from markupsafe import Markup
 
 from courseline import __version__
-from courseline.pipeline import BuildResult, CasePipeline
+from courseline.casefile import Case
+from courseline.timeline.conduct import order_label
 from courseline.timeline.seal import read_timeline
 from courseline.timeline.timeutil import civil_time
 
@@ -51,31 +53,23 @@ def _local(zone: str):
     return local
 
 
-def _merged_per_source(pipeline: CasePipeline) -> dict[tuple[str, str], int]:
-    rows = pipeline.db.conn.execute(
-        "SELECT s.sha256, s.case_path, COUNT(*) FROM merges m JOIN events e ON e.id = m.absorbed "
-        "JOIN sources s ON s.id = e.source_id GROUP BY s.sha256, s.case_path")
-    return {(sha, path): n for sha, path, n in rows}
-
-
-def render_report(pipeline: CasePipeline, result: BuildResult) -> Path:
-    case = pipeline.case
-    out_dir = result.out_dir
+def render_report(case: Case, out_dir: Path) -> Path:
+    """Write ``out_dir/report.html`` from the sealed outputs in ``out_dir`` and the case file."""
     manifest = json.loads((out_dir / "manifest.json").read_text(encoding="utf-8"))
     conduct = json.loads((out_dir / "conduct.json").read_text(encoding="utf-8"))
     zone = case.info.timezone
     local = _local(zone)
     labels = {p.key: f"{p.name} ({p.role})" for p in case.persons}
-    merged = _merged_per_source(pipeline)
-    sources = [{**s, "merged": merged.get((s["sha256"], s["path"]), 0)} for s in manifest["sources"]]
+    sources = manifest["sources"]
     breaches: dict[str, int] = conduct["breach_counts"]
-    orders = [{
-        "kind": o.kind, "reference": o.reference, "protects": o.protects, "against": o.against,
-        "served_local": civil_time(_utc(o.served), zone),
-        "expires_local": civil_time(_utc(o.expires), zone) if o.expires else None,
-        "terms": o.terms, "breach_count": breaches.get(o.reference or o.kind, 0),
-    } for o in case.orders]
-    span = _span(out_dir / "timeline.jsonl", local)
+    orders = []
+    for index, order in enumerate(case.orders):
+        label = order_label(order, index)
+        orders.append({
+            "label": label, "kind": order.kind, "protects": order.protects,
+            "against": order.against, "served_local": civil_time(_utc(order.served), zone),
+            "expires_local": civil_time(_utc(order.expires), zone) if order.expires else None,
+            "terms": order.terms, "breach_count": breaches.get(label, 0)})
     css = _css(manifest["seal"]["value"])
     template = _environment().get_template("report.html.j2")
     stream = template.generate(
@@ -83,9 +77,11 @@ def render_report(pipeline: CasePipeline, result: BuildResult) -> Path:
         version=__version__, css=Markup(css), csp=content_security_policy(css),
         seal=manifest["seal"], counts={
             "files": len(sources), "exhibits": len({s["exhibit"] for s in sources}),
-            "merged": result.merged, "rejected": result.rejected},
-        span=span, conduct=conduct, unknown=manifest["unknown_identifiers"],
-        persons=case.persons, orders=orders, sources=sources, refused=manifest["refused"],
+            "merged": sum(s["merged"] for s in sources),
+            "rejected": sum(s["rejected"] for s in sources)},
+        span=_span(out_dir / "timeline.jsonl", local), conduct=conduct,
+        unknown=manifest["unknown_identifiers"], persons=case.persons, orders=orders,
+        sources=sources, refused=manifest["refused"],
         rows=read_timeline(out_dir / "timeline.jsonl"), excerpt_chars=EXCERPT_CHARS,
         local=local, person_label=lambda key: labels.get(key, key),
     )
@@ -95,9 +91,6 @@ def render_report(pipeline: CasePipeline, result: BuildResult) -> Path:
         for chunk in stream:
             handle.write(chunk)
     partial.replace(target)
-    pipeline.db.audit("report", pipeline.examiner, parameters={"seal": manifest["seal"]["value"]},
-                      outputs=[{"path": "out/report.html",
-                                "sha256": hashlib.sha256(target.read_bytes()).hexdigest()}])
     return target
 
 

@@ -6,7 +6,11 @@ Checks, in order, naming the first difference of each:
 3. every stored event row against its event id (the id is the hash of the row's record);
 4. ``out/timeline.jsonl`` against its own chain, and the seal and count in ``out/manifest.json``;
 5. a fresh build in a temporary folder, re-parsing the evidence copies with the same case file:
-   its ``timeline.jsonl`` and ``manifest.json`` must be byte-identical to the case's.
+   the events it stores must be those the case database holds, and every output (timeline,
+   table, manifest, conduct, report) must be byte-identical to the case's.
+
+Not detectable here: the removal of the last entries of the audit log, when nothing outside the
+log recorded its head (a continuity statement that quotes the head hash makes it detectable).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from pathlib import Path
 
 from courseline.casefile import Case
 from courseline.pipeline import DB_FILE, EVIDENCE_DIR, OUT_DIR, CasePipeline, Progress
+from courseline.report import render_report
 from courseline.timeline.db import CaseDB, check_audit_chain
 from courseline.timeline.event import sha256_hex
 from courseline.timeline.seal import check_chain, read_timeline
@@ -37,6 +42,9 @@ class Outcome:
             self.checked.append(passed)
 
 
+OUTPUTS = ("timeline.jsonl", "timeline.csv", "manifest.json", "conduct.json")
+
+
 def verify_case(case: Case, progress: Progress | None = None) -> Outcome:
     outcome = Outcome()
     out_dir = case.folder / OUT_DIR
@@ -48,16 +56,10 @@ def verify_case(case: Case, progress: Progress | None = None) -> Outcome:
         outcome.check(check_audit_chain(rows), f"audit log: {len(rows)} entries, chain intact")
         evidence = pipeline.check_evidence()
         outcome.check("; ".join(map(str, evidence)) or None,
-                      f"evidence: {len(pipeline.active_sources())} file(s) match their sha256")
+                      f"evidence: {len(pipeline.active_sources())} file(s) match their sha256, "
+                      f"md5 and size")
         outcome.check(_stored_rows_problem(pipeline.db), "stored events match their event ids")
-    manifest = json.loads((out_dir / "manifest.json").read_text(encoding="utf-8"))
-    seal = manifest["seal"]
-    problem, count, chain = check_chain(read_timeline(out_dir / "timeline.jsonl"))
-    if problem is None and (chain != seal["value"] or count != seal["events"]):
-        problem = (f"out/timeline.jsonl ends at chain {chain} after {count} rows, but the manifest's "
-                   f"seal is {seal['value']} over {seal['events']} events")
-    outcome.check(problem and f"out/timeline.jsonl: {problem}",
-                  f"timeline chain: {count} rows lead to the manifest's seal")
+    outcome.check(_chain_problem(out_dir), "timeline chain: every row leads to the manifest's seal")
     if evidence:
         outcome.differences.append("fresh re-parse skipped: the evidence does not match its hashes")
         return outcome
@@ -67,12 +69,43 @@ def verify_case(case: Case, progress: Progress | None = None) -> Outcome:
                           evidence_root=case.folder / EVIDENCE_DIR, out_dir=fresh_out) as fresh:
             with CaseDB(case.folder / DB_FILE) as stored:
                 _copy_collection(stored, fresh.db)
-            result = fresh.build()
-        for name in ("timeline.jsonl", "manifest.json"):
+                result = fresh.build()
+                outcome.check(_event_set_difference(stored, fresh.db),
+                              "fresh re-parse: the case database holds the same events")
+        names = list(OUTPUTS)
+        if (out_dir / "report.html").exists():
+            render_report(case, fresh_out)
+            names.append("report.html")
+        for name in names:
             outcome.check(_first_difference(out_dir / name, fresh_out / name),
                           f"fresh re-parse: {name} is byte-identical")
         outcome.seal = result.seal.value if not outcome.differences else None
     return outcome
+
+
+def _chain_problem(out_dir: Path) -> str | None:
+    try:
+        seal = json.loads((out_dir / "manifest.json").read_text(encoding="utf-8"))["seal"]
+        problem, count, chain = check_chain(read_timeline(out_dir / "timeline.jsonl"))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        return f"out/timeline.jsonl or out/manifest.json cannot be read: {exc}"
+    if problem:
+        return f"out/timeline.jsonl: {problem}"
+    if chain != seal["value"] or count != seal["events"]:
+        return (f"out/timeline.jsonl ends at chain {chain} after {count} rows, but the manifest's "
+                f"seal is {seal['value']} over {seal['events']} events")
+    return None
+
+
+def _event_set_difference(stored: CaseDB, fresh: CaseDB) -> str | None:
+    query = ("SELECT s.case_path, e.event_id, e.provenance FROM events e "
+             "JOIN sources s ON s.id = e.source_id ORDER BY s.case_path, e.event_id, e.provenance")
+    for old, new in zip_longest(stored.conn.execute(query), fresh.conn.execute(query)):
+        if old != new:
+            where = (old or new)[0]
+            return (f"case.sqlite holds events that a fresh parse of {where} does not give "
+                    f"(first difference: stored {old and old[1][:16]}, fresh {new and new[1][:16]})")
+    return None
 
 
 def _stored_rows_problem(db: CaseDB) -> str | None:
@@ -102,7 +135,10 @@ def _copy_collection(stored: CaseDB, fresh: CaseDB) -> None:
 
 
 def _first_difference(existing: Path, fresh: Path) -> str | None:
-    with existing.open(encoding="utf-8") as a, fresh.open(encoding="utf-8") as b:
+    if not existing.exists():
+        return f"out/{existing.name} is missing"
+    with existing.open(encoding="utf-8", errors="replace", newline="") as a, \
+            fresh.open(encoding="utf-8", newline="") as b:
         for number, (old, new) in enumerate(zip_longest(a, b), 1):
             if old == new:
                 continue

@@ -94,6 +94,8 @@ MAX_GMAIL_LABELS = 1_000
 MAX_NOTES = 200
 MAGIC_HEAD = 65_536
 
+# E-mail times are written by the sender's device and by mail servers, never by the clock of the
+# device the export came from, so a source's measured clock offset does not apply to them.
 SOURCE_DATE = "Date header"
 SOURCE_RECEIVED = "Received header (no usable Date header)"
 NO_TIME_REASON = ("no Date header, no Received time and no mbox From_ line: "
@@ -1141,7 +1143,8 @@ def _time_of(headers: _Headers, received: list[dict[str, Any]], fallback: RawTim
                 reading.note(note)
             return RawTime(raw=reading.bound("the Date header", clean_text(raw.strip())) or "",
                            value=parsed.value, basis=parsed.basis,
-                           precision=parsed.precision, source=SOURCE_DATE)
+                           precision=parsed.precision, source=SOURCE_DATE,
+                           device_clock=False)
         reading.note(f"the Date header {clean_text(raw.strip())[:200]!r} could not be read "
                      "as a date")
     if fallback is not None:
@@ -1161,7 +1164,8 @@ def _time_of(headers: _Headers, received: list[dict[str, Any]], fallback: RawTim
         for note in parsed.notes:
             reading.note(note)
         return RawTime(raw=reading.bound("a Received date", date_text) or "", value=parsed.value,
-                       basis=parsed.basis, precision=parsed.precision, source=SOURCE_RECEIVED)
+                       basis=parsed.basis, precision=parsed.precision, source=SOURCE_RECEIVED,
+                       device_clock=False)
     return None
 
 
@@ -1199,6 +1203,11 @@ def _read_message(raw: bytes, locator: str, fallback_time: RawTime | None,
         details["received"] = received
     time = _time_of(headers, received, fallback_time, fallback_note, reading)
     if time is None:
+        dates = headers.all("date")
+        if dates:
+            return Reject(locator, f"the Date header {clean_text(dates[0].strip())[:200]!r} could "
+                                   "not be read as a date, and there is no Received time or mbox "
+                                   "From_ line: the message cannot be placed in time")
         return Reject(locator, NO_TIME_REASON)
 
     subject_raw = headers.first("subject")

@@ -98,7 +98,7 @@ def from_line_time(match: re.Match[bytes]) -> tuple[RawTime | None, str | None]:
     except ValueError:
         return None, None
     time = RawTime(raw=raw, value=value, basis=basis, precision="s" if second else "min",
-                   source=SOURCE_FROM_LINE)
+                   source=SOURCE_FROM_LINE, device_clock=False)
     return time, note
 
 

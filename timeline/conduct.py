@@ -47,11 +47,16 @@ class _Unknown:
     persons: set[str] = field(default_factory=set)
 
 
+def order_label(order: OrderTerms, index: int) -> str:
+    """How an order is named in the outputs: its reference, or its kind and place in the case file."""
+    return order.reference or f"{order.kind} (order {index + 1} in the case file)"
+
+
 class ConductAccumulator:
     def __init__(self, zone: str, victims: Iterable[str], orders: Iterable[OrderTerms]):
         self.zone = ZoneInfo(zone)
         self.victims = frozenset(victims)
-        self.orders = list(orders)
+        self.orders = [(order_label(order, index), order) for index, order in enumerate(orders)]
         self.pairs: dict[tuple[str, str], _Pair] = defaultdict(_Pair)
         self.unknown: dict[str, _Unknown] = defaultdict(_Unknown)
         self.breaches: list[dict[str, Any]] = []
@@ -95,12 +100,12 @@ class ConductAccumulator:
         if not sender:
             return
         moment = parse_utc(row["occurred_utc"])
-        for order in self.orders:
+        for label, order in self.orders:
             if not order.no_contact or sender != order.against or moment < order.served:
                 continue
             if order.expires is not None and moment >= order.expires:
                 continue
-            item = {"order": order.reference or order.kind, "event_id": row["event_id"],
+            item = {"order": label, "event_id": row["event_id"],
                     "occurred_utc": row["occurred_utc"], "platform": row["platform"]}
             if order.protects in receivers:
                 self.breaches.append(item)

@@ -36,6 +36,8 @@ FLAGS = frozenset({
     "deleted", "edited", "unsent", "forwarded", "draft", "spam", "sent", "trash", "truncated",
 })
 
+GENESIS = "0" * 64  # the "previous hash" of the first link of every hash chain
+
 # Bounds on untrusted content kept in one event. Larger values are cut and the event says so.
 MAX_TEXT_CHARS = 1_000_000
 MAX_FIELD_CHARS = 10_000
@@ -47,7 +49,9 @@ class RawTime:
 
     ``value`` is timezone-aware for the ``utc`` and ``offset`` bases, naive for ``local``
     (read in the source's zone), ``assumed`` (read in the case zone) and ``recalled``.
-    ``source`` names the field the time came from, e.g. ``"Date header"``.
+    ``source`` names the field the time came from, e.g. ``"Date header"``. ``device_clock`` says
+    whether the source device's own clock wrote it: only then does the source's measured clock
+    offset apply (an e-mail's Date header was written by the sender's clock, not the owner's).
     """
 
     raw: str
@@ -55,6 +59,7 @@ class RawTime:
     basis: str
     precision: str
     source: str
+    device_clock: bool = True
 
     def __post_init__(self) -> None:
         if self.basis not in TIME_BASES:

@@ -1,16 +1,19 @@
 """Merging the same record found in different sources (an e-mail in an mbox and as a .eml).
 
 Events from different sources that agree on platform, participants and content (the merge key),
-and whose times agree within the coarser precision of the two, become one event carrying both
-provenance entries. Events of one source are never merged with each other. The event kept is the
-one with the finest precision, then the smallest event id, so the outcome does not depend on the
-order in which sources were added.
+and whose times differ by less than the coarser precision of the two, become one event carrying
+every provenance entry. Events of one source are never merged with each other. The record kept is
+the one with the finest precision, then the most flags, then the most details (a Gmail copy with
+its labels over a bare .eml), then the smallest event id; the records absorbed are listed in the
+manifest. Nothing in this depends on the order in which sources were added.
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from courseline.timeline.event import PRECISIONS
 from courseline.timeline.timeutil import precision_unit
@@ -23,6 +26,11 @@ class _Member:
     event_id: str
     instant_us: int
     precision: str
+    record: str
+
+    def richness(self) -> tuple[int, int]:
+        record = json.loads(self.record)
+        return len(record["flags"]), len(record["details"])
 
 
 @dataclass
@@ -34,11 +42,13 @@ class _Cluster:
             return False
         anchor = self.members[0]
         unit = max(precision_unit(anchor.precision), precision_unit(other.precision))
-        unit_us = int(unit.total_seconds() * 1_000_000)
-        return anchor.instant_us // unit_us == other.instant_us // unit_us
+        return abs(anchor.instant_us - other.instant_us) < unit // timedelta(microseconds=1)
 
     def kept(self) -> _Member:
-        return min(self.members, key=lambda m: (PRECISIONS.index(m.precision), m.event_id))
+        def preference(member: _Member) -> tuple:
+            flags, details = member.richness()
+            return (PRECISIONS.index(member.precision), -flags, -details, member.event_id)
+        return min(self.members, key=preference)
 
 
 def _cluster(members: list[_Member]) -> list[_Cluster]:
@@ -64,7 +74,7 @@ def compute_merges(conn: sqlite3.Connection, source_ids: list[int]) -> int:
     absorbed = 0
     for key in keys:
         members = [_Member(*row) for row in conn.execute(
-            f"SELECT id, source_id, event_id, instant_us, precision FROM events "
+            f"SELECT id, source_id, event_id, instant_us, precision, record FROM events "
             f"WHERE merge_key = ? AND source_id IN ({marks}) ORDER BY instant_us, event_id",
             [key, *source_ids])]
         for cluster in _cluster(members):

@@ -2,9 +2,11 @@
 
 The record holds what the source says (verbatim fields) and what the core derived from the
 source's settings (UTC time, normalised identifiers, direction from the owner's identifiers), each
-derivation named. Who those identifiers belong to (``sender_person``, ``recipient_persons``) is
-added when the timeline is written and is not part of ``event_id``: an annotation made on an event
-keeps pointing at it when the case file learns a new identifier.
+derivation named; it is what ``event_id`` hashes. A change to those settings (the source's zone or
+clock offset, the owner's identifiers) parses the source again and may change its event ids. Who
+the identifiers belong to (``sender_person``, ``recipient_persons``) is added when the timeline is
+written and is not part of ``event_id``: naming a new identifier of the suspect in the case file
+changes the attribution, not the events.
 """
 
 from __future__ import annotations
@@ -116,6 +118,7 @@ def merge_key(record: dict[str, Any]) -> str:
     """Events from different sources with the same key, at agreeing times, are one event."""
     return sha256_hex(canonical_json([
         record["platform"], record["kind"], record["sender"], sorted(record["recipients"]),
+        record["details"].get("message_id"),  # the source's own id of the record, where it has one
         _content(record["subject"]), _content(record["text"]), record["call_status"],
         record["duration_s"], sorted(a["sha256"] for a in record["attachments"]),
     ]))

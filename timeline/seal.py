@@ -15,14 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+from courseline.collectors.identify import magic_version
 from courseline.timeline.conduct import ConductAccumulator, OrderTerms
 from courseline.timeline.db import CaseDB, SourceRow
-from courseline.timeline.event import canonical_json, sha256_hex
+from courseline.timeline.event import GENESIS, canonical_json, sha256_hex
 from courseline.timeline.identity import Directory
 from courseline.timeline.timeutil import civil_time
 
 SEAL_ALGORITHM = "sha256-chain-v1: chain = sha256(prev_chain_hex + sha256_hex(canonical_row)), prev of first row = 64 zeros"
-GENESIS = "0" * 64
 CSV_COLUMNS = (
     "seq", "event_id", "occurred_utc", "occurred_local", "precision", "time_basis", "time_raw",
     "time_source", "time_zone", "time_flags", "time_readings", "time_uncorrected_utc", "kind",
@@ -149,6 +149,9 @@ def manifest(db: CaseDB, sources: list[SourceRow], exhibits: dict[str, str],
         head, _, number = label.rpartition("/")
         return (head, int(number) if number.isdigit() else 0, label, source.case_path)
 
+    merged = dict(db.conn.execute(
+        "SELECT e.source_id, COUNT(*) FROM merges m JOIN events e ON e.id = m.absorbed "
+        "GROUP BY e.source_id").fetchall())
     entries = []
     for source in sorted(sources, key=exhibit_order):
         rejects = db.rejects(source.id)
@@ -159,6 +162,7 @@ def manifest(db: CaseDB, sources: list[SourceRow], exhibits: dict[str, str],
             "parser": source.parser, "parser_version": source.parser_version,
             "archive_member_of": source.parent,
             "records": source.records, "events": source.events, "rejected": source.rejected,
+            "merged": merged.get(source.id, 0),
             "rejects": [{"locator": loc, "reason": reason} for loc, reason in rejects],
             "note": _source_note(source),
         })
@@ -167,6 +171,9 @@ def manifest(db: CaseDB, sources: list[SourceRow], exhibits: dict[str, str],
                for entry, path, reason in db.refusals() if entry in wanted]
     return {
         "courseline_version": version,
+        # Media types by content come from libmagic and are hashed into events (attachments):
+        # a different libmagic may name a type differently, so the version is part of the record.
+        "identified_with": {"libmagic": magic_version()},
         "case_reference": case_reference,
         "sources": entries,
         "refused": refused,
@@ -185,15 +192,18 @@ def _source_note(source: SourceRow) -> str | None:
 
 
 def _merges(db: CaseDB) -> list[dict[str, Any]]:
-    groups: dict[str, list[str]] = {}
+    """Each merged event: the record kept, the records absorbed into it, and every provenance."""
+    groups: dict[str, dict[str, list[str]]] = {}
     rows = db.conn.execute(
-        "SELECT k.event_id, k.provenance, a.provenance FROM merges m "
+        "SELECT k.event_id, k.provenance, a.event_id, a.provenance FROM merges m "
         "JOIN events k ON k.id = m.kept JOIN events a ON a.id = m.absorbed")
-    for event_id, kept, absorbed in rows:
-        group = groups.setdefault(event_id, [kept])
-        group.append(absorbed)
-    return [{"event_id": event_id, "provenance": [json.loads(p) for p in sorted(provs)]}
-            for event_id, provs in sorted(groups.items())]
+    for event_id, kept, absorbed_id, absorbed in rows:
+        group = groups.setdefault(event_id, {"provenance": [kept], "absorbed": []})
+        group["provenance"].append(absorbed)
+        group["absorbed"].append(absorbed_id)
+    return [{"event_id": event_id, "absorbed_event_ids": sorted(group["absorbed"]),
+             "provenance": [json.loads(p) for p in sorted(group["provenance"])]}
+            for event_id, group in sorted(groups.items())]
 
 
 def read_timeline(path: Path) -> Iterator[dict[str, Any]]:

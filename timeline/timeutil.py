@@ -8,7 +8,8 @@ Parsers hand over a :class:`~courseline.timeline.event.RawTime`; this module con
   happened (``nonexistent``). The standard library accepts both without complaint (PEP 495), so
   they are detected here and both readings are listed; the earlier reading orders the event.
 * a measured clock offset of the source device (``clock_offset_seconds`` = device clock minus true
-  time) is subtracted, the event is flagged ``clock-corrected`` and the uncorrected time is kept.
+  time) is subtracted from times that device's clock wrote, the event is flagged
+  ``clock-corrected`` and the uncorrected time is kept.
 """
 
 from __future__ import annotations
@@ -41,11 +42,15 @@ class NormalTime:
 
 
 def format_utc(moment: datetime, precision: str) -> str:
-    """ISO 8601 in UTC with a ``Z``; milliseconds only when the source recorded them."""
-    moment = moment.astimezone(UTC)
+    """ISO 8601 in UTC with a ``Z``; milliseconds only when the source recorded them.
+
+    Written field by field: ``strftime("%Y")`` does not pad years before 1000 on every platform.
+    """
+    m = moment.astimezone(UTC)
+    text = f"{m.year:04d}-{m.month:02d}-{m.day:02d}T{m.hour:02d}:{m.minute:02d}:{m.second:02d}"
     if precision == "ms":
-        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+        text += f".{m.microsecond // 1000:03d}"
+    return text + "Z"
 
 
 def parse_utc(text: str) -> datetime:
@@ -96,7 +101,7 @@ def normalise(raw: RawTime, source_zone: str, case_zone: str,
         else:
             readings = []
     uncorrected: str | None = None
-    if clock_offset_seconds:
+    if clock_offset_seconds and raw.device_clock:
         uncorrected = format_utc(moment, raw.precision)
         correction = timedelta(seconds=clock_offset_seconds)
         moment -= correction
@@ -119,5 +124,12 @@ def normalise(raw: RawTime, source_zone: str, case_zone: str,
 def civil_time(occurred_utc: str, zone: str) -> str:
     """UK civil time (or the case zone) with the offset written: ``2024-10-27 01:30:00 BST (UTC+01:00)``."""
     local = parse_utc(occurred_utc).astimezone(ZoneInfo(zone))
-    offset = local.strftime("%z")
-    return f"{local:%Y-%m-%d %H:%M:%S} {local.tzname()} (UTC{offset[:3]}:{offset[3:]})"
+    return f"{local:%Y-%m-%d %H:%M:%S} {local.tzname()} (UTC{_offset_text(local.utcoffset())})"
+
+
+def _offset_text(offset: timedelta | None) -> str:
+    seconds = int((offset or timedelta()).total_seconds())
+    sign = "-" if seconds < 0 else "+"
+    hours, rest = divmod(abs(seconds), 3600)
+    minutes, seconds = divmod(rest, 60)
+    return f"{sign}{hours:02d}:{minutes:02d}" + (f":{seconds:02d}" if seconds else "")

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from courseline.casefile import TEMPLATE, CaseFileError, load_case, person_block, source_block
+from courseline.casefile import CaseFileError, case_template, load_case, person_block, source_block
 
 GOOD = """\
 [case]
@@ -90,9 +90,10 @@ def test_an_identifier_given_to_two_people_is_an_error(tmp_path):
 
 
 def test_the_template_and_appended_blocks_load(tmp_path):
-    text = TEMPLATE.format(reference="R", examiner="E", prefix="AO")
+    text = case_template(reference='OP "7" \\ x', examiner="DC 1 A. Officer", prefix="AO")
     text += person_block("victim", "victim", ["email:a@example.org"], 'Sam "S" Taylor')
     text += source_block("exports/it's \"here\".mbox", "victim")
     case = load_case(write(tmp_path, text))
+    assert case.info.reference == 'OP "7" \\ x'
     assert case.person("victim").name == 'Sam "S" Taylor'
     assert case.sources[0].path == "exports/it's \"here\".mbox"

@@ -18,6 +18,7 @@ import pytest
 from courseline.casefile import load_case
 from courseline.demo import NEW_ADDRESS, write_demo_case
 from courseline.pipeline import CasePipeline
+from courseline.timeline.records import NOT_HASHED
 from tests_support import make_writable, read_jsonl, run_cli
 
 
@@ -154,9 +155,50 @@ def test_report_refuses_when_evidence_no_longer_matches(demo_copy):
     stored = demo_copy / "evidence" / sha[:2] / sha
     make_writable(stored)
     stored.write_bytes(stored.read_bytes() + b"x")
+    before = (demo_copy / "out" / "timeline.jsonl").read_bytes()
     result = run_cli("report", demo_copy)
     assert result.exit_code == 1
-    assert "no report was made" in result.output
+    assert "no longer matches" in result.output and "nothing was built" in result.output
+    assert (demo_copy / "out" / "timeline.jsonl").read_bytes() == before
+
+
+def test_build_refuses_to_parse_an_evidence_copy_that_changed(demo_copy):
+    manifest = json.loads((demo_copy / "out" / "manifest.json").read_text())
+    sha = next(s["sha256"] for s in manifest["sources"] if s["parser"] == "mbox")
+    stored = demo_copy / "evidence" / sha[:2] / sha
+    make_writable(stored)
+    stored.write_bytes(stored.read_bytes().replace(b"Answer me Sam", b"IGNORING Sam"))
+    toml = demo_copy / "case.toml"  # a new zone makes the mbox be parsed again
+    toml.write_text(toml.read_text().replace('exhibit = "DEMO/1"', 'exhibit = "DEMO/1"\ntimezone = "UTC"'))
+    result = run_cli("build", demo_copy)
+    assert result.exit_code == 1 and "nothing was built" in result.output
+    assert b"IGNORING" not in (demo_copy / "out" / "timeline.jsonl").read_bytes()
+
+
+@pytest.mark.parametrize("name, old, new", [
+    ("conduct.json", '"SPO 0001/2024": 2', '"SPO 0001/2024": 0'),
+    ("timeline.csv", "I drove past at 2", "I drove past at 3"),
+    ("report.html", "I drove past at 2", "I drove past at 3"),
+    ("manifest.json", '"rejected": 0', '"rejected": 1'),
+])
+def test_verify_fails_when_any_output_is_edited(demo_copy, name, old, new):
+    path = demo_copy / "out" / name
+    assert old in path.read_text()
+    path.write_text(path.read_text().replace(old, new, 1))
+    result = run_cli("verify", demo_copy)
+    assert result.exit_code == 1
+    assert f"out/{name} differs from a fresh re-parse" in result.output
+
+
+def test_verify_fails_when_a_stored_event_is_rewritten_with_a_matching_id(demo_copy):
+    with sqlite3.connect(demo_copy / "case.sqlite") as db:
+        row_id, record = db.execute("SELECT id, record FROM events WHERE record LIKE '%Answer me Sam%'").fetchone()
+        forged = record.replace("Answer me Sam", "Answer me Tom")
+        db.execute("UPDATE events SET record = ?, event_id = ? WHERE id = ?",
+                   (forged, hashlib.sha256(forged.encode()).hexdigest(), row_id))
+    result = run_cli("verify", demo_copy)
+    assert result.exit_code == 1
+    assert "case.sqlite holds events that a fresh parse" in result.output
 
 
 def test_the_verifying_document_script_checks_a_case(demo_copy, tmp_path):
@@ -173,6 +215,12 @@ def test_the_verifying_document_script_checks_a_case(demo_copy, tmp_path):
     failing = subprocess.run([sys.executable, "-I", str(path), str(demo_copy)],
                              capture_output=True, text=True)
     assert failing.returncode == 1 and "event_id does not match" in failing.stdout
+
+
+def test_the_verifying_document_names_the_fields_the_code_leaves_out_of_event_ids():
+    document = (Path(__file__).resolve().parents[2] / "docs" / "VERIFYING.md").read_text()
+    listed = re.search(r"NOT_HASHED = (\(.*?\))", document).group(1)
+    assert eval(listed) == NOT_HASHED  # a literal tuple of strings, from our own document
 
 
 def test_run_makes_a_case_from_exports_in_one_command(tmp_path):

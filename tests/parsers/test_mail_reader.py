@@ -43,7 +43,7 @@ def test_plain_message(kit: ModuleType) -> None:
     assert event.direction == "unknown"
     assert event.time == RawTime(raw=DATE, value=datetime(2024, 3, 2, 21, 14, 5,
                                                            tzinfo=timezone.utc),
-                                 basis="offset", precision="s", source=SOURCE_DATE)
+                                 basis="offset", precision="s", source=SOURCE_DATE, device_clock=False)
     assert event.details["message_id"] == "<m1@example.net>"
     assert event.details["date_header"] == DATE
     assert event.attachments == [] and event.flags == [] and event.notes == []
