@@ -53,7 +53,9 @@ def verify_case(case: Case, progress: Progress | None = None) -> Outcome:
         return outcome
     with CasePipeline(case, progress) as pipeline:
         rows = pipeline.db.audit_rows()
-        outcome.check(check_audit_chain(rows), f"audit log: {len(rows)} entries, chain intact")
+        head = rows[-1][3] if rows else "none"
+        outcome.check(check_audit_chain(rows), f"audit log: {len(rows)} entries, chain intact, head "
+                                               f"{head} (record it: a shorter log will not lead to it)")
         evidence = pipeline.check_evidence()
         outcome.check("; ".join(map(str, evidence)) or None,
                       f"evidence: {len(pipeline.active_sources())} file(s) match their sha256, "
