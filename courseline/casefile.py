@@ -239,9 +239,12 @@ def _parse_info(table: dict[str, Any], loc: _Locator, path: Path) -> CaseInfo:
     region = str(table.get("region", "GB")).upper()
     if region not in phonenumbers.SUPPORTED_REGIONS:
         raise where.error(f"region {region!r} is not a known region code; expected e.g. GB", "region")
+    prefix = table.get("exhibit_prefix", DEFAULT_PREFIX)
+    if not isinstance(prefix, str) or not prefix.strip() or "/" in prefix:
+        raise where.error(f"exhibit_prefix must be letters such as \"AO\" (exhibits AO/1, AO/2 …), "
+                          f"not {prefix!r}", "exhibit_prefix")
     return CaseInfo(reference=str(table.get("reference", "")), timezone=timezone, region=region,
-                    examiner=str(table.get("examiner", "")),
-                    exhibit_prefix=str(table.get("exhibit_prefix", DEFAULT_PREFIX)) or DEFAULT_PREFIX)
+                    examiner=str(table.get("examiner", "")), exhibit_prefix=prefix)
 
 
 def _parse_persons(tables: list[dict[str, Any]], region: str, loc: _Locator,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tomllib
 import traceback
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,7 +22,7 @@ from rich.text import Text
 from courseline import __version__
 from courseline.collectors.hashing import hash_file
 from courseline.casefile import (CASE_FILE, CaseFileError, DEFAULT_PREFIX, case_template,
-                                 load_case, person_block, source_block)
+                                 load_case, parse_case, person_block, source_block)
 from courseline.pipeline import BuildResult, CasePipeline, EvidenceChanged, Problem, Progress
 from courseline.timeline.identity import IdentifierError, parse_written
 
@@ -29,8 +30,8 @@ EXIT_FAILED = 1
 EXIT_ATTENTION = 3
 
 # Paths and messages are printed as they are: no Rich markup, so "[gmail]" stays "[gmail]".
-err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
-out = Console(highlight=False, soft_wrap=True, markup=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False, emoji=False)
+out = Console(highlight=False, soft_wrap=True, markup=False, emoji=False)
 
 
 class TerminalProgress(Progress):
@@ -96,10 +97,11 @@ class _Commands(click.Group):
                 KeyboardInterrupt):
             raise
         except Exception as exc:  # a courseline bug: say so plainly, keep the details on request
-            if os.environ.get("COURSELINE_DEBUG"):
+            if os.environ.get("COURSELINE_DEBUG", "").lower() in ("1", "true", "yes"):
                 traceback.print_exc()
-            _fail(f"courseline stopped unexpectedly ({type(exc).__name__}: {exc}). Nothing "
-                  f"already sealed was changed. Set COURSELINE_DEBUG=1 to see the details.")
+            _fail(f"courseline stopped unexpectedly ({type(exc).__name__}: {exc}). This is a fault "
+                  f"in courseline, not in your evidence, and the files in out/ were not replaced. "
+                  f"Please report it with what `COURSELINE_DEBUG=1 courseline ...` prints.")
 
 
 @click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
@@ -134,20 +136,26 @@ def init(case: Path, reference: str, examiner: str, exhibit_prefix: str) -> None
     file = case / CASE_FILE
     if file.exists():
         _fail(f"{file} already exists; edit it, or choose another folder")
+    text = case_template(reference, examiner, exhibit_prefix)
+    try:
+        parse_case(case, tomllib.loads(text), text)
+    except CaseFileError as exc:
+        _fail(exc.message)
     case.mkdir(parents=True, exist_ok=True)
-    file.write_text(case_template(reference, examiner, exhibit_prefix), encoding="utf-8")
+    file.write_text(text, encoding="utf-8")
     out.print(f"Created {file}. Add the people and their identifiers, then "
               f"`courseline add {case} EXPORT --owner victim`.")
 
 
-def _add_sources(folder: Path, paths: tuple[Path, ...], owner: str | None) -> list[str]:
-    """Append the new paths to case.toml; report those already there that have changed."""
+def _add_sources(folder: Path, paths: tuple[Path, ...], owner: str | None) -> list[Problem]:
+    """Append the new paths to case.toml; return the problems of those already there."""
     case = _open_case(folder)
     if owner and case.person(owner) is None:
         known = ", ".join(p.key for p in case.persons) or "none yet"
         _fail(f"--owner {owner!r} is not a person in {case.file}; known person keys: {known}")
     known_sources = {s.resolve(folder).resolve(): s for s in case.sources}
     added: list[str] = []
+    problems: list[Problem] = []
     blocks = []
     for path in paths:
         real = path.resolve()
@@ -155,9 +163,9 @@ def _add_sources(folder: Path, paths: tuple[Path, ...], owner: str | None) -> li
             with CasePipeline(case) as pipeline:
                 change = pipeline.changed_since_collection(known_sources[real])
             if change:
-                _warn(f"{path} was collected before and has changed: {change}. The case keeps the "
-                      f"version collected; to add the new one as a new exhibit, copy it to a new "
-                      f"name and add that.")
+                problems.append(Problem(str(path), f"collected before, and has changed: {change}. "
+                                        f"The case keeps the version collected; to add the new one "
+                                        f"as a new exhibit, copy it to a new name and add that."))
             else:
                 err.print(f"{path} is already a source of this case; skipped")
             continue
@@ -175,7 +183,7 @@ def _add_sources(folder: Path, paths: tuple[Path, ...], owner: str | None) -> li
         _warn("no --owner given: courseline cannot tell which messages were sent and which were "
               "received. Add owner = \"victim\" (or another person key) to these [[source]] "
               "entries in case.toml.")
-    return added
+    return problems
 
 
 @main.command()
@@ -190,29 +198,25 @@ def add(case: Path, paths: tuple[Path, ...], owner: str | None) -> None:
 
     Example: courseline add cases/op-1234 exports/gmail.mbox exports/saved-mails --owner victim
     """
-    added = _add_sources(case, paths, owner)
+    problems = _add_sources(case, paths, owner)
     with CasePipeline(_open_case(case), TerminalProgress()) as pipeline:
+        before = {entry.path for entry in pipeline.case.sources if pipeline.db.entry_collected(entry.path)}
         pipeline.collect_all()
         for entry in pipeline.case.sources:
-            if entry.path in added and pipeline.db.exhibit_of(entry.path):
+            if entry.path not in before and pipeline.db.exhibit_of(entry.path):
                 files = pipeline.db.sources([entry.path])
                 out.print(f"{pipeline.db.exhibit_of(entry.path)}: {entry.path} "
                           f"({len(files)} file(s) hashed and stored)")
-        _finish(pipeline.needs_a_look(pipeline.active_sources()))
+        _finish(problems + pipeline.needs_a_look(pipeline.active_sources()))
 
 
-def _build(case_dir: Path, check_first: bool = False) -> tuple[CasePipeline, BuildResult]:
+def _build(case_dir: Path, outcome: str = "nothing was built") -> tuple[CasePipeline, BuildResult]:
     pipeline = CasePipeline(_open_case(case_dir), TerminalProgress())
     try:
-        if check_first:
-            problems = pipeline.check_evidence()
-            if problems:
-                _report_problems(problems)
-                _fail("the evidence no longer matches its recorded hashes; nothing was built")
         result = pipeline.build()
     except EvidenceChanged as exc:
         pipeline.close()
-        _fail(f"{exc}; nothing was built")
+        _fail(f"the evidence no longer matches what was collected, so {outcome}: {exc}")
     except BaseException:
         pipeline.close()
         raise
@@ -234,17 +238,17 @@ def build(case: Path) -> None:
     _finish(result.problems)
 
 
-def _report(case: Path) -> None:
+def _report(case: Path, earlier: list[Problem] | None = None) -> None:
     from courseline.report import render_report
 
-    pipeline, result = _build(case, check_first=True)
+    pipeline, result = _build(case, outcome="no report was made")
     with pipeline:
         path = render_report(pipeline.case, result.out_dir)
         pipeline.db.audit("report", pipeline.examiner, parameters={"seal": result.seal.value},
                           outputs=[{"path": "out/report.html", "sha256": hash_file(path).sha256}])
     _summary(result)
     out.print(f"Report: {path}  (open it in a web browser; it needs no network)")
-    _finish(result.problems)
+    _finish((earlier or []) + result.problems)
 
 
 @main.command()
@@ -320,8 +324,9 @@ def run(exports: tuple[Path, ...], case_dir: Path, victim: tuple[str, ...], susp
     elif victim or suspect:
         _warn(f"{file} exists: --victim and --suspect are ignored; edit the case file instead")
     known_owner = _open_case(case_dir).person(owner) is not None
-    _add_sources(case_dir, exports, owner if known_owner else None)
-    _report(case_dir)
+    if not known_owner and click.get_current_context().get_parameter_source("owner").name != "DEFAULT":
+        _fail(f"--owner {owner!r} is not a person in {file}")
+    _report(case_dir, _add_sources(case_dir, exports, owner if known_owner else None))
 
 
 @main.command()

@@ -25,12 +25,13 @@ from courseline.timeline.event import Event, Reject, canonical_json, sha256_hex
 from courseline.timeline.identity import Directory
 from courseline.timeline.merge import compute_merges
 from courseline.timeline.records import SourceSettings, make_record, merge_key
-from courseline.timeline.seal import Seal, manifest, write_json, write_timeline
+from courseline.timeline.seal import PendingOutputs, Seal, manifest, write_timeline
 from courseline.timeline.timeutil import instant_us, parse_utc
 
 DB_FILE = "case.sqlite"
 EVIDENCE_DIR = "evidence"
 OUT_DIR = "out"
+OUTPUT_FILES = ("timeline.jsonl", "timeline.csv", "manifest.json", "conduct.json")
 _BATCH = 500
 
 
@@ -70,10 +71,11 @@ class BuildResult:
 
 class CasePipeline:
     def __init__(self, case: Case, progress: Progress | None = None, db_path: Path | None = None,
-                 evidence_root: Path | None = None, out_dir: Path | None = None):
+                 evidence_root: Path | None = None, out_dir: Path | None = None,
+                 read_only: bool = False):
         self.case = case
         self.progress = progress or Progress()
-        self.db = CaseDB(db_path or case.folder / DB_FILE)
+        self.db = CaseDB(db_path or case.folder / DB_FILE, read_only=read_only)
         self.store = EvidenceStore(evidence_root or case.folder / EVIDENCE_DIR)
         self.out_dir = out_dir or case.folder / OUT_DIR
         self.problems: list[Problem] = []
@@ -150,15 +152,15 @@ class CasePipeline:
             if kept is not None and kept.sha256 != now:
                 return f"its sha256 is now {now}, not {kept.sha256} as collected"
             return None
-        now_files = {f"{display}/{p.relative_to(real).as_posix()}": p.stat().st_size
+        now_files = {f"{display}/{p.relative_to(real).as_posix()}": hash_file(p).sha256
                      for p in sorted(real.rglob("*")) if p.is_file() and not p.is_symlink()}
-        kept_files = {path: s.size for path, s in collected.items()}
+        kept_files = {path: s.sha256 for path, s in collected.items()}
         added = len(now_files.keys() - kept_files.keys())
         removed = len(kept_files.keys() - now_files.keys())
-        resized = sum(1 for p in now_files.keys() & kept_files.keys() if now_files[p] != kept_files[p])
-        if added or removed or resized:
-            return (f"{added} file(s) added, {removed} removed and {resized} changed in size since "
-                    f"it was collected")
+        changed = sum(1 for p in now_files.keys() & kept_files.keys() if now_files[p] != kept_files[p])
+        if added or removed or changed:
+            return (f"{added} file(s) added, {removed} removed and {changed} changed since it was "
+                    f"collected")
         return None
 
     # -- parsing ---------------------------------------------------------------------------
@@ -201,9 +203,6 @@ class CasePipeline:
 
     def parse_source(self, source: SourceRow, sample: Sample, settings: SourceSettings,
                      key: str) -> None:
-        problem = self.evidence_problem(source)
-        if problem:
-            raise EvidenceChanged(str(problem))
         parser_cls = parser_named(source.parser)
         exhibit = self.db.exhibit_of(source.entry)
         path = self.store.path_of(source.sha256)
@@ -276,8 +275,16 @@ class CasePipeline:
     def directory(self) -> Directory:
         return Directory({p.key: p.normalised for p in self.case.persons})
 
-    def build(self) -> BuildResult:
-        self.collect_all()
+    def build(self, collect: bool = True) -> BuildResult:
+        """Collect (unless told not to), check every evidence copy, parse, merge, seal, write.
+
+        Nothing is parsed or written when an evidence copy no longer matches its hashes.
+        """
+        if collect:
+            self.collect_all()
+        changed = self.check_evidence()
+        if changed:
+            raise EvidenceChanged("; ".join(map(str, changed)))
         self.parse_all()
         sources = self.active_sources()
         ids = [s.id for s in sources]
@@ -286,16 +293,17 @@ class CasePipeline:
         exhibits = {entry.path: self.db.exhibit_of(entry.path) for entry in self.case.sources}
         victims = [p.key for p in self.case.persons if p.role == "victim"]
         total_events = sum(s.events for s in sources)
+        pending = PendingOutputs(self.out_dir)
         with self.progress.task("Sealing the timeline", total_events - merged) as advance:
-            seal, conduct = write_timeline(self.db, sources, self.out_dir, self.directory(),
+            seal, conduct = write_timeline(self.db, sources, pending, self.directory(),
                                            self.case.info.timezone, victims, self.case.orders,
                                            progress=advance)
-        data = manifest(self.db, sources, exhibits, seal, conduct, self.case.info.reference,
-                        __version__)
-        write_json(self.out_dir / "manifest.json", data)
-        write_json(self.out_dir / "conduct.json", conduct.conduct())
+        pending.json("manifest.json", manifest(self.db, sources, exhibits, seal, conduct,
+                                               self.case.info.reference, __version__))
+        pending.json("conduct.json", conduct.conduct())
+        pending.commit()
         outputs = [{"path": f"{OUT_DIR}/{name}", "sha256": hash_file(self.out_dir / name).sha256}
-                   for name in ("timeline.jsonl", "timeline.csv", "manifest.json", "conduct.json")]
+                   for name in OUTPUT_FILES]
         self.db.audit("build", self.examiner, parameters={"seal": seal.value, "events": seal.events},
                       inputs=[{"path": s.case_path, "sha256": s.sha256} for s in sources],
                       outputs=outputs)
@@ -319,13 +327,14 @@ class CasePipeline:
     def evidence_problem(self, source: SourceRow) -> Problem | None:
         """Whether a source's evidence copy still has the size and hashes recorded at collection."""
         path = self.store.path_of(source.sha256)
+        exhibit = self.db.exhibit_of(source.entry)
         if not path.exists():
-            return Problem(source.case_path, f"evidence copy {path} is missing")
+            return Problem(f"{exhibit} {source.case_path}", f"its evidence copy {path} is missing")
         found = hash_file(path)
         if (found.sha256, found.md5, found.size) != (source.sha256, source.md5, source.size):
-            return Problem(source.case_path,
-                           f"evidence copy {path} no longer matches its sha256 {source.sha256} "
-                           f"(now {found.sha256}, {found.size} bytes)")
+            return Problem(f"{exhibit} {source.case_path}",
+                           f"its evidence copy {path} no longer matches the sha256 recorded when "
+                           f"it was collected ({source.sha256}; now {found.sha256})")
         return None
 
     def check_evidence(self) -> list[Problem]:

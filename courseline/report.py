@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ from courseline import __version__
 from courseline.casefile import Case
 from courseline.timeline.conduct import order_label
 from courseline.timeline.seal import read_timeline
-from courseline.timeline.timeutil import civil_time
+from courseline.timeline.timeutil import civil_time, format_utc
 
 EXCERPT_CHARS = 2_000
 
@@ -67,8 +66,8 @@ def render_report(case: Case, out_dir: Path) -> Path:
         label = order_label(order, index)
         orders.append({
             "label": label, "kind": order.kind, "protects": order.protects,
-            "against": order.against, "served_local": civil_time(_utc(order.served), zone),
-            "expires_local": civil_time(_utc(order.expires), zone) if order.expires else None,
+            "against": order.against, "served_local": civil_time(format_utc(order.served, "s"), zone),
+            "expires_local": civil_time(format_utc(order.expires, "s"), zone) if order.expires else None,
             "terms": order.terms, "breach_count": breaches.get(label, 0)})
     css = _css(manifest["seal"]["value"])
     template = _environment().get_template("report.html.j2")
@@ -94,8 +93,7 @@ def render_report(case: Case, out_dir: Path) -> Path:
     return target
 
 
-def _utc(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
 
 
 def _span(path: Path, local) -> dict[str, Any] | None:

@@ -15,14 +15,16 @@ log recorded its head (a continuity statement that quotes the head hash makes it
 
 from __future__ import annotations
 
+import hashlib
 import json
 import tempfile
 from dataclasses import dataclass, field
-from itertools import zip_longest
+from itertools import groupby, zip_longest
 from pathlib import Path
 
 from courseline.casefile import Case
-from courseline.pipeline import DB_FILE, EVIDENCE_DIR, OUT_DIR, CasePipeline, Progress
+from courseline.pipeline import (DB_FILE, EVIDENCE_DIR, OUT_DIR, OUTPUT_FILES, CasePipeline,
+                                 Progress)
 from courseline.report import render_report
 from courseline.timeline.db import CaseDB, check_audit_chain
 from courseline.timeline.event import sha256_hex
@@ -42,25 +44,29 @@ class Outcome:
             self.checked.append(passed)
 
 
-OUTPUTS = ("timeline.jsonl", "timeline.csv", "manifest.json", "conduct.json")
-
-
 def verify_case(case: Case, progress: Progress | None = None) -> Outcome:
+    """Check a case without writing anything to it (it may be on read-only media)."""
     outcome = Outcome()
     out_dir = case.folder / OUT_DIR
     if not (case.folder / DB_FILE).exists() or not (out_dir / "manifest.json").exists():
         outcome.differences.append(f"{case.folder} has not been built yet: run `courseline build`")
         return outcome
-    with CasePipeline(case, progress) as pipeline:
+    with CasePipeline(case, progress, read_only=True) as pipeline:
         rows = pipeline.db.audit_rows()
         head = rows[-1][3] if rows else "none"
-        outcome.check(check_audit_chain(rows), f"audit log: {len(rows)} entries, chain intact, head "
-                                               f"{head} (record it: a shorter log will not lead to it)")
+        outcome.check(check_audit_chain(rows),
+                      f"audit log: {len(rows)} entries, chain intact. The hash of its last entry is "
+                      f"{head}: note it in your records, and a log later cut short will show")
         evidence = pipeline.check_evidence()
         outcome.check("; ".join(map(str, evidence)) or None,
                       f"evidence: {len(pipeline.active_sources())} file(s) match their sha256, "
                       f"md5 and size")
         outcome.check(_stored_rows_problem(pipeline.db), "stored events match their event ids")
+        uncollected = [entry.path for entry in case.sources
+                       if not pipeline.db.entry_collected(entry.path)]
+    outcome.check(uncollected and (f"case.toml lists source(s) not yet collected: "
+                                   f"{', '.join(uncollected)}; run `courseline build`"),
+                  "every source in case.toml has been collected")
     outcome.check(_chain_problem(out_dir), "timeline chain: every row leads to the manifest's seal")
     if evidence:
         outcome.differences.append("fresh re-parse skipped: the evidence does not match its hashes")
@@ -69,12 +75,12 @@ def verify_case(case: Case, progress: Progress | None = None) -> Outcome:
         fresh_out = Path(tmp) / OUT_DIR
         with CasePipeline(case, progress, db_path=Path(tmp) / DB_FILE,
                           evidence_root=case.folder / EVIDENCE_DIR, out_dir=fresh_out) as fresh:
-            with CaseDB(case.folder / DB_FILE) as stored:
+            with CaseDB(case.folder / DB_FILE, read_only=True) as stored:
                 _copy_collection(stored, fresh.db)
-                result = fresh.build()
+                result = fresh.build(collect=False)
                 outcome.check(_event_set_difference(stored, fresh.db),
                               "fresh re-parse: the case database holds the same events")
-        names = list(OUTPUTS)
+        names = list(OUTPUT_FILES)
         if (out_dir / "report.html").exists():
             render_report(case, fresh_out)
             names.append("report.html")
@@ -99,14 +105,28 @@ def _chain_problem(out_dir: Path) -> str | None:
     return None
 
 
-def _event_set_difference(stored: CaseDB, fresh: CaseDB) -> str | None:
+def _events_by_source(db: CaseDB) -> dict[str, tuple[int, str]]:
+    """For each file, how many events it gave and a digest of their ids and provenance."""
+    found: dict[str, tuple[int, str]] = {}
     query = ("SELECT s.case_path, e.event_id, e.provenance FROM events e "
              "JOIN sources s ON s.id = e.source_id ORDER BY s.case_path, e.event_id, e.provenance")
-    for old, new in zip_longest(stored.conn.execute(query), fresh.conn.execute(query)):
-        if old != new:
-            where = (old or new)[0]
-            return (f"case.sqlite holds events that a fresh parse of {where} does not give "
-                    f"(first difference: stored {old and old[1][:16]}, fresh {new and new[1][:16]})")
+    for path, rows in groupby(db.conn.execute(query), key=lambda row: row[0]):
+        digest = hashlib.sha256()
+        count = 0
+        for count, (_, event_id, provenance) in enumerate(rows, 1):
+            digest.update(f"{event_id}\n{provenance}\n".encode())
+        found[path] = (count, digest.hexdigest())
+    return found
+
+
+def _event_set_difference(stored: CaseDB, fresh: CaseDB) -> str | None:
+    before, after = _events_by_source(stored), _events_by_source(fresh)
+    for path in sorted(before.keys() | after.keys()):
+        if before.get(path) != after.get(path):
+            old, new = before.get(path, (0, "")), after.get(path, (0, ""))
+            how = (f"{old[0]} stored, {new[0]} from the fresh parse" if old[0] != new[0]
+                   else f"the same number, {old[0]}, with different ids or provenance")
+            return f"case.sqlite holds events of {path} that a fresh parse does not give ({how})"
     return None
 
 
@@ -139,6 +159,9 @@ def _copy_collection(stored: CaseDB, fresh: CaseDB) -> None:
 def _first_difference(existing: Path, fresh: Path) -> str | None:
     if not existing.exists():
         return f"out/{existing.name} is missing"
+    if existing.name == "report.html" and _seal_of(fresh) not in existing.read_text("utf-8", "replace"):
+        return ("out/report.html was made from another build (it does not show the current seal): "
+                "run `courseline report` to make it again")
     with existing.open(encoding="utf-8", errors="replace", newline="") as a, \
             fresh.open(encoding="utf-8", newline="") as b:
         for number, (old, new) in enumerate(zip_longest(a, b), 1):
@@ -163,3 +186,8 @@ def _describe(old: str, new: str) -> str:
         return (f"{'event ' + label[:16] + ', ' if label else ''}field(s) {', '.join(keys)} differ "
                 f"(if the case file changed since the last build, run `courseline build` first)")
     return f"{old.strip()[:120]!r} vs {new.strip()[:120]!r}"
+
+
+def _seal_of(out_dir_file: Path) -> str:
+    manifest = json.loads((out_dir_file.parent / "manifest.json").read_text(encoding="utf-8"))
+    return manifest["seal"]["value"]

@@ -101,8 +101,15 @@ def utc_now() -> str:
 
 
 class CaseDB:
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, read_only: bool = False):
+        """Open (or create) the case database; ``read_only`` writes nothing, not even a journal,
+        so a case on read-only media, or handed to another party, can be checked as it is."""
         self.path = path
+        if read_only:
+            uri = Path(path).resolve().as_uri() + "?mode=ro&immutable=1"
+            self.conn = sqlite3.connect(uri, uri=True, isolation_level=None)
+            self.conn.row_factory = sqlite3.Row
+            return
         self.conn = sqlite3.connect(path, isolation_level=None)
         self.conn.row_factory = sqlite3.Row
         self.conn.execute("PRAGMA foreign_keys = ON")

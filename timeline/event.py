@@ -18,7 +18,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any
 
 KINDS = frozenset({
     "email", "sms", "mms", "call", "message", "post", "comment", "reaction", "friend-request",
@@ -178,8 +178,3 @@ def sha256_hex(data: str | bytes) -> str:
     if isinstance(data, str):
         data = data.encode("utf-8")
     return hashlib.sha256(data).hexdigest()
-
-
-def event_id_of(record: Mapping[str, Any]) -> str:
-    """sha256 of the canonical form of an event's record fields (never its provenance)."""
-    return sha256_hex(canonical_json(record))

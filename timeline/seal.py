@@ -102,23 +102,38 @@ class _AtomicText:
         self.handle = self.tmp.open("w", encoding="utf-8", newline=newline)
 
     def commit(self) -> None:
-        self.handle.close()
         os.replace(self.tmp, self.path)
 
 
-def write_json(path: Path, data: Any) -> None:
-    out = _AtomicText(path)
-    out.handle.write(json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False) + "\n")
-    out.commit()
+class PendingOutputs:
+    """Outputs written beside their targets and moved into place together, so that a failure
+    part-way never leaves a new timeline beside an old manifest."""
+
+    def __init__(self, out_dir: Path):
+        out_dir.mkdir(parents=True, exist_ok=True)
+        self.out_dir = out_dir
+        self.files: list[_AtomicText] = []
+
+    def open(self, name: str, newline: str | None = "\n"):
+        pending = _AtomicText(self.out_dir / name, newline)
+        self.files.append(pending)
+        return pending.handle
+
+    def json(self, name: str, data: Any) -> None:
+        self.open(name).write(json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False) + "\n")
+
+    def commit(self) -> None:
+        for pending in self.files:
+            pending.handle.close()
+        for pending in self.files:
+            pending.commit()
 
 
-def write_timeline(db: CaseDB, sources: list[SourceRow], out_dir: Path, directory: Directory,
-                   zone: str, victims: Iterable[str], orders: Iterable[OrderTerms],
-                   progress=None) -> tuple[Seal, ConductAccumulator]:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    jsonl = _AtomicText(out_dir / "timeline.jsonl")
-    table = _AtomicText(out_dir / "timeline.csv", newline="")
-    writer = csv.writer(table.handle, lineterminator="\r\n")
+def write_timeline(db: CaseDB, sources: list[SourceRow], outputs: PendingOutputs,
+                   directory: Directory, zone: str, victims: Iterable[str],
+                   orders: Iterable[OrderTerms], progress=None) -> tuple[Seal, ConductAccumulator]:
+    jsonl = outputs.open("timeline.jsonl")
+    writer = csv.writer(outputs.open("timeline.csv", newline=""), lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
     conduct = ConductAccumulator(zone, victims, orders)
     chain = GENESIS
@@ -130,13 +145,11 @@ def write_timeline(db: CaseDB, sources: list[SourceRow], out_dir: Path, director
         row["recipient_persons"] = [directory.person_of(r) for r in row["recipients"]]
         chain = chain_next(chain, row)
         row["chain"] = chain
-        jsonl.handle.write(canonical_json(row) + "\n")
+        jsonl.write(canonical_json(row) + "\n")
         writer.writerow(_csv_row(row, zone))
         conduct.add(row)
         if progress:
             progress(1)
-    jsonl.commit()
-    table.commit()
     return Seal(SEAL_ALGORITHM, seq, chain), conduct
 
 

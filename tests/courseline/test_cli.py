@@ -113,3 +113,32 @@ def test_automatic_exhibits_differ_by_order_but_nothing_else(tmp_path):
             row["provenance"].sort(key=json.dumps)
         timelines.append(rows)
     assert timelines[0] == timelines[1]
+
+
+def test_run_with_an_unknown_owner_fails(tmp_path):
+    eml = write_eml(tmp_path / "in" / "a.eml", "Mon, 05 Aug 2024 10:00:00 +0100")
+    result = run_cli("run", eml, "--case", tmp_path / "case", "--victim", "email:a@example.org",
+                     "--owner", "bob")
+    assert result.exit_code == 1 and "--owner 'bob' is not a person" in result.output
+
+
+def test_init_refuses_an_empty_exhibit_prefix(tmp_path):
+    result = run_cli("init", tmp_path / "case", "--exhibit-prefix", "")
+    assert result.exit_code == 1 and "exhibit_prefix must be" in result.output
+    assert not (tmp_path / "case" / "case.toml").exists()
+
+
+def test_a_same_size_change_in_a_collected_folder_is_noticed(tmp_path):
+    eml = write_eml(tmp_path / "in" / "a.eml", "Mon, 05 Aug 2024 10:00:00 +0100", subject="aaaa")
+    case = new_case(tmp_path)
+    assert run_cli("add", case, eml.parent, "--owner", "victim").exit_code == 0
+    write_eml(eml, "Mon, 05 Aug 2024 10:00:00 +0100", subject="bbbb")
+    result = run_cli("add", case, eml.parent, "--owner", "victim")
+    assert result.exit_code == 3
+    assert "0 file(s) added, 0 removed and 1 changed" in result.output
+
+
+def test_emoji_codes_in_names_are_printed_as_written(tmp_path):
+    eml = write_eml(tmp_path / "in" / "x:smile:y.eml", "Mon, 05 Aug 2024 10:00:00 +0100")
+    result = run_cli("add", new_case(tmp_path), eml, "--owner", "victim")
+    assert "x:smile:y.eml" in result.output

@@ -119,7 +119,7 @@ def test_verify_fails_after_one_byte_of_evidence_changes(demo_copy):
     stored.write_bytes(bytes(data))
     result = run_cli("verify", demo_copy)
     assert result.exit_code == 1
-    assert "no longer matches its sha256" in result.output
+    assert "no longer matches the sha256 recorded" in result.output
     assert "All mail Including Spam and Trash.mbox" in result.output
 
 
@@ -158,7 +158,8 @@ def test_report_refuses_when_evidence_no_longer_matches(demo_copy):
     before = (demo_copy / "out" / "timeline.jsonl").read_bytes()
     result = run_cli("report", demo_copy)
     assert result.exit_code == 1
-    assert "no longer matches" in result.output and "nothing was built" in result.output
+    assert "no longer matches" in result.output and "no report was made" in result.output
+    assert "DEMO/2" in result.output  # the exhibit is named
     assert (demo_copy / "out" / "timeline.jsonl").read_bytes() == before
 
 
@@ -168,7 +169,9 @@ def test_build_refuses_to_parse_an_evidence_copy_that_changed(demo_copy):
     stored = demo_copy / "evidence" / sha[:2] / sha
     make_writable(stored)
     stored.write_bytes(stored.read_bytes().replace(b"Answer me Sam", b"IGNORING Sam"))
-    toml = demo_copy / "case.toml"  # a new zone makes the mbox be parsed again
+    result = run_cli("build", demo_copy)
+    assert result.exit_code == 1 and "nothing was built" in result.output
+    toml = demo_copy / "case.toml"  # a new zone makes the mbox be parsed again: still refused
     toml.write_text(toml.read_text().replace('exhibit = "DEMO/1"', 'exhibit = "DEMO/1"\ntimezone = "UTC"'))
     result = run_cli("build", demo_copy)
     assert result.exit_code == 1 and "nothing was built" in result.output
@@ -198,7 +201,8 @@ def test_verify_fails_when_a_stored_event_is_rewritten_with_a_matching_id(demo_c
                    (forged, hashlib.sha256(forged.encode()).hexdigest(), row_id))
     result = run_cli("verify", demo_copy)
     assert result.exit_code == 1
-    assert "case.sqlite holds events that a fresh parse" in result.output
+    assert "case.sqlite holds events of exports/takeout/Mail/All mail Including Spam and Trash.mbox " \
+        "that a fresh parse does not give (the same number, 15," in result.output
 
 
 def test_the_verifying_document_script_checks_a_case(demo_copy, tmp_path):
@@ -315,3 +319,39 @@ def test_python_dash_m_runs_the_command_line():
     result = subprocess.run([sys.executable, "-m", "courseline", "--help"], capture_output=True,
                             text=True)
     assert result.returncode == 0 and "courseline demo" in result.stdout
+
+
+def _snapshot(folder: Path) -> dict[str, tuple[int, int]]:
+    return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns)
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_verify_writes_nothing_into_the_case(demo_copy):
+    before = _snapshot(demo_copy)
+    assert run_cli("verify", demo_copy).exit_code == 0
+    assert _snapshot(demo_copy) == before
+
+
+def test_verify_reports_a_source_not_yet_collected_and_collects_nothing(demo_copy, tmp_path):
+    extra = tmp_path / "later.eml"
+    extra.write_bytes(b"From: x@example.net\nTo: sam.taylor@example.org\n"
+                      b"Date: Mon, 02 Dec 2024 10:00:00 +0000\n\nagain\n")
+    with (demo_copy / "case.toml").open("a") as handle:
+        handle.write(f'\n[[source]]\npath = "{extra}"\nowner = "victim"\n')
+    evidence_before = sorted((demo_copy / "evidence").rglob("*"))
+    result = run_cli("verify", demo_copy)
+    assert result.exit_code == 1
+    assert "not yet collected" in result.output and "run `courseline build`" in result.output
+    assert sorted((demo_copy / "evidence").rglob("*")) == evidence_before
+
+
+def test_verify_explains_a_report_made_before_the_last_build(demo_copy):
+    toml = demo_copy / "case.toml"
+    toml.write_text(toml.read_text().replace('name = "Jo Taylor"', 'name = "Joanna Taylor"')
+                    .replace('"email:jo.taylor@example.org"', '"email:jo.taylor@example.org", '
+                                                              '"email:just.talk.to.me@example.net"'))
+    assert run_cli("build", demo_copy).exit_code == 0
+    result = run_cli("verify", demo_copy)
+    assert result.exit_code == 1
+    assert "report.html was made from another build" in result.output
+    assert "run `courseline report`" in result.output
