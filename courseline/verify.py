@@ -113,8 +113,9 @@ def _events_by_source(db: CaseDB) -> dict[str, tuple[int, str]]:
     for path, rows in groupby(db.conn.execute(query), key=lambda row: row[0]):
         digest = hashlib.sha256()
         count = 0
-        for count, (_, event_id, provenance) in enumerate(rows, 1):
+        for _, event_id, provenance in rows:
             digest.update(f"{event_id}\n{provenance}\n".encode())
+            count += 1
         found[path] = (count, digest.hexdigest())
     return found
 

@@ -1,18 +1,7 @@
-from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from courseline.casefile import Order
 from courseline.timeline.conduct import ConductAccumulator
-
-
-@dataclass
-class Order:
-    kind: str
-    reference: str
-    protects: str
-    against: str
-    served: datetime
-    expires: datetime | None
-    no_contact: bool
 
 
 def row(when: str, sender: str, to: str, event_id: str) -> dict:
@@ -23,8 +12,8 @@ def row(when: str, sender: str, to: str, event_id: str) -> dict:
 
 def test_breaches_are_counted_per_order_even_without_references():
     served = datetime(2024, 1, 1, tzinfo=timezone.utc)
-    orders = [Order("spo", "", "victim", "suspect", served, None, True),
-              Order("spo", "", "sister", "suspect", served, None, True)]
+    orders = [Order("spo", "", "victim", "suspect", served, None, True, ()),
+              Order("spo", "", "sister", "suspect", served, None, True, ())]
     conduct = ConductAccumulator("Europe/London", ["victim"], orders)
     conduct.add(row("2023-12-31T23:00:00Z", "suspect", "victim", "a"))  # before service
     conduct.add(row("2024-01-02T10:00:00Z", "suspect", "victim", "b"))
