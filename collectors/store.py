@@ -64,12 +64,15 @@ class EvidenceStore:
             return False
         return self.path_of(sha256).is_file()
 
+    def digests_of(self, sha256: str) -> Digests | None:
+        """Re-hash the stored copy: its digests as they are now, or None when it is missing."""
+        path = self.path_of(sha256)
+        return hash_file(path) if path.is_file() else None
+
     def verify(self, sha256: str) -> bool:
         """Re-hash the stored copy: True only if it exists and still has this SHA-256."""
-        path = self.path_of(sha256)
-        if not path.is_file():
-            return False
-        return hash_file(path).sha256 == sha256
+        found = self.digests_of(sha256)
+        return found is not None and found.sha256 == sha256
 
     def put_file(self, path: Path, progress: Progress | None = None) -> Digests:
         """Copy a file into the store, hashing it in the same pass.

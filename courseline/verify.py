@@ -77,7 +77,7 @@ def verify_case(case: Case, progress: Progress | None = None) -> Outcome:
                           evidence_root=case.folder / EVIDENCE_DIR, out_dir=fresh_out) as fresh:
             with CaseDB(case.folder / DB_FILE, read_only=True) as stored:
                 _copy_collection(stored, fresh.db)
-                result = fresh.build(collect=False)
+                result = fresh.build(collect=False, evidence_checked=True)
                 outcome.check(_event_set_difference(stored, fresh.db),
                               "fresh re-parse: the case database holds the same events")
         names = list(OUTPUT_FILES)
