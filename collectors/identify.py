@@ -2,17 +2,22 @@
 
 libmagic gives the media type; the head of the file is kept so that parsers can apply their own
 sniffers where libmagic is vague (it calls an mbox ``text/plain`` and some e-mails
-``application/octet-stream``).
+``application/octet-stream``). An SQLite database is told apart by its tables and columns, which
+are read here (plaso's idea of a required structure): the head alone does not hold the schema of
+a database as large as Android's ``mmssms.db``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import sqlite3
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Mapping
 
 import magic
 
 HEAD_BYTES = 64 * 1024
+SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
 @dataclass(frozen=True)
@@ -23,6 +28,11 @@ class Sample:
     head: bytes       # the first HEAD_BYTES bytes
     name: str         # the file name in the export (last path component)
     size: int
+    # SQLite only: table name -> its column names (lower case); None for any other file, and for
+    # a database whose schema cannot be read (encrypted, truncated before its schema).
+    sqlite_tables: Mapping[str, frozenset[str]] | None = field(default=None, compare=False)
+    # What the case file says about the source this file came from (e.g. a CSV column mapping).
+    options: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
 
 def media_type_of(head: bytes) -> str:
@@ -37,8 +47,40 @@ def magic_version() -> str:
     return f"{number // 100}.{number % 100:02d}"
 
 
+def read_only_uri(path: Path) -> str:
+    """An SQLite URI that opens a file without ever writing it or any file beside it.
+
+    ``immutable=1`` also tells SQLite not to look for a write-ahead log: callers that want one
+    applied open a scratch copy instead (:mod:`courseline.parsers._sqlite`).
+    """
+    from urllib.parse import quote
+    return f"file:{quote(str(path.resolve()))}?mode=ro&immutable=1"
+
+
+def sqlite_tables(path: Path) -> dict[str, frozenset[str]] | None:
+    """The tables of an SQLite file and their columns, or None when they cannot be read."""
+    try:
+        conn = sqlite3.connect(read_only_uri(path), uri=True)
+    except sqlite3.Error:
+        return None
+    try:
+        names = [row[0] for row in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+        tables = {}
+        for name in names:
+            columns = conn.execute("SELECT name FROM pragma_table_info(?)", (name,)).fetchall()
+            tables[name.lower()] = frozenset(str(c[0]).lower() for c in columns)
+        return tables
+    except sqlite3.Error:  # not a database after all, encrypted, or damaged in its schema
+        return None
+    finally:
+        conn.close()
+
+
 def sample_file(path: Path, name: str | None = None) -> Sample:
     size = path.stat().st_size
     with path.open("rb") as handle:
         head = handle.read(HEAD_BYTES)
-    return Sample(media_type=media_type_of(head), head=head, name=name or path.name, size=size)
+    tables = sqlite_tables(path) if head.startswith(SQLITE_MAGIC) else None
+    return Sample(media_type=media_type_of(head), head=head, name=name or path.name, size=size,
+                  sqlite_tables=tables)

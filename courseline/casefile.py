@@ -34,7 +34,8 @@ _ALLOWED = {
     "order": {"kind", "reference", "protects", "against", "served", "expires", "no_contact",
               "terms"},
     "place": {"name", "lat", "lon", "radius_m"},
-    "source": {"path", "owner", "timezone", "clock_offset_seconds", "exhibit"},
+    "source": {"path", "owner", "timezone", "clock_offset_seconds", "exhibit", "region",
+               "columns", "time_format"},
 }
 
 
@@ -90,6 +91,9 @@ class SourceEntry:
     timezone: str | None
     clock_offset_seconds: float
     exhibit: str | None
+    region: str | None = None   # the phone's home region, for numbers it wrote without a +
+    # Parser options: a CSV call log's column mapping and time layout.
+    options: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def resolve(self, folder: Path) -> Path:
         written = Path(self.path).expanduser()
@@ -114,6 +118,9 @@ class Case:
 
     def source_zone(self, entry: SourceEntry) -> str:
         return entry.timezone or self.info.timezone
+
+    def source_region(self, entry: SourceEntry) -> str:
+        return entry.region or self.info.region
 
 
 class _Locator:
@@ -199,6 +206,13 @@ def _zone(value: Any, err) -> str:
     return str(value)
 
 
+def _region(value: Any, err) -> str:
+    region = str(value).upper()
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        raise err(f"region {value!r} is not a known region code; expected e.g. GB or US")
+    return region
+
+
 def load_case(folder: Path) -> Case:
     path = folder / CASE_FILE
     try:
@@ -236,9 +250,7 @@ def _parse_info(table: dict[str, Any], loc: _Locator, path: Path) -> CaseInfo:
     where = _Where(path, loc, "case", None)
     where.check_keys(table)
     timezone = _zone(table.get("timezone", "Europe/London"), where.at("timezone"))
-    region = str(table.get("region", "GB")).upper()
-    if region not in phonenumbers.SUPPORTED_REGIONS:
-        raise where.error(f"region {region!r} is not a known region code; expected e.g. GB", "region")
+    region = _region(table.get("region", "GB"), where.at("region"))
     prefix = table.get("exhibit_prefix", DEFAULT_PREFIX)
     if not isinstance(prefix, str) or not prefix.strip() or "/" in prefix:
         raise where.error(f"exhibit_prefix must be letters such as \"AO\" (exhibits AO/1, AO/2 …), "
@@ -366,9 +378,34 @@ def _parse_sources(tables: list[dict[str, Any]], keys: set[str], loc: _Locator,
             raise err_at("path")(f"source {written!r} is listed twice")
         if exhibit and any(s.exhibit == exhibit for s in sources):
             raise err_at("exhibit")(f"exhibit {exhibit!r} is given to two sources")
+        region = _region(table["region"], err_at("region")) if "region" in table else None
         sources.append(SourceEntry(path=written, owner=owner, timezone=zone,
-                                   clock_offset_seconds=float(offset), exhibit=exhibit))
+                                   clock_offset_seconds=float(offset), exhibit=exhibit,
+                                   region=region, options=_source_options(table, err_at)))
     return tuple(sources)
+
+
+def _source_options(table: dict[str, Any], err_at) -> dict[str, Any]:
+    """A CSV call log's column mapping: ``columns = {time = "Date", number = "Number", …}`` and
+    ``time_format`` (strptime codes). Which keys a mapping may use is the CSV parser's business;
+    here they are only checked to be names mapped to column headings."""
+    options: dict[str, Any] = {}
+    if "columns" in table:
+        columns = table["columns"]
+        if (not isinstance(columns, dict) or not columns
+                or not all(isinstance(k, str) and isinstance(v, str) and v.strip()
+                           for k, v in columns.items())):
+            raise err_at("columns")(
+                'columns must map fields to column headings, e.g. columns = {time = "Date", '
+                'number = "Other party", duration = "Duration (s)", direction = "Type"}')
+        options["columns"] = dict(columns)
+    if "time_format" in table:
+        layout = table["time_format"]
+        if not isinstance(layout, str) or "%" not in layout:
+            raise err_at("time_format")(
+                'time_format must be a strptime layout, e.g. "%d/%m/%Y %H:%M:%S"')
+        options["time_format"] = layout
+    return options
 
 
 TEMPLATE = '''\
@@ -418,6 +455,10 @@ exhibit_prefix = {prefix}       # exhibits PREFIX/1, PREFIX/2 ... in order of co
 # timezone = "Europe/London"      # the device's zone, for times written without an offset
 # clock_offset_seconds = 0        # measured device clock minus true time
 # exhibit = "AO/1"                # optional; otherwise assigned in order of collection
+# region = "GB"                   # the phone's home region, if not the case's
+# columns = {{time = "Date", number = "Number", duration = "Duration", direction = "Type"}}
+#                                 # a CSV call log whose headings courseline does not know
+# time_format = "%d/%m/%Y %H:%M"  # how that CSV writes its times
 '''
 
 

@@ -9,7 +9,9 @@ others: its problem is recorded and shown, and the exit status says that somethi
 from __future__ import annotations
 
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+import json
+import posixpath
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -21,7 +23,7 @@ from courseline.collectors.store import EvidenceStore
 from courseline.collectors.walk import Refusal, collect
 from courseline.parsers import SourceFile, parser_for, parser_named
 from courseline.timeline.db import CaseDB, SourceRow
-from courseline.timeline.event import Event, Reject, canonical_json, sha256_hex
+from courseline.timeline.event import Event, Reject, SourceNote, canonical_json, sha256_hex
 from courseline.timeline.identity import Directory
 from courseline.timeline.merge import compute_merges
 from courseline.timeline.records import SourceSettings, make_record, merge_key
@@ -124,7 +126,7 @@ class CasePipeline:
                 if isinstance(item, Refusal):
                     self.db.add_refusal(conn, entry.path, item.case_path, item.reason)
                     continue
-                parser = parser_for(item.sample)
+                parser = parser_for(replace(item.sample, options=entry.options))
                 self.db.add_source(
                     conn, entry=entry.path, case_path=item.case_path, name=item.name,
                     parent=item.parent, container=int(item.container), sha256=item.digests.sha256,
@@ -172,12 +174,15 @@ class CasePipeline:
         owner = self.case.person(entry.owner) if entry.owner else None
         return SourceSettings(
             zone=self.case.source_zone(entry), case_zone=self.case.info.timezone,
-            clock_offset_seconds=entry.clock_offset_seconds, region=self.case.info.region,
-            owner_identifiers=frozenset(str(i) for i in owner.normalised) if owner else frozenset())
+            clock_offset_seconds=entry.clock_offset_seconds, region=self.case.source_region(entry),
+            owner_identifiers=frozenset(str(i) for i in owner.normalised) if owner else frozenset(),
+            owner_key=owner.key if owner else None, options=canonical_json(entry.options))
 
-    def identify_again(self, source: SourceRow) -> tuple[SourceRow, Sample]:
-        """Ask the parsers again: a newer courseline may read a file an older one could not."""
-        sample = sample_file(self.store.path_of(source.sha256), source.name)
+    def identify_again(self, source: SourceRow, entry: SourceEntry) -> tuple[SourceRow, Sample]:
+        """Ask the parsers again: a newer courseline may read a file an older one could not, and
+        a column mapping added to the case file may make a CSV readable."""
+        sample = replace(sample_file(self.store.path_of(source.sha256), source.name),
+                         options=entry.options)
         parser = parser_for(sample)
         name = parser.NAME if parser else None
         if name == source.parser:
@@ -192,7 +197,7 @@ class CasePipeline:
     def parse_all(self) -> None:
         entries = {entry.path: entry for entry in self.case.sources}
         for source in self.active_sources():
-            source, sample = self.identify_again(source)
+            source, sample = self.identify_again(source, entries[source.entry])
             if source.parser is None:
                 continue
             settings = self.settings_for(entries[source.entry])
@@ -215,8 +220,13 @@ class CasePipeline:
             self.db.clear_parse(conn, source.id)
             events: list[tuple] = []
             seen: dict[str, int] = {}
-            items = parser_cls().parse(SourceFile(path, source.case_path, source.name, sample))
+            notes: list[str] = []
+            items = parser_cls().parse(SourceFile(path, source.case_path, source.name, sample,
+                                                  related=self.related_files(source)))
             for item in _guarded(items, counts):
+                if isinstance(item, SourceNote):
+                    notes.append(item.text)
+                    continue
                 counts["records"] += 1
                 row = self._row_for(item, settings, base_provenance, seen, source.id)
                 if isinstance(row, Reject):
@@ -236,15 +246,28 @@ class CasePipeline:
                 conn.execute("INSERT INTO rejects VALUES (?, ?, ?)",
                              (source.id, "source", counts["stopped"]))
             conn.execute("UPDATE sources SET parse_key = ?, parser_version = ?, records = ?, "
-                         "events = ?, rejected = ? WHERE id = ?",
+                         "events = ?, rejected = ?, notes = ? WHERE id = ?",
                          (key, parser_cls.VERSION, counts["records"], counts["events"],
-                          counts["rejected"], source.id))
+                          counts["rejected"], json.dumps(notes, ensure_ascii=False), source.id))
             self.db.audit("parse", self.examiner,
                           parameters={"parser": parser_cls.NAME, "parser_version": parser_cls.VERSION,
                                       "zone": settings.zone, "clock_offset_seconds":
                                           settings.clock_offset_seconds},
                           inputs=[{"path": source.case_path, "sha256": source.sha256}],
                           outputs=[{k: v for k, v in counts.items() if k != "stopped"}])
+
+    def related_files(self, source: SourceRow):
+        """Finder of the evidence copies of files beside ``source`` in the same export (a
+        database's ``-wal`` log, MMS parts), by path relative to the source's folder."""
+        folder = posixpath.dirname(source.case_path)
+        copies = {s.case_path: s.sha256 for s in self.db.sources([source.entry])
+                  if not s.container}
+
+        def related(relative: str) -> Path | None:
+            wanted = posixpath.normpath(posixpath.join(folder, relative))
+            sha256 = copies.get(wanted)
+            return self.store.path_of(sha256) if sha256 else None
+        return related
 
     def _row_for(self, item: Event | Reject, settings: SourceSettings, base: dict[str, Any],
                  seen: dict[str, int], source_id: int) -> tuple | Reject:

@@ -9,15 +9,20 @@ record. Nothing registers by hand: importing the package's modules is enough.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import pkgutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import ClassVar, Iterator
+from typing import Callable, ClassVar, Iterator
 
-from courseline.collectors.identify import Sample
-from courseline.timeline.event import Event, Reject
+from courseline.collectors.identify import HEAD_BYTES, Sample, media_type_of
+from courseline.timeline.event import Attachment, Event, Reject
+
+
+def _nothing_related(relative: str) -> Path | None:
+    return None
 
 
 @dataclass(frozen=True)
@@ -26,12 +31,16 @@ class SourceFile:
 
     ``path`` is the read-only evidence copy to open; ``case_path`` is where it came from, as the
     case shows it (``exports/mail.zip!inbox.mbox``); ``name`` is its file name in the export.
+    ``related`` finds the evidence copy of another file of the same export by its path relative
+    to this file's folder (``mmssms.db-wal``, ``app_parts/PART_1``), or None when the export does
+    not hold it: a parser reads other files only through it, so they are hashed exhibits too.
     """
 
     path: Path
     case_path: str
     name: str
     sample: Sample
+    related: Callable[[str], Path | None] = field(default=_nothing_related, compare=False)
 
 
 class Parser:
@@ -48,6 +57,12 @@ class Parser:
 
     def parse(self, source: SourceFile) -> Iterator[Event | Reject]:
         raise NotImplementedError
+
+
+def hashed_attachment(name: str | None, data: bytes) -> Attachment:
+    """An attachment whose bytes a parser holds: hashed, measured, and typed by its content."""
+    return Attachment(name=name, sha256=hashlib.sha256(data).hexdigest(), size=len(data),
+                      media_type=media_type_of(data[:HEAD_BYTES]))
 
 
 @cache

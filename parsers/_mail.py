@@ -63,7 +63,7 @@ from typing import Any, Iterable, Sequence
 
 from mailparser.utils import parse_received
 
-from courseline.collectors.identify import media_type_of
+from courseline.parsers import hashed_attachment
 from courseline.timeline.event import (
     MAX_FIELD_CHARS,
     MAX_TEXT_CHARS,
@@ -92,7 +92,6 @@ MAX_PARAM_HEADER_CHARS = 8_192      # Content-Type / Content-Disposition read fo
 MAX_HTML_CHARS = 4 * MAX_TEXT_CHARS  # HTML source reduced to text
 MAX_GMAIL_LABELS = 1_000
 MAX_NOTES = 200
-MAGIC_HEAD = 65_536
 
 # E-mail times are written by the sender's device and by mail servers, never by the clock of the
 # device the export came from, so a source's measured clock offset does not apply to them.
@@ -1020,9 +1019,7 @@ def choose_body(leaves: list[_Leaf], reading: _Reading) -> _Body:
 
 def _attachment(leaf: _Leaf, reading: _Reading) -> Attachment:
     what = f"attachment {leaf.name!r}" if leaf.name else f"a {leaf.content_type} part"
-    data = leaf.data(what, reading)
-    return Attachment(name=leaf.name, sha256=hashlib.sha256(data).hexdigest(), size=len(data),
-                      media_type=media_type_of(data[:MAGIC_HEAD]))
+    return hashed_attachment(leaf.name, leaf.data(what, reading))
 
 
 def _body_part_detail(leaf: _Leaf, reading: _Reading) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from typing import Any, Iterator
 
 from courseline.timeline.event import GENESIS, canonical_json, sha256_hex
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -45,6 +45,7 @@ CREATE TABLE IF NOT EXISTS sources (
     records INTEGER NOT NULL DEFAULT 0,
     events INTEGER NOT NULL DEFAULT 0,
     rejected INTEGER NOT NULL DEFAULT 0,
+    notes TEXT NOT NULL DEFAULT '[]', -- JSON list: what the parser said of the whole file
     UNIQUE (entry, case_path)
 );
 CREATE TABLE IF NOT EXISTS refusals (
@@ -94,6 +95,7 @@ class SourceRow:
     records: int
     events: int
     rejected: int
+    notes: str = "[]"
 
 
 def utc_now() -> str:
@@ -118,6 +120,14 @@ class CaseDB:
         self.conn.execute("PRAGMA synchronous = NORMAL")
         self.conn.executescript(_SCHEMA)
         self.conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+        self._upgrade()
+
+    def _upgrade(self) -> None:
+        """Bring a case made by an earlier courseline to this schema, adding what it lacks."""
+        found = self.conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()[0]
+        if found == "1":
+            self.conn.execute("ALTER TABLE sources ADD COLUMN notes TEXT NOT NULL DEFAULT '[]'")
+            self.conn.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (SCHEMA_VERSION,))
 
     def close(self) -> None:
         self.conn.close()

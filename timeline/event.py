@@ -34,6 +34,7 @@ PRECISIONS = ("ms", "s", "min", "day")  # finest first
 CALL_STATUSES = frozenset({"answered", "missed", "rejected", "blocked", "voicemail", "unanswered"})
 FLAGS = frozenset({
     "deleted", "edited", "unsent", "forwarded", "draft", "spam", "sent", "trash", "truncated",
+    "failed",  # the device tried to send it and could not (Android failed/outbox/queued boxes)
 })
 
 GENESIS = "0" * 64  # the "previous hash" of the first link of every hash chain
@@ -105,7 +106,9 @@ class Event:
     ``sender`` and ``recipients`` are identifiers ``scheme:value`` as the source wrote them
     (``email:X@Example.org``, ``tel:07700 900001``); the core normalises them. ``direction`` is
     what the source itself says (a Sent label, an SMS type); leave it ``unknown`` and the core
-    derives it from the source owner's identifiers. ``details`` holds verbatim source-specific
+    derives it from the source owner's identifiers. A phone's records name only the other party:
+    ``owner_side`` (``"sender"`` or ``"recipients"``) says which side is the device's owner, left
+    empty by the parser and filled by the core from the source's ``owner`` in the case file. ``details`` holds verbatim source-specific
     values worth showing (headers kept for attribution, message ids); ``notes`` says what could
     not be read, and how any value was derived rather than read.
     """
@@ -126,6 +129,7 @@ class Event:
     flags: list[str] = field(default_factory=list)
     details: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    owner_side: str | None = None
 
     def check(self) -> None:
         """Raise ValueError when a field is outside the contract (a parser bug, not bad input)."""
@@ -142,6 +146,8 @@ class Event:
             raise ValueError(f"unknown flags {sorted(unknown_flags)}")
         if not self.locator:
             raise ValueError("an event needs a locator")
+        if self.owner_side not in (None, "sender", "recipients"):
+            raise ValueError(f"unknown owner side {self.owner_side!r}")
 
 
 @dataclass(frozen=True)
@@ -150,6 +156,15 @@ class Reject:
 
     locator: str
     reason: str
+
+
+@dataclass(frozen=True)
+class SourceNote:
+    """Something true of a whole source, said once rather than on every event: a unit decided
+    by magnitude, a write-ahead log applied, a layout recognised. Shown in the manifest; not a
+    record (it is not counted as read, made or rejected)."""
+
+    text: str
 
 
 def bounded(text: str | None, limit: int = MAX_FIELD_CHARS) -> tuple[str | None, bool]:

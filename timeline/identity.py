@@ -9,6 +9,7 @@ after NFC, with invisible marks removed, case folded.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
@@ -23,6 +24,7 @@ SCHEMES = frozenset({"tel", "email", "name"}) | PLATFORM_SCHEMES
 # Marks that exports scatter through names and numbers and that a reader cannot see.
 INVISIBLE = dict.fromkeys(map(ord, "\u200e\u200f\u200b\u200c\u200d\u2060\ufeff\u202a\u202b\u202c"
                                "\u202d\u202e\u2066\u2067\u2068\u2069"), None)
+_PUNCTUATED_DIGITS = re.compile(r"\+?[\d\s().\-]*\d[\d\s().\-]*")
 SPACES = dict.fromkeys(map(ord, "\u202f\u00a0\u2007\u2009"), " ")
 
 
@@ -75,6 +77,11 @@ def normalise(text: str, region: str) -> Identifier:
         e164 = _e164(value, region)
         if e164 is not None:
             return Identifier("tel", e164, True)
+        if _PUNCTUATED_DIGITS.fullmatch(value):
+            # Not a number of the region (a short code, a foreign number without its +), but
+            # written with spaces or dashes: "1 555-521-5554" and "15555215554" in one database
+            # are one identifier. Letters ("Withheld", "HSBC") are kept exactly as written.
+            return Identifier("tel", re.sub(r"[^\d+]", "", value), False)
         return Identifier("tel", value, False)
     if scheme == "email":
         return Identifier("email", value.lower(), "@" in value)
@@ -113,6 +120,7 @@ class Directory:
     def __init__(self, persons: Mapping[str, Iterable[Identifier]]):
         self._owner: dict[str, str] = {}
         self._names: dict[str, str] = {}
+        self._keys = frozenset(persons)
         for key in sorted(persons):
             for ident in persons[key]:
                 target = self._names if ident.scheme == "name" else self._owner
@@ -123,6 +131,10 @@ class Directory:
         if not identifier:
             return None
         found = self._owner.get(identifier)
+        if found is None and identifier.startswith("owner:"):
+            # The device owner, written by the core where the record leaves them out.
+            key = identifier.partition(":")[2]
+            return key if key in self._keys else None
         if found is None:
             scheme, value = split(identifier)
             if scheme in PLATFORM_SCHEMES or scheme == "name":

@@ -32,13 +32,25 @@ class SourceSettings:
     clock_offset_seconds: float
     region: str
     owner_identifiers: frozenset[str]
+    owner_key: str | None = None
+    options: str = "{}"   # canonical JSON of the source's parser options (a CSV column mapping)
 
     def parse_key(self, parser: str, parser_version: str) -> str:
         return sha256_hex(canonical_json({
             "parser": parser, "parser_version": parser_version, "zone": self.zone,
             "case_zone": self.case_zone, "clock_offset_seconds": self.clock_offset_seconds,
             "region": self.region, "owner": sorted(self.owner_identifiers),
+            "owner_key": self.owner_key, "options": self.options,
         }))
+
+    def owner_identifier(self, scheme: str) -> str | None:
+        """How the device owner is written where a record leaves them out (``owner_side``): their
+        one identifier of that scheme in the case file, else ``owner:<person key>`` (a person
+        with two numbers: the record does not say which one the device used)."""
+        if self.owner_key is None:
+            return None
+        mine = sorted(i for i in self.owner_identifiers if i.startswith(f"{scheme}:"))
+        return mine[0] if len(mine) == 1 else f"owner:{self.owner_key}"
 
 
 def _text(value: str | None) -> str | None:
@@ -77,6 +89,14 @@ def make_record(event: Event, settings: SourceSettings) -> dict[str, Any]:
         ident = str(normalise(written, settings.region))
         if ident not in recipients:
             recipients.append(ident)
+    owner_side = None
+    if event.owner_side:
+        scheme = (sender or (recipients[0] if recipients else "tel:")).partition(":")[0]
+        owner = settings.owner_identifier("tel" if scheme in ("owner", "") else scheme)
+        if owner and event.owner_side == "sender" and sender is None:
+            sender, owner_side = owner, "sender"
+        elif owner and event.owner_side == "recipients" and not recipients:
+            recipients, owner_side = [owner], "recipients"
     direction, direction_basis = _direction(event, sender, recipients, settings.owner_identifiers)
     return {
         "occurred_utc": when.occurred_utc,
@@ -94,6 +114,7 @@ def make_record(event: Event, settings: SourceSettings) -> dict[str, Any]:
         "direction_basis": direction_basis,
         "sender": sender,
         "recipients": recipients,
+        "owner_side": owner_side,
         "subject": _text(event.subject),
         "text": _text(event.text),
         "call_status": event.call_status,

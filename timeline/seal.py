@@ -178,6 +178,7 @@ def manifest(db: CaseDB, sources: list[SourceRow], exhibits: dict[str, str],
             "merged": merged.get(source.id, 0),
             "rejects": [{"locator": loc, "reason": reason} for loc, reason in rejects],
             "note": _source_note(source),
+            "parser_notes": json.loads(source.notes),
         })
     wanted = {s.entry for s in sources}
     refused = [{"exhibit": exhibits.get(entry), "path": path, "reason": reason}
