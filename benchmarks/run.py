@@ -2,15 +2,19 @@
 
     python benchmarks/run.py email --messages 20000
     python benchmarks/run.py email --messages 200000 --keep /tmp/bench-case
+    python benchmarks/run.py android --rows 1000000
 
-Prints messages per second end to end (collect → parse → merge → sealed timeline) and the peak
-resident memory of the process. The mbox is generated, streamed to disk, before timing starts.
+Prints records per second end to end (collect → parse → merge → sealed timeline) and the peak
+resident memory of the process. The input (an mbox; an Android ``mmssms.db`` and ``calllog.db``)
+is generated before timing starts.
 """
 
 from __future__ import annotations
 
 import argparse
+import random
 import resource
+import sqlite3
 import shutil
 import sys
 import tempfile
@@ -66,21 +70,96 @@ def write_mbox(path: Path, messages: int, attachment_every: int) -> int:
     return path.stat().st_size
 
 
-def bench_email(args: argparse.Namespace) -> None:
-    root = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="courseline-bench-"))
-    root.mkdir(parents=True, exist_ok=True)
-    (root / "case.toml").write_text(CASE_TOML, encoding="utf-8")
-    size = write_mbox(root / "mail.mbox", args.messages, args.attachment_every)
-    print(f"generated {args.messages} messages, {size / 2**20:.1f} MiB, in {root}")
+ANDROID_CASE_TOML = """\
+[case]
+reference = "BENCH"
+[[person]]
+key = "victim"
+role = "victim"
+identifiers = ["tel:07700 900001"]
+[[person]]
+key = "suspect"
+role = "suspect"
+identifiers = ["tel:07700 900002", "tel:07700 900003"]
+[[order]]
+kind = "spo"
+protects = "victim"
+against = "suspect"
+served = "2023-06-01T00:00:00+00:00"
+no_contact = true
+[[source]]
+path = "phone"
+owner = "victim"
+"""
+SMS_WORDS = ("where are you", "I saw you tonight", "answer your phone", "I know where you live",
+             "why are you ignoring me", "ok", "see you at work", "call me back")
+
+
+def write_android(folder: Path, rows: int) -> None:
+    """An mmssms.db with 60% of the rows as texts and a calllog.db with the rest as calls."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(1)
+    numbers = [f"07700 9{n:05d}" for n in range(2, 400)]
+    texts, calls = rows * 6 // 10, rows - rows * 6 // 10
+    sms = sqlite3.connect(folder / "mmssms.db")
+    sms.execute("CREATE TABLE sms (_id INTEGER PRIMARY KEY, thread_id INTEGER, address TEXT, "
+                "person INTEGER, date INTEGER, date_sent INTEGER DEFAULT 0, protocol INTEGER, "
+                "read INTEGER, status INTEGER DEFAULT -1, type INTEGER, subject TEXT, body TEXT, "
+                "service_center TEXT, locked INTEGER DEFAULT 0, error_code INTEGER DEFAULT 0, "
+                "seen INTEGER, sub_id INTEGER DEFAULT 1)")
+    sms.executemany(
+        "INSERT INTO sms (thread_id, address, date, date_sent, read, type, body) "
+        "VALUES (?, ?, ?, ?, 1, ?, ?)",
+        ((n % 400, rng.choice(numbers), 1_690_000_000_000 + n * 3_001,
+          1_690_000_000_000 + n * 3_001 - 1_000, rng.choice((1, 1, 2)),
+          f"{rng.choice(SMS_WORDS)} ({n})") for n in range(texts)))
+    sms.commit()
+    sms.close()
+    log = sqlite3.connect(folder / "calllog.db")
+    log.execute("CREATE TABLE calls (_id INTEGER PRIMARY KEY, number TEXT, presentation INTEGER "
+                "DEFAULT 1, date INTEGER, duration INTEGER, subscription_id TEXT, type INTEGER, "
+                "features INTEGER DEFAULT 0, name TEXT, geocoded_location TEXT, countryiso TEXT)")
+    log.executemany(
+        "INSERT INTO calls (number, presentation, date, duration, type, subscription_id, "
+        "countryiso) VALUES (?, ?, ?, ?, ?, '1', 'GB')",
+        ((rng.choice(numbers), 2 if n % 50 == 0 else 1, 1_690_000_000_500 + n * 4_999,
+          rng.choice((0, 0, 12, 240)), rng.choice((1, 2, 3, 3, 5)))
+         for n in range(calls)))
+    log.commit()
+    log.close()
+
+
+def _timed_build(root: Path, records: int, unit: str) -> None:
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     start = time.perf_counter()
     with CasePipeline(load_case(root)) as pipeline:
         result = pipeline.build()
     elapsed = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(f"events sealed: {result.events}, rejected: {result.rejected}")
-    print(f"time: {elapsed:.1f} s; {args.messages / elapsed:.0f} messages per second end to end")
+    print(f"events sealed: {result.events}, rejected: {result.rejected}, merged: {result.merged}")
+    print(f"time: {elapsed:.1f} s; {records / elapsed:,.0f} {unit} per second end to end")
     print(f"peak memory: {peak / 1024:.0f} MiB (before the build: {before / 1024:.0f} MiB)")
+
+
+def bench_email(args: argparse.Namespace) -> None:
+    root = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="courseline-bench-"))
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "case.toml").write_text(CASE_TOML, encoding="utf-8")
+    size = write_mbox(root / "mail.mbox", args.messages, args.attachment_every)
+    print(f"generated {args.messages} messages, {size / 2**20:.1f} MiB, in {root}")
+    _timed_build(root, args.messages, "messages")
+    if not args.keep:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def bench_android(args: argparse.Namespace) -> None:
+    root = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="courseline-bench-"))
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "case.toml").write_text(ANDROID_CASE_TOML, encoding="utf-8")
+    write_android(root / "phone", args.rows)
+    size = sum(p.stat().st_size for p in (root / "phone").iterdir())
+    print(f"generated {args.rows:,} rows (mmssms.db + calllog.db, {size / 2**20:.1f} MiB) in {root}")
+    _timed_build(root, args.rows, "rows")
     if not args.keep:
         shutil.rmtree(root, ignore_errors=True)
 
@@ -93,9 +172,14 @@ def main(argv: list[str] | None = None) -> None:
     email.add_argument("--attachment-every", type=int, default=10,
                        help="every Nth message carries an attachment (0: none)")
     email.add_argument("--keep", help="build the case in this folder and keep it")
+    android = sub.add_parser("android", help="a generated Android mmssms.db and calllog.db")
+    android.add_argument("--rows", type=int, default=100_000)
+    android.add_argument("--keep", help="build the case in this folder and keep it")
     args = parser.parse_args(argv)
     if args.what == "email":
         bench_email(args)
+    else:
+        bench_android(args)
 
 
 if __name__ == "__main__":

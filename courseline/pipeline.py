@@ -26,9 +26,8 @@ from courseline.timeline.db import CaseDB, SourceRow
 from courseline.timeline.event import Event, Reject, SourceNote, canonical_json, sha256_hex
 from courseline.timeline.identity import Directory
 from courseline.timeline.merge import compute_merges
-from courseline.timeline.records import SourceSettings, make_record, merge_key
+from courseline.timeline.records import SourceSettings, merge_key, normalise_event
 from courseline.timeline.seal import PendingOutputs, Seal, manifest, write_timeline
-from courseline.timeline.timeutil import instant_us, parse_utc
 
 DB_FILE = "case.sqlite"
 EVIDENCE_DIR = "evidence"
@@ -211,9 +210,9 @@ class CasePipeline:
         parser_cls = parser_named(source.parser)
         exhibit = self.db.exhibit_of(source.entry)
         path = self.store.path_of(source.sha256)
-        base_provenance = {"exhibit": exhibit, "source_sha256": source.sha256,
-                           "path": source.case_path, "parser": parser_cls.NAME,
-                           "parser_version": parser_cls.VERSION}
+        base_provenance = _ProvenanceText({
+            "exhibit": exhibit, "source_sha256": source.sha256, "path": source.case_path,
+            "parser": parser_cls.NAME, "parser_version": parser_cls.VERSION})
         counts = {"records": 0, "events": 0, "rejected": 0}
         with self.progress.task(f"Reading {source.case_path}") as advance, \
                 self.db.transaction() as conn:
@@ -269,18 +268,17 @@ class CasePipeline:
             return self.store.path_of(sha256) if sha256 else None
         return related
 
-    def _row_for(self, item: Event | Reject, settings: SourceSettings, base: dict[str, Any],
+    def _row_for(self, item: Event | Reject, settings: SourceSettings, base: _ProvenanceText,
                  seen: dict[str, int], source_id: int) -> tuple | Reject:
         if isinstance(item, Reject):
             return item
         if item.time.value is None:
             return Reject(item.locator, f"no usable time ({item.time.source}: {item.time.raw!r})")
         try:
-            record = make_record(item, settings)
-            when = instant_us(parse_utc(record["occurred_utc"]))
+            made = normalise_event(item, settings)
         except (ValueError, OverflowError) as exc:  # e.g. a year-1 date pushed out of range
             return Reject(item.locator, f"could not be normalised: {exc}")
-        text = canonical_json(record)
+        record, text = made.record, made.text
         event_id = sha256_hex(text)
         repeat = seen.get(event_id, 0)
         seen[event_id] = repeat + 1
@@ -289,9 +287,9 @@ class CasePipeline:
             record["repeat"] = repeat
             text = canonical_json(record)
             event_id = sha256_hex(text)
-        provenance = canonical_json({**base, "locator": item.locator})
-        return (source_id, event_id, when, record["precision"], merge_key(record), text,
-                provenance)
+        provenance = base.head + canonical_json(item.locator) + base.tail
+        return (source_id, event_id, made.instant_us, record["precision"], merge_key(record),
+                text, provenance)
 
     # -- the timeline ----------------------------------------------------------------------
 
@@ -372,6 +370,16 @@ class CasePipeline:
                     problems.append(problem)
                 advance(1)
         return problems
+
+
+class _ProvenanceText:
+    """The canonical JSON of a source's provenance entries, made once per source: only the
+    locator differs from record to record (it sorts between "exhibit" and "parser")."""
+
+    def __init__(self, fields: dict[str, Any]):
+        marker = "\x00locator\x00"
+        text = canonical_json({**fields, "locator": marker})
+        self.head, _, self.tail = text.partition(canonical_json(marker))
 
 
 def _guarded(items: Iterator[Event | Reject], counts: dict[str, Any]) -> Iterator[Event | Reject]:

@@ -66,7 +66,8 @@ class ConductAccumulator:
         when = row["occurred_utc"]
         sender = row["sender_person"]
         receivers = [p for p in row["recipient_persons"] if p]
-        day = parse_utc(when).astimezone(self.zone).date().isoformat()
+        moment = parse_utc(when)
+        day = moment.astimezone(self.zone).date().isoformat()
         if sender:
             for receiver in dict.fromkeys(receivers):
                 if receiver == sender:
@@ -79,7 +80,7 @@ class ConductAccumulator:
                 pair.by_platform[row["platform"]] += 1
                 pair.by_kind[row["kind"]] += 1
         self._unknown_identifiers(row, sender, receivers)
-        self._orders(row, sender, receivers)
+        self._orders(row, moment, sender, receivers)
 
     def _unknown_identifiers(self, row: dict[str, Any], sender: str | None,
                              receivers: list[str]) -> None:
@@ -96,10 +97,10 @@ class ConductAccumulator:
                 item.last_utc = row["occurred_utc"]
                 item.persons |= victims
 
-    def _orders(self, row: dict[str, Any], sender: str | None, receivers: list[str]) -> None:
+    def _orders(self, row: dict[str, Any], moment: datetime, sender: str | None,
+                receivers: list[str]) -> None:
         if not sender:
             return
-        moment = parse_utc(row["occurred_utc"])
         for label, order in self.orders:
             if not order.no_contact or sender != order.against or moment < order.served:
                 continue

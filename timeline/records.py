@@ -53,8 +53,13 @@ class SourceSettings:
         return mine[0] if len(mine) == 1 else f"owner:{self.owner_key}"
 
 
-def _text(value: str | None) -> str | None:
-    return None if value is None else clean_text(value)
+def _plain(value: Any) -> Any:
+    """Details as JSON types with string keys, so that sorting the keys cannot fail."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
 
 
 def _json_safe(value: Any) -> Any:
@@ -78,8 +83,34 @@ def _direction(event: Event, sender: str | None, recipients: list[str],
     return "unknown", None
 
 
+@dataclass(frozen=True)
+class Normalised:
+    """An event's record, its canonical text (what ``event_id`` hashes) and its instant."""
+
+    record: dict[str, Any]
+    text: str
+    instant_us: int
+
+
+def normalise_event(event: Event, settings: SourceSettings) -> Normalised:
+    """The record of an event in canonical form. Text that cannot be written as UTF-8 (lone
+    surrogates from a damaged source) is repaired field by field, only when there is any."""
+    record, instant = _record(event, settings)
+    text = canonical_json(record)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        record = _json_safe(record)
+        text = canonical_json(record)
+    return Normalised(record, text, instant)
+
+
 def make_record(event: Event, settings: SourceSettings) -> dict[str, Any]:
     """The normalised record of an event. The event's time must have a value."""
+    return normalise_event(event, settings).record
+
+
+def _record(event: Event, settings: SourceSettings) -> tuple[dict[str, Any], int]:
     event.check()
     when = normalise_time(event.time, settings.zone, settings.case_zone,
                           settings.clock_offset_seconds)
@@ -102,7 +133,7 @@ def make_record(event: Event, settings: SourceSettings) -> dict[str, Any]:
         "occurred_utc": when.occurred_utc,
         "precision": when.precision,
         "time_basis": when.time_basis,
-        "time_raw": clean_text(when.time_raw),
+        "time_raw": when.time_raw,
         "time_source": when.time_source,
         "time_zone": when.time_zone,
         "time_flags": list(when.time_flags),
@@ -115,16 +146,16 @@ def make_record(event: Event, settings: SourceSettings) -> dict[str, Any]:
         "sender": sender,
         "recipients": recipients,
         "owner_side": owner_side,
-        "subject": _text(event.subject),
-        "text": _text(event.text),
+        "subject": event.subject,
+        "text": event.text,
         "call_status": event.call_status,
         "duration_s": event.duration_s,
         "attachments": [a.as_dict() for a in event.attachments],
         "location": event.location.as_dict() if event.location else None,
         "flags": sorted(set(event.flags)),
-        "details": _json_safe(event.details),
-        "notes": [clean_text(n) for n in event.notes],
-    }
+        "details": _plain(event.details),
+        "notes": list(event.notes),
+    }, when.instant_us
 
 
 def _content(text: str | None) -> str:

@@ -30,6 +30,7 @@ CSV_COLUMNS = (
     "recipient_persons", "subject", "text", "call_status", "duration_s", "attachments",
     "location", "flags", "notes", "details", "exhibits", "provenance", "chain",
 )
+SQLITE_TYPES = ("application/vnd.sqlite3", "application/x-sqlite3")
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -143,9 +144,12 @@ def write_timeline(db: CaseDB, sources: list[SourceRow], outputs: PendingOutputs
         row["seq"] = seq
         row["sender_person"] = directory.person_of(row["sender"])
         row["recipient_persons"] = [directory.person_of(r) for r in row["recipients"]]
-        chain = chain_next(chain, row)
+        text = canonical_json(row)
+        chain = sha256_hex(chain + sha256_hex(text))
         row["chain"] = chain
-        jsonl.write(canonical_json(row) + "\n")
+        # The canonical row with its chain value appended last: a reader removes "chain" and
+        # gets back the text the chain covers (docs/VERIFYING.md), without encoding it twice.
+        jsonl.write(f'{text[:-1]},"chain":"{chain}"}}\n')
         writer.writerow(_csv_row(row, zone))
         conduct.add(row)
         if progress:
@@ -200,6 +204,10 @@ def manifest(db: CaseDB, sources: list[SourceRow], exhibits: dict[str, str],
 def _source_note(source: SourceRow) -> str | None:
     if source.container:
         return "archive: hashed as a whole; its members are listed as their own entries"
+    if source.parser is None and source.media_type in SQLITE_TYPES:
+        return ("not parsed: an SQLite database whose tables are not those of any format "
+                "courseline reads, or whose schema could not be read (damaged or encrypted); it "
+                "is kept and hashed as an exhibit")
     if source.parser is None:
         return "not parsed: no parser recognises this file; it is kept and hashed as an exhibit"
     return None

@@ -15,6 +15,7 @@ Parsers hand over a :class:`~courseline.timeline.event.RawTime`; this module con
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -107,9 +108,12 @@ def normalise(raw: RawTime, source_zone: str, case_zone: str,
         moment -= correction
         readings = [reading - correction for reading in readings]
         flags.append("clock-corrected")
+    # The instant as written in occurred_utc, so that ordering agrees with what is shown.
+    shown = moment.replace(microsecond=moment.microsecond // 1000 * 1000
+                           if raw.precision == "ms" else 0)
     return NormalTime(
-        occurred_utc=format_utc(moment, raw.precision),
-        instant_us=instant_us(moment),
+        occurred_utc=format_utc(shown, raw.precision),
+        instant_us=instant_us(shown),
         precision=raw.precision,
         time_basis=raw.basis,
         time_raw=raw.raw,
@@ -124,9 +128,12 @@ def normalise(raw: RawTime, source_zone: str, case_zone: str,
 def civil_time(occurred_utc: str, zone: str) -> str:
     """UK civil time (or the case zone) with the offset written: ``2024-10-27 01:30:00 BST (UTC+01:00)``."""
     local = parse_utc(occurred_utc).astimezone(ZoneInfo(zone))
-    return f"{local:%Y-%m-%d %H:%M:%S} {local.tzname()} (UTC{_offset_text(local.utcoffset())})"
+    return (f"{local.year:04d}-{local.month:02d}-{local.day:02d} {local.hour:02d}:"
+            f"{local.minute:02d}:{local.second:02d} {local.tzname()} "
+            f"(UTC{_offset_text(local.utcoffset())})")
 
 
+@lru_cache(maxsize=256)
 def _offset_text(offset: timedelta | None) -> str:
     seconds = int((offset or timedelta()).total_seconds())
     sign = "-" if seconds < 0 else "+"
