@@ -67,16 +67,15 @@ def epoch_time(value: object, epoch: datetime, unit: str, source: str) -> RawTim
         return RawTime(raw, None, "utc", "s", source)
     if number == 0 or number != number:  # zero or NaN
         return RawTime(raw, None, "utc", "s", source)
-    if unit == "ns":
-        delta, precision = timedelta(microseconds=int(number) // 1000), "ms"
-    elif unit == "ms":
-        delta, precision = timedelta(milliseconds=int(number)), "ms"
-    else:
-        whole = number.is_integer()
-        delta, precision = timedelta(seconds=number), ("s" if whole else "ms")
     try:
+        if unit == "ns":
+            delta, precision = timedelta(microseconds=int(number) // 1000), "ms"
+        elif unit == "ms":
+            delta, precision = timedelta(milliseconds=int(number)), "ms"
+        else:
+            delta, precision = timedelta(seconds=number), ("s" if number.is_integer() else "ms")
         moment = epoch + delta
-    except OverflowError:
+    except (OverflowError, ValueError):  # "1e20", "inf": not a time any clock wrote
         return RawTime(raw, None, "utc", "s", source)
     if precision == "ms":
         moment = moment.replace(microsecond=moment.microsecond // 1000 * 1000)

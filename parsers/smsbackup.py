@@ -52,8 +52,11 @@ Streaming: the file is read in chunks of :data:`CHUNK_BYTES` and fed to expat di
 parser under :mod:`xml.etree.ElementTree`), which gives the byte position of each record so a
 repair can be told to the record it was made in. No tree is built: a record is held as its
 attributes and those of its descendants until it ends, then converted and dropped, so memory is
-bounded by one record (a multi-gigabyte backup of base64 media is never held whole). A document
-type declaration is refused (the app never writes one; entity expansion could exhaust memory).
+bounded by the read size and one record (a multi-gigabyte backup of base64 media is never held
+whole; a single huge attachment is held once, as expat delivers a start tag's attributes whole).
+A document type declaration is refused (the app never writes one; entity expansion could exhaust
+memory). Character references inside comments or CDATA would be rewritten too (the app writes
+neither).
 
 Character-reference repair: Java's serializer wrote characters outside the Basic Multilingual
 Plane (emoji) as two references to UTF-16 surrogates (``&#55357;&#56832;``), which XML forbids
@@ -62,25 +65,30 @@ Before expat sees the bytes, a streaming filter (:class:`ReferenceRepairer`) joi
 into one reference to the real character (``&#0000000128512;``, zero-padded so that byte offsets,
 lines and columns stay those of the evidence file), also when the pair is split between two reads;
 a lone surrogate or another reference XML forbids (a control character like ``&#x11;``) becomes a
-reference to U+FFFD. Each event says what was repaired in it; the source notes give the totals.
+reference to U+FFFD (a reference shorter than ``&#65533;`` grows; error columns are corrected for
+it). Each event says what was repaired in it; the source notes give the totals. Raw bytes XML
+forbids (an unescaped control character, invalid UTF-8) are not repaired: they end the read there,
+as damage does.
 
 Damage: a file that stops being well-formed part-way (truncated, an unclosed tag) gives the events
-of the records that ended before the fault, then one reject naming the record cut off (or the
-position, when between records), the line and column and expat's reason; the rest of the file is
-not read. A record without a usable ``date`` is a reject naming the record and the value.
+of the records that ended before the fault, then one reject naming the record cut off (also a
+record whose start tag never completed, found by its ``<name`` in the bytes before the error; or
+the position, when the fault is between records), the line and column and expat's reason; the
+rest of the file is not read. A record without a usable ``date`` is a reject naming the record
+and the value.
 Locators: ``xml:sms[N]``, ``xml:mms[N]``, ``xml:call[N]`` with N the 1-based index of that element
 among the root's children of its name; ``xml:line=L,column=C`` for a fault between records.
 
 Checked on the 11 real samples in ``realworld/smsbackuprestore`` (devadvance/sms-backup-reader-2
 d4744d8, shruggietech/sms-backup-restore-parser 11acd34; tests/parsers/test_smsbackup.py): MMS
 ``date_sent`` in seconds beside ``date`` in ms, the RCS group address, ``a~b~c`` addresses,
-``"null"`` strings, smil parts, an image part, invalid base64, an MMS without ``<parts>``/``<addrs>``,
-a hexadecimal emoji reference (``&#x1F30D;``), a truncated file (``malformed.xml``), an empty
-backup. ``devadvance_sms_and_mms.xml`` is itself truncated (its root says ``count="58"``; it breaks
-off inside its 9th ``<mms>``, the 50th record). Not checked on a real file: surrogate-pair and
-control-character references (no real sample holds one; synthetic tests only, after the issue
-threads cited above), call types 4-7 and presentations other than 1, SMS types 3-6, ``<addrs>``
-with ``insert-address-token``.
+``"null"`` strings, smil parts, an image part, invalid base64, an MMS without ``<parts>`` or
+``<addrs>``, a hexadecimal emoji reference (``&#x1F30D;``), a truncated file (``malformed.xml``),
+an empty backup, a draft (type 3). ``devadvance_sms_and_mms.xml`` is itself truncated (its root
+says ``count="58"``; it breaks off inside its 9th ``<mms>``, the 50th record). Not checked on a
+real file: surrogate-pair and control-character references (no real sample holds one; synthetic
+tests only, after the issue threads cited above), call types 2-7 and presentations other than 1,
+SMS types 4-6, ``<addrs>`` with ``insert-address-token``, MMS ``m_type`` 130.
 """
 
 from __future__ import annotations
@@ -91,7 +99,8 @@ import re
 from collections import Counter, deque
 from itertools import chain
 from dataclasses import dataclass, field
-from typing import BinaryIO, ClassVar, Iterator
+from collections.abc import Iterator
+from typing import BinaryIO, ClassVar
 from xml.parsers import expat
 
 from courseline.collectors.identify import Sample
@@ -104,6 +113,7 @@ from courseline.timeline.event import (MAX_FIELD_CHARS, MAX_TEXT_CHARS, Event, R
 CHUNK_BYTES = 1024 * 1024        # read size; memory is this plus one record
 MAX_CHILD_ELEMENTS = 10_000      # parts/addrs kept per record; more are counted, not kept
 MAX_NOTED_REFERENCES = 3         # examples of replaced references quoted in a note
+MAX_GROWTH_KEPT = 10_000         # length-changing repairs kept for one line's error columns
 NULL_STRINGS = ("", "null")
 
 # -- character-reference repair --------------------------------------------------------------------
@@ -276,7 +286,7 @@ class _Collector:
         self.seen: Counter[str] = Counter()
         self.ready: list[XmlRecord] = []
         self.outside: list[Repair] = []   # repairs not inside any record
-        self.growth: list[Repair] = []    # repairs that changed the length (for error columns)
+        self.growth: list[Repair] = []    # length-changing repairs on the last line with any
         self.last_end = 0                 # byte offset where the last record ended
         self.growth_dropped = False
         parser.StartElementHandler = self.start
@@ -316,22 +326,31 @@ class _Collector:
         while self.repairs and (before < 0 or self.repairs[0].offset < before):
             repair = self.repairs.popleft()
             if repair.growth:
-                if len(self.growth) < MAX_CHILD_ELEMENTS:
-                    self.growth.append(repair)
-                else:
-                    self.growth_dropped = True
+                self.keep_growth(repair)
             if record_start is not None and repair.offset >= record_start:
                 taken.append(repair)
             else:
                 self.outside.append(repair)
         return taken
 
+    def keep_growth(self, repair: Repair) -> None:
+        """Keep a length-changing repair for error columns. A later error is on this repair's
+        line or a later one (it is past every record taken so far), so earlier lines go."""
+        if self.growth and self.growth[-1].line != repair.line:
+            self.growth.clear()
+            self.growth_dropped = False
+        if len(self.growth) < MAX_GROWTH_KEPT:
+            self.growth.append(repair)
+        else:
+            self.growth_dropped = True
+
     def column_in_evidence(self, line: int, column: int, byte_index: int) -> tuple[int, bool]:
         """expat's column of an error, less what repairs earlier on that line added; and
         whether it is exact."""
         added = sum(r.growth for r in chain(self.growth, self.repairs)
                     if r.growth and r.line == line and r.offset < byte_index)
-        return column - added, not self.growth_dropped
+        exact = not (self.growth_dropped and self.growth and self.growth[-1].line == line)
+        return column - added, exact
 
 
 @dataclass
@@ -418,13 +437,16 @@ def _broken_start_tag(collector: _Collector, recent: _RecentBytes,
     is complete)."""
     if collector.depth != 1 or error_at < 0:
         return None
-    data, base = recent.between(collector.last_end, error_at)
+    # expat reports an unfinished tag at its "<": look a little past the error for the name.
+    data, base = recent.between(collector.last_end, error_at + 256)
     last = None
-    for last in _START_TAG.finditer(data):
-        pass
+    for match in _START_TAG.finditer(data):
+        if base + match.start() > error_at:
+            break
+        last = match
     if last is None:
         return None
-    return last.group(1).decode("ascii"), data.count(b"\n", last.start())
+    return last.group(1).decode("ascii"), data.count(b"\n", last.start(), error_at - base)
 
 
 def _syntax_fault(parser: expat.XMLParserType, collector: _Collector, error: expat.ExpatError,
@@ -472,6 +494,10 @@ def kept(attrs: dict[str, str], *names: str) -> dict[str, str]:
     return found
 
 
+def unix_time(value: object, unit: str, source: str) -> RawTime:
+    return epoch_time(value, UNIX_EPOCH, unit, source)
+
+
 def iso_utc(time: RawTime) -> str | None:
     if time.value is None:
         return None
@@ -507,7 +533,7 @@ def _source_notes(reading: Reading, records_read: int) -> Iterator[SourceNote]:
     described = kept(attrs, "backup_set", "type")
     backup_date = present(attrs, "backup_date")
     if backup_date is not None:
-        when = iso_utc(epoch_time(backup_date, UNIX_EPOCH, "ms", "backup_date"))
+        when = iso_utc(unix_time(backup_date, "ms", "backup_date"))
         described["backup_date"] = f"{backup_date} ({when})" if when else backup_date
     if described:
         yield SourceNote("SMS Backup & Restore backup: " + ", ".join(
@@ -596,7 +622,7 @@ class _SmsBackupParser(Parser):
 
 def _time_or_reject(record: XmlRecord, unit: str, source: str) -> RawTime | Reject:
     raw = record.attrs.get("date")
-    time = epoch_time(raw, UNIX_EPOCH, unit, source)
+    time = unix_time(raw, unit, source)
     if time.value is None:
         shown = "missing" if raw is None else repr(raw)
         return Reject(record.locator, f"{record.tag}.date is {shown}: not a Unix time in "
@@ -681,9 +707,10 @@ class SmsBackupMessagesParser(_SmsBackupParser):
         identifiers = [phone_identifier(p) for p in parties]
         if event.direction == "outgoing":
             event.recipients = identifiers
-        elif len(identifiers) == 1:
-            event.sender = identifiers[0]
-        elif identifiers:
+        elif len(identifiers) <= 1:
+            # No address at all: a sender the phone did not know, counted and not attributed.
+            event.sender = identifiers[0] if identifiers else phone_identifier(None)
+        else:
             event.notes.append("a received message whose address lists several numbers: which "
                                "one sent it is not recorded; they are kept in details only")
 
@@ -726,8 +753,8 @@ class SmsBackupMessagesParser(_SmsBackupParser):
         texts: list[str] = []
         missing: list[str] = []
         declared: list[str] = []
-        for number, (tag, attrs) in enumerate(
-                (c for c in record.children if c[0] == "part"), start=1):
+        parts = [attrs for tag, attrs in record.children if tag == "part"]
+        for number, attrs in enumerate(parts, start=1):
             content_type = (present(attrs, "ct") or "").split(";")[0].strip().lower()
             if content_type == _SMIL:
                 continue   # layout of the other parts on screen: no content of its own
@@ -815,7 +842,7 @@ def _date_sent(attrs: dict[str, str], unit: str, details: dict[str, object], sou
     if raw is None or raw.strip() == "0":
         return
     details["date_sent"] = raw
-    when = iso_utc(epoch_time(raw, UNIX_EPOCH, unit, source))
+    when = iso_utc(unix_time(raw, unit, source))
     if when:
         details["date_sent_unit"] = unit
         details["date_sent_utc"] = when

@@ -31,7 +31,7 @@ CSV_COLUMNS = (
     "location", "flags", "notes", "details", "exhibits", "provenance", "chain",
 )
 SQLITE_TYPES = ("application/vnd.sqlite3", "application/x-sqlite3")
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_STARTS = frozenset({"=", "+", "-", "@", "\t", "\r"})
 
 
 @dataclass(frozen=True)
@@ -75,23 +75,36 @@ def _timeline_rows(db: CaseDB, sources: list[SourceRow]) -> Iterator[dict[str, A
 
 def _csv_cell(value: Any) -> str:
     if value is None:
-        text = ""
+        return ""
+    if value.__class__ is str:
+        text = value
     elif isinstance(value, (list, dict)):
         text = canonical_json(value) if value else ""
     else:
         text = str(value)
     # A spreadsheet would run a cell starting with these as a formula; the JSONL stays verbatim.
-    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+    return "'" + text if text[:1] in _FORMULA_STARTS else text
+
+
+_JOINED = frozenset({"time_flags", "time_readings", "recipients", "flags", "notes"})
 
 
 def _csv_row(row: dict[str, Any], zone: str) -> list[str]:
-    flat = dict(row)
-    flat["occurred_local"] = civil_time(row["occurred_utc"], zone)
-    flat["exhibits"] = "; ".join(f"{p['exhibit']} {p['path']} {p['locator']}" for p in row["provenance"])
-    for key in ("time_flags", "time_readings", "recipients", "flags", "notes"):
-        flat[key] = "; ".join(str(v) for v in row[key])
-    flat["recipient_persons"] = "; ".join(p or "" for p in row["recipient_persons"])
-    return [_csv_cell(flat.get(column)) for column in CSV_COLUMNS]
+    cells = []
+    for column in CSV_COLUMNS:
+        if column in _JOINED:
+            value = "; ".join(map(str, row[column]))
+        elif column == "occurred_local":
+            value = civil_time(row["occurred_utc"], zone)
+        elif column == "exhibits":
+            value = "; ".join(f"{p['exhibit']} {p['path']} {p['locator']}"
+                              for p in row["provenance"])
+        elif column == "recipient_persons":
+            value = "; ".join(p or "" for p in row["recipient_persons"])
+        else:
+            value = row.get(column)
+        cells.append(_csv_cell(value))
+    return cells
 
 
 class _AtomicText:
