@@ -64,6 +64,9 @@ def sqlite_tables(path: Path) -> dict[str, frozenset[str]] | None:
     except sqlite3.Error:
         return None
     try:
+        # A file cut short is refused outright unless the schema is read leniently; reading
+        # (never writing: the connection is read-only) what is there is the point.
+        conn.execute("PRAGMA writable_schema = ON")
         names = [row[0] for row in conn.execute(
             "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
         tables = {}

@@ -4,7 +4,8 @@ Sam Taylor (victim) is contacted by Chris Walker (suspect) from two known addres
 being blocked, from a new one nobody has tied to him yet. Sam asks him to stop; a Stalking
 Protection Order is served part-way; he goes on writing to Sam and to Sam's sister (indirect
 contact). The messages reach the case twice: in Sam's Google Takeout mbox and as .eml files
-Sam saved from her mail client (zipped), so duplicates are merged across sources. Two messages
+Sam saved from her mail client (zipped), so duplicates are merged across sources. The phones
+(Sam's Android phone and its backup, her sister's iPhone) are in :mod:`courseline.demo_phone`. Two messages
 fall on the night the clocks go back, one with no Date header at all. Everything here is
 synthetic: example.org/example.net addresses and Ofcom drama numbers.
 """
@@ -19,6 +20,9 @@ from email.message import EmailMessage
 from email.policy import default as default_policy
 from email.utils import format_datetime
 from pathlib import Path
+
+from courseline.demo_phone import SOURCES_TOML as PHONE_SOURCES
+from courseline.demo_phone import write_phone_exports
 
 VICTIM = "sam.taylor@example.org"
 SISTER = "jo.taylor@example.org"
@@ -53,7 +57,7 @@ identifiers = ["email:chris.walker@example.net", "email:cw.1983@example.net", "t
 key = "sister"
 role = "witness"
 name = "Jo Taylor"
-identifiers = ["email:jo.taylor@example.org"]
+identifiers = ["email:jo.taylor@example.org", "tel:07700 900321"]
 
 [[order]]
 kind = "spo"
@@ -80,7 +84,7 @@ exhibit = "DEMO/2"
 path = "exports/takeout/archive_browser.html"
 owner = "victim"
 exhibit = "DEMO/3"
-'''
+''' + PHONE_SOURCES
 
 # A 1x1 PNG, so one message carries a real attachment to hash.
 TINY_PNG = bytes.fromhex(
@@ -214,5 +218,6 @@ def write_demo_case(folder: Path) -> Path:
     (takeout / "Mail" / "All mail Including Spam and Trash.mbox").write_bytes(_mbox(mails))
     (takeout / "archive_browser.html").write_text(BROWSER_PAGE, encoding="utf-8")
     (folder / "exports" / "saved-emails.zip").write_bytes(_saved_zip(mails))
+    write_phone_exports(folder)
     (folder / "case.toml").write_text(CASE_TOML, encoding="utf-8")
     return folder

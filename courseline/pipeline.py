@@ -9,11 +9,14 @@ others: its problem is recorded and shown, and the exit status says that somethi
 from __future__ import annotations
 
 from contextlib import nullcontext
-import json
+import multiprocessing
+import os
 import posixpath
+import tempfile
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from courseline import __version__
 from courseline.casefile import Case, SourceEntry
@@ -21,19 +24,30 @@ from courseline.collectors.hashing import hash_file
 from courseline.collectors.identify import Sample, sample_file
 from courseline.collectors.store import EvidenceStore
 from courseline.collectors.walk import Refusal, collect
-from courseline.parsers import SourceFile, parser_for, parser_named
+from courseline.parsers import parser_for, parser_named
+from courseline.reading import (
+    EVENT_COLUMNS,
+    ReadJob,
+    ReadOutcome,
+    RelatedFiles,
+    notes_json,
+    read_into_scratch,
+    read_source,
+)
 from courseline.timeline.db import CaseDB, SourceRow
-from courseline.timeline.event import Event, Reject, SourceNote, canonical_json, sha256_hex
+from courseline.timeline.event import canonical_json
 from courseline.timeline.identity import Directory
 from courseline.timeline.merge import compute_merges
-from courseline.timeline.records import SourceSettings, merge_key, normalise_event
+from courseline.timeline.records import SourceSettings
 from courseline.timeline.seal import PendingOutputs, Seal, manifest, write_timeline
 
 DB_FILE = "case.sqlite"
 EVIDENCE_DIR = "evidence"
 OUT_DIR = "out"
 OUTPUT_FILES = ("timeline.jsonl", "timeline.csv", "manifest.json", "conduct.json")
-_BATCH = 500
+# Sources at least this large are read in worker processes when two or more need reading: below
+# it, starting a process costs more than it saves.
+PARALLEL_MIN_BYTES = 8 * 1024 * 1024
 
 
 class Progress:
@@ -73,8 +87,9 @@ class BuildResult:
 class CasePipeline:
     def __init__(self, case: Case, progress: Progress | None = None, db_path: Path | None = None,
                  evidence_root: Path | None = None, out_dir: Path | None = None,
-                 read_only: bool = False):
+                 read_only: bool = False, workers: int | None = None):
         self.case = case
+        self.workers = workers if workers is not None else min(os.cpu_count() or 1, 4)
         self.progress = progress or Progress()
         self.db = CaseDB(db_path or case.folder / DB_FILE, read_only=read_only)
         self.store = EvidenceStore(evidence_root or case.folder / EVIDENCE_DIR)
@@ -194,7 +209,11 @@ class CasePipeline:
         return next(s for s in self.db.sources([source.entry]) if s.id == source.id), sample
 
     def parse_all(self) -> None:
+        """Parse every source not yet parsed with the current settings. Large sources are read
+        in parallel worker processes (one per processor); the rows are stored source by source,
+        each in one transaction, in the order of the case, whichever way they were read."""
         entries = {entry.path: entry for entry in self.case.sources}
+        jobs: list[tuple[SourceRow, ReadJob, str]] = []
         for source in self.active_sources():
             source, sample = self.identify_again(source, entries[source.entry])
             if source.parser is None:
@@ -203,93 +222,74 @@ class CasePipeline:
             parser = parser_named(source.parser)
             key = settings.parse_key(parser.NAME, parser.VERSION)
             if source.parse_key != key:
-                self.parse_source(source, sample, settings, key)
+                jobs.append((source, self.read_job(source, sample, settings), key))
+        big = [job for job in jobs if job[0].size >= PARALLEL_MIN_BYTES]
+        if self.workers > 1 and len(big) > 1:
+            self._parse_in_workers(big)
+            jobs = [job for job in jobs if job not in big]
+        for source, job, key in jobs:
+            with self.progress.task(f"Reading {source.case_path}") as advance, \
+                    self.db.transaction() as conn:
+                self.db.clear_parse(conn, source.id)
+                outcome = read_source(job, conn, advance)
+                self._finish_parse(conn, source, job, key, outcome)
 
-    def parse_source(self, source: SourceRow, sample: Sample, settings: SourceSettings,
-                     key: str) -> None:
-        parser_cls = parser_named(source.parser)
-        exhibit = self.db.exhibit_of(source.entry)
-        path = self.store.path_of(source.sha256)
-        base_provenance = _ProvenanceText({
-            "exhibit": exhibit, "source_sha256": source.sha256, "path": source.case_path,
-            "parser": parser_cls.NAME, "parser_version": parser_cls.VERSION})
-        counts = {"records": 0, "events": 0, "rejected": 0}
-        with self.progress.task(f"Reading {source.case_path}") as advance, \
-                self.db.transaction() as conn:
-            self.db.clear_parse(conn, source.id)
-            events: list[tuple] = []
-            seen: dict[str, int] = {}
-            notes: list[str] = []
-            items = parser_cls().parse(SourceFile(path, source.case_path, source.name, sample,
-                                                  related=self.related_files(source)))
-            for item in _guarded(items, counts):
-                if isinstance(item, SourceNote):
-                    notes.append(item.text)
-                    continue
-                counts["records"] += 1
-                row = self._row_for(item, settings, base_provenance, seen, source.id)
-                if isinstance(row, Reject):
-                    counts["rejected"] += 1
-                    conn.execute("INSERT INTO rejects VALUES (?, ?, ?)",
-                                 (source.id, row.locator, row.reason))
-                else:
-                    counts["events"] += 1
-                    events.append(row)
-                if len(events) >= _BATCH:
-                    _insert_events(conn, events)
-                    advance(_BATCH)
-            _insert_events(conn, events)
-            if counts.get("stopped"):
-                counts["records"] += 1  # the rest of the file, unread, counts as one record
-                counts["rejected"] += 1
-                conn.execute("INSERT INTO rejects VALUES (?, ?, ?)",
-                             (source.id, "source", counts["stopped"]))
-            conn.execute("UPDATE sources SET parse_key = ?, parser_version = ?, records = ?, "
-                         "events = ?, rejected = ?, notes = ? WHERE id = ?",
-                         (key, parser_cls.VERSION, counts["records"], counts["events"],
-                          counts["rejected"], json.dumps(notes, ensure_ascii=False), source.id))
-            self.db.audit("parse", self.examiner,
-                          parameters={"parser": parser_cls.NAME, "parser_version": parser_cls.VERSION,
-                                      "zone": settings.zone, "clock_offset_seconds":
-                                          settings.clock_offset_seconds},
-                          inputs=[{"path": source.case_path, "sha256": source.sha256}],
-                          outputs=[{k: v for k, v in counts.items() if k != "stopped"}])
-
-    def related_files(self, source: SourceRow):
-        """Finder of the evidence copies of files beside ``source`` in the same export (a
-        database's ``-wal`` log, MMS parts), by path relative to the source's folder."""
+    def read_job(self, source: SourceRow, sample: Sample, settings: SourceSettings) -> ReadJob:
+        parser = parser_named(source.parser)
         folder = posixpath.dirname(source.case_path)
-        copies = {s.case_path: s.sha256 for s in self.db.sources([source.entry])
-                  if not s.container}
+        copies = {s.case_path: self.store.path_of(s.sha256)
+                  for s in self.db.sources([source.entry]) if not s.container}
+        return ReadJob(
+            source_id=source.id, parser=parser.NAME, path=self.store.path_of(source.sha256),
+            case_path=source.case_path, name=source.name, sample=sample,
+            related=RelatedFiles(folder, copies), settings=settings,
+            provenance={"exhibit": self.db.exhibit_of(source.entry),
+                        "source_sha256": source.sha256, "path": source.case_path,
+                        "parser": parser.NAME, "parser_version": parser.VERSION})
 
-        def related(relative: str) -> Path | None:
-            wanted = posixpath.normpath(posixpath.join(folder, relative))
-            sha256 = copies.get(wanted)
-            return self.store.path_of(sha256) if sha256 else None
-        return related
+    def _parse_in_workers(self, jobs: list[tuple[SourceRow, ReadJob, str]]) -> None:
+        """Read large sources in worker processes into scratch databases, then store each."""
+        order = sorted(jobs, key=lambda j: -j[0].size)   # the largest first: the others fit around
+        with tempfile.TemporaryDirectory(prefix="courseline-read-") as scratch_dir, \
+                self.progress.task(f"Reading {len(jobs)} large sources in parallel",
+                                   len(jobs)) as advance, \
+                ProcessPoolExecutor(max_workers=min(self.workers, len(jobs)),
+                                    mp_context=multiprocessing.get_context("spawn")) as pool:
+            scratch_of = {source.id: Path(scratch_dir) / f"source-{source.id}.db"
+                          for source, _, _ in jobs}
+            futures = {source.id: pool.submit(read_into_scratch, job, scratch_of[source.id])
+                       for source, job, _ in order}
+            for source, job, key in jobs:
+                outcome = futures[source.id].result()
+                scratch = scratch_of[source.id]
+                self.db.conn.execute("ATTACH DATABASE ? AS scratch", (str(scratch),))
+                try:
+                    with self.db.transaction() as conn:
+                        self.db.clear_parse(conn, source.id)
+                        columns = ", ".join(EVENT_COLUMNS)
+                        conn.execute(f"INSERT INTO events ({columns}) SELECT {columns} "
+                                     f"FROM scratch.events ORDER BY rowid")
+                        conn.execute("INSERT INTO rejects (source_id, locator, reason) "
+                                     "SELECT source_id, locator, reason FROM scratch.rejects "
+                                     "ORDER BY rowid")
+                        self._finish_parse(conn, source, job, key, outcome)
+                finally:
+                    self.db.conn.execute("DETACH DATABASE scratch")
+                advance(1)
 
-    def _row_for(self, item: Event | Reject, settings: SourceSettings, base: _ProvenanceText,
-                 seen: dict[str, int], source_id: int) -> tuple | Reject:
-        if isinstance(item, Reject):
-            return item
-        if item.time.value is None:
-            return Reject(item.locator, f"no usable time ({item.time.source}: {item.time.raw!r})")
-        try:
-            made = normalise_event(item, settings)
-        except (ValueError, OverflowError) as exc:  # e.g. a year-1 date pushed out of range
-            return Reject(item.locator, f"could not be normalised: {exc}")
-        record, text = made.record, made.text
-        event_id = sha256_hex(text)
-        repeat = seen.get(event_id, 0)
-        seen[event_id] = repeat + 1
-        if repeat:
-            # The same record twice in one source: two events, never merged, told apart.
-            record["repeat"] = repeat
-            text = canonical_json(record)
-            event_id = sha256_hex(text)
-        provenance = base.head + canonical_json(item.locator) + base.tail
-        return (source_id, event_id, made.instant_us, record["precision"], merge_key(record),
-                text, provenance)
+    def _finish_parse(self, conn, source: SourceRow, job: ReadJob, key: str,
+                      outcome: ReadOutcome) -> None:
+        parser = parser_named(job.parser)
+        conn.execute("UPDATE sources SET parse_key = ?, parser_version = ?, records = ?, "
+                     "events = ?, rejected = ?, notes = ? WHERE id = ?",
+                     (key, parser.VERSION, outcome.records, outcome.events, outcome.rejected,
+                      notes_json(outcome), source.id))
+        self.db.audit("parse", self.examiner,
+                      parameters={"parser": parser.NAME, "parser_version": parser.VERSION,
+                                  "zone": job.settings.zone,
+                                  "clock_offset_seconds": job.settings.clock_offset_seconds},
+                      inputs=[{"path": source.case_path, "sha256": source.sha256}],
+                      outputs=[outcome.counts()])
 
     # -- the timeline ----------------------------------------------------------------------
 
@@ -370,32 +370,3 @@ class CasePipeline:
                     problems.append(problem)
                 advance(1)
         return problems
-
-
-class _ProvenanceText:
-    """The canonical JSON of a source's provenance entries, made once per source: only the
-    locator differs from record to record (it sorts between "exhibit" and "parser")."""
-
-    def __init__(self, fields: dict[str, Any]):
-        marker = "\x00locator\x00"
-        text = canonical_json({**fields, "locator": marker})
-        self.head, _, self.tail = text.partition(canonical_json(marker))
-
-
-def _guarded(items: Iterator[Event | Reject], counts: dict[str, Any]) -> Iterator[Event | Reject]:
-    """Keep what a parser yielded before it failed, and record the failure as a reject."""
-    try:
-        yield from items
-    except Exception as exc:  # a parser bug or an unreadable file: never stop the other sources
-        counts["stopped"] = (f"reading stopped after {counts['records']} record(s): "
-                             f"{type(exc).__name__}: {exc}")
-
-
-def _insert_events(conn, events: list[tuple]) -> None:
-    if events:
-        conn.executemany("INSERT INTO events (source_id, event_id, instant_us, precision, "
-                         "merge_key, record, provenance) VALUES (?, ?, ?, ?, ?, ?, ?)", events)
-        events.clear()
-
-
-

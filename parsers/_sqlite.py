@@ -12,7 +12,8 @@ different from reading them as data:
   folds them into ``mmssms.db`` later; an extraction that has both files must read both. When the
   database is in WAL format and its log was not in the export, the source says so (records only
   in the log cannot be read).
-* **Damage is expected.** A truncated or partly overwritten file raises ``DatabaseError`` part-way
+* **Damage is expected.** A file cut short (an interrupted copy) is opened anyway, with the
+  source saying how much is missing. A truncated or partly overwritten file raises ``DatabaseError`` part-way
   through a table. The rows read before the fault are kept, the fault becomes a reject naming the
   table and the last row read, and the parser carries on with the next table.
 
@@ -24,19 +25,22 @@ selected as NULL (:meth:`Database.select`), so one parser handles several schema
 
 from __future__ import annotations
 
+import math
 import shutil
 import sqlite3
+import struct
 import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from courseline.collectors.hashing import hash_file
 from courseline.collectors.identify import Sample
 from courseline.parsers import Parser, SourceFile
-from courseline.timeline.event import Reject, SourceNote
+from courseline.timeline.event import MAX_FIELD_CHARS, Reject, SourceNote, bounded, clean_text
 
+Row = Mapping[str, Any]   # a row with its values made safe (safe_row)
 _WAL_FORMAT = 2  # byte 18 of the header (file format write version): 1 rollback journal, 2 WAL
 
 
@@ -117,6 +121,54 @@ class Database:
         return found, faults
 
 
+def safe_value(value: object, limit: int | None = MAX_FIELD_CHARS) -> object:
+    """A database value fit for an event: text cleaned and bounded (``limit`` None: not cut), a
+    BLOB found in a text column decoded as UTF-8, a non-finite number written out (SQLite's
+    dynamic typing lets any column hold any of these)."""
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    if isinstance(value, str):
+        value = clean_text(value)
+        return value if limit is None else bounded(value, limit)[0]
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    return value
+
+
+def safe_row(row: sqlite3.Row, blobs: frozenset[str] = frozenset(),
+             unbounded: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """A row with every value made safe, except the ``blobs`` columns, kept as stored."""
+    return {name: row[name] if name in blobs else
+            safe_value(row[name], None if name in unbounded else MAX_FIELD_CHARS)
+            for name in row.keys()}  # noqa: SIM118 (iterating a Row gives values, not names)
+
+
+def _cut_short(db: Database, source: SourceFile) -> list[SourceNote]:
+    """Let SQLite read a database that was cut short (an interrupted copy) up to the cut.
+
+    SQLite refuses to open a file shorter than the page count its header records, unless
+    ``writable_schema`` is on; on a read-only connection (or our scratch copy, which is never
+    written) the pragma changes nothing but that, and the rows before the cut are read, the
+    missing pages giving the usual "could not be read past row N" rejects. Must run before the
+    first query. (Checked with SQLite 3.40.)
+    """
+    db.conn.execute("PRAGMA writable_schema = ON")
+    head = source.sample.head
+    if len(head) < 96:
+        return []
+    page_size = struct.unpack_from(">H", head, 16)[0]
+    page_size = 65536 if page_size == 1 else page_size
+    pages = struct.unpack_from(">I", head, 28)[0]
+    header_valid = pages > 0 and head[24:28] == head[92:96]
+    expected = pages * page_size
+    if header_valid and expected > source.sample.size:
+        return [SourceNote(
+            f"the database file is {source.sample.size} bytes but its header records "
+            f"{pages} pages of {page_size} bytes ({expected} bytes): the file was cut short, "
+            f"and records on the missing pages could not be read")]
+    return []
+
+
 def _is_wal_format(sample: Sample) -> bool:
     return len(sample.head) > 18 and sample.head[18] == _WAL_FORMAT
 
@@ -137,7 +189,9 @@ def open_database(source: SourceFile) -> Iterator[tuple[Database, list[SourceNot
     if not _is_wal_format(source.sample):
         conn = _connect(source.path.resolve().as_uri() + "?mode=ro&immutable=1")
         try:
-            yield Database(conn), notes
+            database = Database(conn)
+            notes += _cut_short(database, source)
+            yield database, notes
         finally:
             conn.close()
         return
@@ -159,6 +213,8 @@ def open_database(source: SourceFile) -> Iterator[tuple[Database, list[SourceNot
         # The scratch copy is ours: opened read-write so SQLite can build the log's index file.
         conn = _connect(copy.as_uri())
         try:
-            yield Database(conn), notes
+            database = Database(conn)
+            notes += _cut_short(database, source)
+            yield database, notes
         finally:
             conn.close()

@@ -29,7 +29,7 @@ from collections.abc import Iterator
 
 from courseline.parsers import SourceFile
 from courseline.parsers._phone import UNIX_EPOCH, call_type, epoch_time, phone_identifier, seconds
-from courseline.parsers._sqlite import SQLiteParser, open_database, required
+from courseline.parsers._sqlite import Row, SQLiteParser, open_database, required, safe_row
 from courseline.timeline.event import MAX_FIELD_CHARS, Event, Reject, SourceNote, bounded
 
 CALL_COLUMNS = ["_id", "number", "date", "duration", "type", "presentation", "name",
@@ -49,12 +49,12 @@ class AndroidCallLogParser(SQLiteParser):
             with open_database(source) as (db, notes):
                 yield from notes
                 for row in db.rows(db.select("calls", CALL_COLUMNS, order_by="_id"), "calls"):
-                    yield row if isinstance(row, Reject) else _call_event(row)
+                    yield row if isinstance(row, Reject) else _call_event(safe_row(row))
         except sqlite3.DatabaseError as error:
             yield Reject("sqlite", f"the database could not be opened: {error}")
 
 
-def _call_event(row: sqlite3.Row) -> Event | Reject:
+def _call_event(row: Row) -> Event | Reject:
     locator = f"sqlite:calls/_id={row['_id']}"
     duration = seconds(row["duration"])
     meaning, notes = call_type(row["type"], duration)

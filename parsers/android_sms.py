@@ -39,7 +39,15 @@ from collections.abc import Iterator
 
 from courseline.parsers import SourceFile, hashed_attachment
 from courseline.parsers._phone import UNIX_EPOCH, epoch_time, phone_identifier, sms_box
-from courseline.parsers._sqlite import Database, SQLiteParser, open_database, required
+from courseline.parsers._sqlite import (
+    Database,
+    Row,
+    SQLiteParser,
+    open_database,
+    required,
+    safe_row,
+    safe_value,
+)
 from courseline.timeline.event import (
     MAX_TEXT_CHARS,
     Event,
@@ -56,6 +64,7 @@ PART_COLUMNS = ["mid", "seq", "ct", "name", "cl", "fn", "_data", "text"]
 ADDR_FROM, ADDR_TO, ADDR_CC, ADDR_BCC = 137, 151, 130, 129
 OWN_ADDRESS = "insert-address-token"   # Android's placeholder for the owner's own number
 MAX_PART_BYTES = 64 * 1024 * 1024      # an MMS part larger than this is not read into memory
+_BODY = frozenset({"body"})             # bounded as message text, not as a field
 
 
 class AndroidMessagesParser(SQLiteParser):
@@ -79,10 +88,10 @@ class AndroidMessagesParser(SQLiteParser):
 
 def _messages(db: Database) -> Iterator[Event | Reject]:
     for row in db.rows(db.select("sms", SMS_COLUMNS, order_by="_id"), "sms"):
-        yield row if isinstance(row, Reject) else _sms_event(row)
+        yield row if isinstance(row, Reject) else _sms_event(safe_row(row, unbounded=_BODY))
 
 
-def _sms_event(row: sqlite3.Row) -> Event:
+def _sms_event(row: Row) -> Event:
     box = sms_box(row["type"])
     other = phone_identifier(row["address"])
     text, cut = bounded(row["body"], MAX_TEXT_CHARS)
@@ -126,10 +135,11 @@ def _picture_messages(db: Database, source: SourceFile) -> Iterator[Event | Reje
         if isinstance(row, Reject):
             yield row
         else:
-            yield _mms_event(row, addresses.get(row["_id"], []), parts.get(row["_id"], []), source)
+            yield _mms_event(safe_row(row), addresses.get(row["_id"], []),
+                             parts.get(row["_id"], []), source)
 
 
-def _mms_event(row: sqlite3.Row, addresses: list[sqlite3.Row], parts: list[sqlite3.Row],
+def _mms_event(row: Row, addresses: list[sqlite3.Row], parts: list[sqlite3.Row],
                source: SourceFile) -> Event:
     box = sms_box(row["msg_box"])
     sender, recipients = _mms_parties(addresses)
@@ -139,10 +149,10 @@ def _mms_event(row: sqlite3.Row, addresses: list[sqlite3.Row], parts: list[sqlit
         if kind == "application/smil":
             continue
         if kind.startswith("text/plain") and part["_data"] is None:
-            texts.append(part["text"] or "")
+            texts.append(str(safe_value(part["text"], None) or ""))
             continue
         found = _part_bytes(part, source, notes)
-        name = part["name"] or part["cl"] or part["fn"]
+        name = safe_value(part["name"] or part["cl"] or part["fn"])
         if found is None:
             missing.append({"name": name, "content_type": part["ct"]})
         else:
@@ -182,7 +192,7 @@ def _mms_parties(addresses: list[sqlite3.Row]) -> tuple[str | None, list[str]]:
     sender = None
     recipients: list[str] = []
     for row in addresses:
-        written = (row["address"] or "").strip()
+        written = str(safe_value(row["address"]) or "").strip()
         if not written or written == OWN_ADDRESS:
             continue
         ident = phone_identifier(written)

@@ -20,10 +20,13 @@ found. This parser therefore reads a CSV in one of two ways:
 * **A column mapping from the case file** (``sample.options``: ``columns = {time = "Heading",
   number = "Heading", …}`` and optionally ``time_format``) for any other layout. Allowed keys are
   :data:`FIELDS`; ``time`` (or ``date`` + ``clock``) and ``number`` (or ``from`` + ``to``) are
-  required. With a mapping the parser claims every text file of the source (high
-  :attr:`CallCsvParser.PRIORITY`); a mapped heading the header lacks, or an unknown key, is one
-  reject (locator ``source``) that names what is missing, the headings found and how many lines
-  were left unread.
+  required; ``status`` (a separate answered/missed column) and ``name`` (the contact name shown)
+  are optional extras beyond the brief's list. With a mapping the parser claims (high
+  :attr:`CallCsvParser.PRIORITY`) a text file whose header holds the mapped headings, and any
+  text file named ``.csv``/``.tsv`` or typed as CSV, so that a mapped heading the header lacks,
+  or an unknown key, is one reject (locator ``source``) naming what is missing, the headings
+  found and how many lines were left unread; other text files of the source (an mbox beside the
+  CSV in the same folder) are left to their parsers.
 
 Reading: the file is decoded as UTF-16 when it starts with a UTF-16 byte-order mark (Excel's
 "Unicode text"), else as UTF-8 (a BOM is skipped) when the whole file is valid UTF-8, else as
@@ -53,8 +56,9 @@ session row (``GPRS``, ``Data``) is rejected as not a call or text. An outgoing 
 status is ``answered`` when it lasted more than 0 s and ``unanswered`` at 0 s (noted); an
 incoming call without a status is ``answered``, except at 0 s where the status is left empty
 (noted). Unrecognised values give direction ``unknown`` with the value kept in ``details.type``.
-With one number column the other party is the sender (incoming) or recipient (outgoing) and the
-owner side is left to the core; when the direction is unknown the party is kept in
+With one number column the other party is the sender (incoming) or recipient (outgoing) and
+``owner_side`` names the other side, which the core fills with the source's owner; when the
+direction is unknown the party is kept in
 ``details.other_party`` only (it cannot be placed on either side). With ``from``/``to`` columns
 both sides are written as the file gives them and ``owner_side`` is left empty: the core derives
 the direction from the owner's identifiers when the file does not say it. Withheld/private/
@@ -62,7 +66,13 @@ restricted/anonymous/unknown written as the number become the shared ``tel:Withh
 ``tel:Unknown`` identifiers; an Excel text guard (``="07700…"`` or a leading ``'``) is removed.
 Durations: seconds (``125``, ``125.0``, ``125 s``), ``mm:ss``, ``h:mm:ss``, ``1h 2m 5s``; a heading
 that says minutes (``Duration (mins)``) multiplies by 60. Columns the parser does not use are kept
-in ``details.other_columns`` (cost, cell id …), bounded.
+in ``details.other_columns`` (cost, cell id …), at most :data:`MAX_OTHER_COLUMNS` values of
+:data:`MAX_OTHER_CHARS` characters. Used fields are cut at ``MAX_FIELD_CHARS`` (10,000), a text
+column at ``MAX_TEXT_CHARS`` like every message body, with the ``truncated`` flag.
+
+Clocks: a time is marked as written by the device's clock (the case file's clock offset for the
+source applies). A carrier's records are timed by the network, not the phone: for a carrier
+export leave the source's ``clock_offset_seconds`` at 0. The parser cannot tell the two apart.
 
 Locators: ``csv:row=N`` with N the 1-based data row (the header is row 0; blank rows count, so
 that N matches a spreadsheet's row numbering less one), followed by ``,line=L`` (the 1-based
@@ -82,6 +92,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import math
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -107,6 +118,8 @@ MAX_CSV_FIELD_CHARS = 4 * 1024 * 1024  # one field, even across lines (an unclos
 MAX_OTHER_COLUMNS = 40             # unused columns kept in details
 MAX_OTHER_CHARS = 1_000            # per unused column value
 MAX_NOTED_ROWS = 10                # row numbers listed in a source note
+MAX_TIME_CHARS = 100               # a longer "time" is not one (and regexes stay cheap)
+MAX_DURATION_CHARS = 40
 CHUNK_BYTES = 1024 * 1024
 
 # -- the fields and their headings ---------------------------------------------------------------
@@ -137,7 +150,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
                   "call datetime", "start date/time", "start datetime", "call start",
                   "start date and time", "event time", "connection time"),
     "date": _keys("date", "call date", "start date", "event date"),
-    "clock": _keys("time", "call time", "start time", "time of call"),
+    "clock": _keys("time", "call time", "start time", "time of call", "start"),
     # The other party. MSISDN comes last: in carrier records it is often the subscriber.
     "number": _keys("number", "phone number", "phone", "phone no", "telephone",
                     "telephone number", "other party", "other party number", "other number",
@@ -402,6 +415,7 @@ class Plan:
     """How the rows of one file are read: its encoding, header, and which column holds what."""
 
     encoding: str
+    decode_errors: str               # "strict" for UTF-8 checked whole, else "replace"
     delimiter: str
     header_line: int                 # 0-based physical line of the header
     headings: tuple[str, ...]
@@ -548,7 +562,7 @@ class MappingProblem(Exception):
 
 
 def check_mapping_keys(mapping: Mapping[str, Any]) -> None:
-    unknown = sorted(set(mapping) - set(FIELDS))
+    unknown = sorted(map(str, set(mapping) - set(FIELDS)))
     if unknown:
         raise MappingProblem(
             f"the column mapping has unknown key(s) {', '.join(map(repr, unknown))}; allowed "
@@ -561,6 +575,8 @@ def check_mapping_keys(mapping: Mapping[str, Any]) -> None:
             "(key number, or from and to)")
     if "time" in mapping and ({"date", "clock"} & set(mapping)):
         raise MappingProblem("the column mapping gives both time and date/clock; give one")
+    if not all(isinstance(v, str) and v.strip() for v in mapping.values()):
+        raise MappingProblem("the column mapping must map each key to a column heading")
 
 
 def _match_heading(wanted: str, headings: tuple[str, ...]) -> int | None:
@@ -580,7 +596,7 @@ def resolve_mapping(mapping: Mapping[str, str], candidates: list[HeaderLine]
     check_mapping_keys(mapping)
     for candidate in candidates:
         if is_own_output(candidate.headings):
-            break
+            raise MappingProblem("this is courseline's own timeline.csv output, not a source")
         found = {name: _match_heading(heading, candidate.headings)
                  for name, heading in mapping.items()}
         if all(index is not None for index in found.values()):
@@ -601,6 +617,7 @@ UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 # libmagic calls most CSV files text/plain; HTML, XML and scripts are text/* too and never ours.
 TEXT_MEDIA = frozenset({"text/plain", "text/csv", "text/x-csv", "text/tab-separated-values",
                         "application/csv", "application/x-csv"})
+CSV_NAMES = (".csv", ".tsv", ".tab")
 
 
 def head_text(head: bytes) -> str | None:
@@ -665,6 +682,21 @@ def bounded_lines(handle: TextIO, first_line: int = 1) -> Iterator[str]:
         number += 1
 
 
+def first_lines(path: Path, encoding: Encoding) -> list[str]:
+    """The lines where a header may be, up to the first overlong one (the rows' reading reports
+    that line)."""
+    found: list[str] = []
+    with path.open("r", encoding=encoding.codec, errors="replace", newline="") as handle:
+        try:
+            for line in bounded_lines(handle):
+                found.append(line)
+                if len(found) == MAX_PREAMBLE_LINES:
+                    break
+        except LineTooLong:
+            pass
+    return found
+
+
 def _allow_large_fields() -> None:
     # Process-wide: only ever raised, never lowered, so other CSV readers keep working.
     if csv.field_size_limit() < MAX_CSV_FIELD_CHARS:
@@ -679,6 +711,7 @@ class Row:
     number: int          # 1-based data row; the header is row 0
     line: int            # 1-based physical line where the row starts
     fields: list[str]
+    last_line: int = 0   # where it ends, when a quoted field runs across lines
 
     @property
     def locator(self) -> str:
@@ -697,7 +730,7 @@ def read_rows(path: Path, plan: Plan) -> Iterator[Row | Reject]:
     """The data rows after the header; a reject and the end when the CSV cannot be read on."""
     _allow_large_fields()
     number, start = 0, plan.header_line + 2
-    with path.open("r", encoding=plan.encoding, errors=ENCODING_ERRORS[plan.encoding],
+    with path.open("r", encoding=plan.encoding, errors=plan.decode_errors,
                    newline="") as handle:
         lines = bounded_lines(handle)
         try:
@@ -710,16 +743,13 @@ def read_rows(path: Path, plan: Plan) -> Iterator[Row | Reject]:
                 except StopIteration:
                     return
                 number += 1
-                yield Row(number, start, fields)
-                start = plan.header_line + 2 + reader.line_num
+                end = plan.header_line + 1 + reader.line_num
+                yield Row(number, start, fields, end if end > start else 0)
+                start = end + 1
         except (csv.Error, LineTooLong, UnicodeDecodeError) as error:
             yield Reject(row_locator(number + 1, start),
                          f"the CSV cannot be read from line {start} on: {error}; the rest of "
                          f"the file was not read")
-
-
-ENCODING_ERRORS = {"utf-8": "strict", "utf-8-sig": "strict", "utf-16": "replace",
-                   "cp1252": "replace"}
 
 
 def count_lines_after(path: Path, encoding: Encoding, skip: int) -> int | None:
@@ -741,7 +771,7 @@ class OrderEvidence:
 
     day_first: tuple[int, str] | None = None    # first row with a first number over 12
     month_first: tuple[int, str] | None = None  # first row with a second number over 12
-    ambiguous: list[tuple[int, str]] = field(default_factory=list)
+    first_ambiguous: tuple[int, str] | None = None  # first row readable either way
     ambiguous_count: int = 0
 
     def add(self, row: int, text: str) -> None:
@@ -755,8 +785,7 @@ class OrderEvidence:
             self.month_first = self.month_first or (row, text)
         elif first <= 12 and second <= 12 and first != second:
             self.ambiguous_count += 1
-            if len(self.ambiguous) < 1:
-                self.ambiguous.append((row, text))
+            self.first_ambiguous = self.first_ambiguous or (row, text)
 
 
 @dataclass(frozen=True)
@@ -783,8 +812,8 @@ def decide_order(evidence: OrderEvidence) -> Order:
         row, text = evidence.month_first
         return Order(MONTH_FIRST, False, f"day/month order: month first, decided from the file "
                                          f"(row {row} {text!r} has a second number over 12)")
-    if evidence.ambiguous_count:
-        row, text = evidence.ambiguous[0]
+    if evidence.first_ambiguous:
+        row, text = evidence.first_ambiguous
         return Order(DAY_FIRST, True, (
             f"day/month order ASSUMED day first: no row has a number over 12 in either place "
             f"({evidence.ambiguous_count} row(s) could be read either way, e.g. row {row} "
@@ -826,7 +855,7 @@ def other_columns(row: Row, plan: Plan) -> tuple[dict[str, str], bool]:
     for index, value in enumerate(row.fields):
         if index in used or not value.strip() or len(kept) >= MAX_OTHER_COLUMNS:
             continue
-        heading = plan.headings[index] if index < len(plan.headings) else f"(extra field {index + 1})"
+        heading = plan.headings[index] if index < len(plan.headings) else ""
         if not heading:
             heading = f"(column {index + 1})"
         if heading in kept:
@@ -844,10 +873,11 @@ def number_as_written(text: str) -> tuple[str, str | None]:
     """The number without an Excel text guard, and a note when one was removed."""
     match = _EXCEL_FORMULA.fullmatch(text)
     if match:
-        return match.group(1).strip(), f"number written as the Excel formula {text!r}; read as " \
-                                       f"{match.group(1).strip()!r}"
+        inner = match.group(1).strip()
+        return inner, f"number written as the Excel formula {text!r}; read as {inner!r}"
     if text.startswith("'") and len(text) > 1 and (text[1].isdigit() or text[1] == "+"):
-        return text[1:], f"number written with a leading apostrophe (Excel text); read as {text[1:]!r}"
+        return text[1:], (f"number written with a leading apostrophe (Excel text); read as "
+                          f"{text[1:]!r}")
     return text, None
 
 
@@ -865,12 +895,14 @@ def read_duration(text: str, factor: int) -> int | None:
     """Whole seconds from seconds (or minutes, with ``factor`` 60), ``mm:ss``, ``h:mm:ss`` or
     ``1h 2m 3s``; None when it cannot be read."""
     text = text.strip()
+    if len(text) > MAX_DURATION_CHARS:
+        return None
     try:
         number = float(text)
     except ValueError:
         pass
     else:
-        return int(number * factor) if number == number and 0 <= number < 1e9 else None
+        return int(number * factor) if math.isfinite(number) and 0 <= number < 1e9 else None
     parts = text.split(":")
     if 2 <= len(parts) <= 3 and all(p.isdigit() for p in parts):
         values = [int(p) for p in parts]
@@ -905,14 +937,14 @@ def read_type(*values: str) -> TypeReading:
     meanings.extend(TYPE_WORDS[word] for word in text.split() if word in TYPE_WORDS)
     explicit = {m.direction for m in meanings if m.direction and not m.implied}
     implied = {m.direction for m in meanings if m.direction and m.implied}
-    directions = explicit or implied
+    directions = sorted(explicit or implied)  # an explicit word wins over a status's implication
     statuses = [m.status for m in meanings if m.status]
-    kinds = [m.kind for m in meanings if m.kind]
-    direction = directions.pop() if len(directions) == 1 else "unknown"
-    kind = "data" if "data" in kinds else "mms" if "mms" in kinds else "sms" if "sms" in kinds \
-        else "call" if kinds else None
-    return TypeReading(direction, statuses[0] if statuses else None, kind, bool(meanings),
-                       conflict=len(directions) > 1)
+    kinds = {m.kind for m in meanings if m.kind}
+    # The most specific kind wins: "MMS message" is an mms, "SMS call" (sic) a text.
+    kind = next((k for k in ("data", "mms", "sms", "call") if k in kinds), None)
+    return TypeReading(direction=directions[0] if len(directions) == 1 else "unknown",
+                       status=statuses[0] if statuses else None, kind=kind,
+                       recognised=bool(meanings), conflict=len(directions) > 1)
 
 
 # -- the event of a row --------------------------------------------------------------------------
@@ -928,6 +960,8 @@ def time_of(values: RowValues, plan: Plan, order: Order, time_format: str | None
         source = f"CSV columns {plan.heading('date')!r} + {plan.heading('clock')!r}"
     if not raw:
         return f"no time ({source} is empty)"
+    if len(raw) > MAX_TIME_CHARS:
+        return f"unreadable time in {source}: {len(raw):,} characters, not a time"
     notes: list[str] = []
     if time_format is None and _EPOCH.fullmatch(raw):
         unit = unix_seconds_or_ms(raw)
@@ -939,7 +973,7 @@ def time_of(values: RowValues, plan: Plan, order: Order, time_format: str | None
         else:
             read = read_time(raw, order.value)
             parts = numeric_date_parts(raw)
-            if order.assumed and parts and parts[0] <= 12 and parts[1] <= 12 and parts[0] != parts[1]:
+            if order.assumed and parts and max(parts) <= 12 and parts[0] != parts[1]:
                 notes.append("day/month order assumed (day first): this file does not show it")
     except ValueError as error:
         how = f"time_format {time_format!r}" if time_format else "courseline's layouts"
@@ -951,9 +985,11 @@ def row_event(row: Row, plan: Plan, order: Order, time_format: str | None) -> Ev
     width = max(plan.columns.values()) + 1
     if len(row.fields) < width:
         missing = [plan.headings[i] for i in sorted(plan.columns.values()) if i >= len(row.fields)]
+        spans = (f" (the row runs from line {row.line} to line {row.last_line}: a quoted field "
+                 f"spans lines, perhaps a quote left open)" if row.last_line else "")
         return Reject(row.locator, f"the row has {len(row.fields)} field(s), the header "
                                    f"{len(plan.headings)}: no value for column(s) "
-                                   f"{', '.join(map(repr, missing))}")
+                                   f"{', '.join(map(repr, missing))}{spans}")
     values = row_values(row, plan)
     timed = time_of(values, plan, order, time_format)
     if isinstance(timed, str):
@@ -1025,8 +1061,8 @@ def _parties(values: RowValues, plan: Plan, row: Row, direction: str, details: d
         name = values.get("name")
         other = f"name:{name}" if name else UNKNOWN_NUMBER
         if not name:
-            notes.append("no contact name: the export gives no number (google-voice-history "
-                         "anonymises it as contact_id)")
+            notes.append("the row names no contact: the other party is unknown (the export "
+                         "replaces numbers by an anonymised contact_id, kept in details)")
     else:
         written, note = number_as_written(values.get("number"))
         if not written:
@@ -1034,7 +1070,7 @@ def _parties(values: RowValues, plan: Plan, row: Row, direction: str, details: d
         if note:
             notes.append(note)
         other = party_identifier(written)
-        if other in (WITHHELD, UNKNOWN_NUMBER, PAYPHONE) and written.casefold() not in ("", "null"):
+        if other in (WITHHELD, UNKNOWN_NUMBER, PAYPHONE):
             details["number_as_written"] = written
     if direction == "incoming":
         return other, [], "recipients"
@@ -1082,6 +1118,22 @@ def _mapping_of(options: Mapping[str, Any]) -> Mapping[str, str] | None:
     return columns if isinstance(columns, Mapping) and columns else None
 
 
+def claims_with_mapping(mapping: Mapping[str, str], sample: Sample, lines: list[str]) -> bool:
+    """A source with a column mapping may be a folder holding other text files (an mbox, a chat
+    export): a file is claimed when a header line holds the mapped headings, or when it is
+    named or typed as a CSV, so that a mapping that does not fit it gets a reject saying why."""
+    candidates = list(header_lines(lines))
+    if not candidates or any(is_own_output(c.headings) for c in candidates):
+        return False
+    if sample.name.lower().endswith(CSV_NAMES) or sample.media_type != "text/plain":
+        return True
+    try:
+        resolve_mapping(mapping, candidates)
+    except MappingProblem:
+        return False
+    return True
+
+
 class CallCsvParser(Parser):
     NAME = "call-csv"
     DATA_FORMAT = "Call/text log CSV (carrier, phone export app, Google Voice history)"
@@ -1098,9 +1150,9 @@ class CallCsvParser(Parser):
         if text is None:
             return False
         lines = split_lines(text)
-        if _mapping_of(sample.options) is not None:
-            candidates = list(header_lines(lines))
-            return bool(candidates) and not any(is_own_output(c.headings) for c in candidates)
+        mapping = _mapping_of(sample.options)
+        if mapping is not None:
+            return claims_with_mapping(mapping, sample, lines)
         return find_recognised_header(lines) is not None
 
     def parse(self, source: SourceFile) -> Iterator[Event | Reject | SourceNote]:
@@ -1113,12 +1165,7 @@ class CallCsvParser(Parser):
         options = source.sample.options or {}
         time_format = options.get("time_format")
         encoding = file_encoding(source.path)
-        with source.path.open("r", encoding=encoding.codec, errors="replace", newline="") as f:
-            try:
-                first = [line for _, line in zip(range(MAX_PREAMBLE_LINES), bounded_lines(f))]
-            except LineTooLong as error:
-                yield Reject("source", f"no header could be read: {error}")
-                return
+        first = first_lines(source.path, encoding)
         plan = self._plan(source, encoding, first, options)
         if isinstance(plan, Reject):
             yield plan
@@ -1138,7 +1185,9 @@ class CallCsvParser(Parser):
             else:
                 yield row_event(row, plan, order, time_format)
         if blank:
-            shown = ", ".join(map(str, blank[:MAX_NOTED_ROWS])) + (" …" if len(blank) > MAX_NOTED_ROWS else "")
+            shown = ", ".join(map(str, blank[:MAX_NOTED_ROWS]))
+            if len(blank) > MAX_NOTED_ROWS:
+                shown += " …"
             yield SourceNote(f"{len(blank)} blank row(s) skipped (data rows {shown})")
 
     def _plan(self, source: SourceFile, encoding: Encoding, first: list[str],
@@ -1160,7 +1209,8 @@ class CallCsvParser(Parser):
                                         f"{MAX_PREAMBLE_LINES} lines (a time and a number "
                                         "column); give a column mapping in the case file")
             header, resolved = found
-        return Plan(encoding=encoding.codec, delimiter=header.delimiter,
+        return Plan(encoding=encoding.codec, decode_errors=encoding.errors,
+                    delimiter=header.delimiter,
                     header_line=header.line, headings=header.headings,
                     columns=resolved.columns, layout=resolved.layout,
                     platform=resolved.platform, party_from_name=resolved.party_from_name,
@@ -1181,7 +1231,7 @@ class CallCsvParser(Parser):
             yield SourceNote(f"times read with the case file's time_format {time_format!r}")
         if plan.header_line:
             above = " | ".join(bounded(clean_text(line.strip()), 200)[0] or ""
-                               for line in first[:plan.header_line])
+                               for line in first[:plan.header_line] if line.strip())
             yield SourceNote(f"{plan.header_line} line(s) above the header, not records: {above}")
 
     def _decide_order(self, path: Path, plan: Plan) -> Order:

@@ -32,11 +32,16 @@ platform's scheme (``whatsapp:+447700900123``): for these apps ``ZADDRESS`` is t
 handle for the person, often a phone number; an unknown app's calls stay ``phone`` with the bundle
 id in details. An empty address is the ``tel:Unknown`` identifier.
 
+A store cut short (an interrupted copy) is read up to the cut, the source saying how much is
+missing (:func:`courseline.parsers._sqlite.open_database`); the pre-iOS 8 ``call_history.db``
+and ``ZFACE_TIME_DATA`` are not read.
+
 Not checked on a real file: no licensed ``CallHistory.storedata`` sample exists (formats.md §2.2
 and §7: the one public database found is a real person's case data). The columns and codes follow
 iLEAPP ``callHistory.py`` and formats.md §2.2 and were checked on synthetic stores built by the
-tests only; the bundle ids of the third-party apps are their published App Store ids, not seen in
-a real call history.
+tests only. The third-party bundle ids above are the apps' well-known ids, written from general
+knowledge: neither they nor the form of those apps' ``ZADDRESS`` values were checked against a
+source or a real call history.
 """
 
 from __future__ import annotations
@@ -47,16 +52,15 @@ from collections.abc import Iterator
 from typing import Any
 
 from courseline.parsers import SourceFile
-from courseline.parsers._phone import APPLE_EPOCH, epoch_time, phone_identifier
-from courseline.parsers._sqlite import SQLiteParser, open_database, required
+from courseline.parsers._phone import phone_identifier
+from courseline.parsers._phone import APPLE_EPOCH, epoch_time
+from courseline.parsers._sqlite import Row, SQLiteParser, open_database, required, safe_row
 from courseline.timeline.event import Event, Reject, SourceNote, bounded, clean_text
 
 CALL_COLUMNS = ["Z_PK", "ZDATE", "ZDURATION", "ZADDRESS", "ZORIGINATED", "ZANSWERED", "ZCALLTYPE",
                 "ZSERVICE_PROVIDER", "ZDISCONNECTED_CAUSE", "ZNAME", "ZISO_COUNTRY_CODE",
                 "ZLOCATION", "ZUNIQUE_ID"]
 CALL_TYPES = {0: "third-party app", 1: "phone", 8: "FaceTime video", 16: "FaceTime audio"}
-TELEPHONY = "com.apple.Telephony"
-FACETIME = "com.apple.FaceTime"
 # Apps whose calls iOS records through CallKit, by bundle id: platform (event.PLATFORMS) and the
 # identifier scheme of their handles (timeline.identity.PLATFORM_SCHEMES).
 APP_PLATFORMS = {
@@ -82,7 +86,8 @@ class IosCallHistoryParser(SQLiteParser):
                 yield from notes
                 sql = db.select("ZCALLRECORD", CALL_COLUMNS, order_by="Z_PK")
                 for row in db.rows(sql, "ZCALLRECORD"):
-                    yield row if isinstance(row, Reject) else _call_record(row)
+                    yield row if isinstance(row, Reject) else _call_record(
+                        safe_row(row, frozenset({"ZADDRESS"})))
         except sqlite3.DatabaseError as error:
             yield Reject("sqlite", f"the database could not be opened: {error}")
 
@@ -90,16 +95,16 @@ class IosCallHistoryParser(SQLiteParser):
 def _as_int(value: object) -> int | None:
     try:
         return int(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
 
 
-def _call_record(row: sqlite3.Row) -> Event | Reject:
+def _call_record(row: Row) -> Event | Reject:
     locator = f"sqlite:ZCALLRECORD/Z_PK={row['Z_PK']}"
     time = epoch_time(row["ZDATE"], APPLE_EPOCH, "s", "ZCALLRECORD.ZDATE (Apple epoch s)")
     if time.value is None:
         return Reject(locator, f"ZDATE is {row['ZDATE']!r}: the call's time was not recorded "
-                               "or is not a number")
+                               "(0 or empty) or is not a usable Apple-epoch time")
     notes: list[str] = []
     details: dict[str, Any] = {}
     direction, status = _direction_and_status(row, notes)
@@ -109,7 +114,7 @@ def _call_record(row: sqlite3.Row) -> Event | Reject:
     for column, key in (("ZNAME", "contact_name"), ("ZLOCATION", "location"),
                         ("ZISO_COUNTRY_CODE", "iso_country_code"), ("ZUNIQUE_ID", "unique_id")):
         if row[column] not in (None, ""):
-            details[key] = bounded(clean_text(str(row[column])))[0]
+            details[key] = row[column]
     if row["ZDISCONNECTED_CAUSE"] is not None:
         details["disconnected_cause"] = row["ZDISCONNECTED_CAUSE"]
     incoming = direction == "incoming"
@@ -122,7 +127,7 @@ def _call_record(row: sqlite3.Row) -> Event | Reject:
     )
 
 
-def _direction_and_status(row: sqlite3.Row, notes: list[str]) -> tuple[str, str | None]:
+def _direction_and_status(row: Row, notes: list[str]) -> tuple[str, str | None]:
     originated, answered = _as_int(row["ZORIGINATED"]), _as_int(row["ZANSWERED"])
     direction = {1: "outgoing", 0: "incoming"}.get(originated, "unknown")  # type: ignore[arg-type]
     if direction == "unknown":
@@ -159,7 +164,7 @@ def _duration(value: object, details: dict[str, Any], notes: list[str]) -> int |
     return int(number)
 
 
-def _platform(row: sqlite3.Row, details: dict[str, Any]) -> tuple[str, str | None]:
+def _platform(row: Row, details: dict[str, Any]) -> tuple[str, str | None]:
     """The event's platform and the identifier scheme of the address (None: tel:/email:)."""
     provider = row["ZSERVICE_PROVIDER"]
     call_type = _as_int(row["ZCALLTYPE"])

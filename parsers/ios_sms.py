@@ -26,9 +26,11 @@ What is read:
   ``NSAttributedString`` archived in Apple's old ``NSArchiver`` "typedstream" format, read by the
   small bounded reader below (:func:`typedstream_text`); the event says so in a note.
 * Edits and unsends (iOS 16 / macOS 13 and later): ``date_edited`` → flag ``edited``,
-  ``date_retracted`` → flag ``unsent``. ``message_summary_info`` is a binary property list: ``ec``
-  maps a message part to the list of its versions (``d``: Apple-epoch seconds, ``t``: the
-  version's text as a typedstream), ``rp`` lists the parts that were unsent (retracted). The
+  ``date_retracted`` → flag ``unsent`` (iOS sets ``date_edited`` on an unsend too, so an unsent
+  message is also ``edited`` only when it has an edit history). ``message_summary_info`` is a
+  binary property list: ``ec`` maps a message part to the list of its versions (``d``:
+  Apple-epoch seconds, ``t``: the version's text as a typedstream), ``rp`` lists the parts that
+  were unsent (retracted). The
   versions are kept, bounded, in ``details["edit_history"]``; a non-empty ``rp`` also gives the
   ``unsent`` flag, because macOS 26 no longer sets ``date_retracted`` on Undo Send (nixfred/blip
   PR#32); a row with ``date_edited`` set, no text and no edit history is noted as possibly unsent.
@@ -52,6 +54,9 @@ What is read:
   listed in ``details["attachments_not_in_export"]`` as recorded, never given a made-up hash. An
   attachment row linked to no message the table holds is rejected with the reason (its message
   was deleted).
+* Damage: a file cut short (an interrupted copy) is read up to the cut
+  (:func:`read_up_to_a_cut`), the source saying how much is missing; rows SQLite decodes from a
+  zero-filled page (no guid, ROWID 0) are rejected, not made into events.
 * ``deleted_messages`` (older macOS): the number of guids it lists is stated for the source (the
   rows hold no content), and so is the number of ``chat_message_join`` rows that point at
   messages the ``message`` table no longer holds.
@@ -61,18 +66,27 @@ Not read: deleted rows in free pages or the write-ahead log (carving); ``payload
 the attachment files' own metadata.
 
 Checked on real data: ``realworld/ios/sms/plaso_imessage_chat.db`` (log2timeline/plaso test data,
-macOS Messages ``chat.db`` of about 2015): 10 iMessages with ``date`` in seconds, every row with
-both ``text`` and ``attributedBody`` (the typedstream reader gives exactly ``text`` for all ten,
-including curly quotes), handles that are numbers and e-mail addresses, 19 guids in
-``deleted_messages``, ``chat_message_join`` rows for 9 missing messages, and one attachment
-(``sslsplit.der``) linked to a message that is not in the table. Checked on synthetic databases
-only (no licensed iOS 16+ sample was found, formats.md §7): nanosecond dates, attributedBody-only
-text, edits and unsends with ``message_summary_info``, reactions, group chats, Recently Deleted,
-attachments present and absent, system rows.
+macOS Messages ``chat.db`` of about 2015, in write-ahead-log format without its log): 10
+iMessages with ``date`` in seconds, handles that are numbers and e-mail addresses, 226 guids in
+``deleted_messages``, ``chat_message_join`` rows for 225 messages the table no longer holds, and
+one attachment (``sslsplit.der``) linked to one of them (message 21), which is rejected with that
+reason. Every row has both ``text`` and ``attributedBody``: the typedstream reader gives exactly
+``text`` for eight (curly quotes included); in rows 6 and 10 the sample's ``text`` says "Open
+Office" where its ``attributedBody`` says "Microsoft Office" (the two columns of the sample
+disagree), which is why a disagreement is shown rather than resolved (``text`` is shown, the
+archive's string kept in ``details["attributed_body_text"]``, and a note says so).
+
+Checked on synthetic databases only (no licensed iOS 16+ sample was found, formats.md §7):
+nanosecond dates, attributedBody-only text, edits and unsends with ``message_summary_info``
+(the macOS 26 form included), reactions, group chats, Recently Deleted, spam, attachments present
+and absent, system rows, a file cut short. The reaction codes, system-row codes and
+``message_summary_info`` keys come from imessage-exporter's code and tests, not a real iOS 16+
+database.
 """
 
 from __future__ import annotations
 
+import math
 import plistlib
 import posixpath
 import sqlite3
@@ -86,7 +100,15 @@ from courseline.collectors.hashing import hash_file
 from courseline.collectors.identify import HEAD_BYTES, media_type_of
 from courseline.parsers import SourceFile
 from courseline.parsers._phone import APPLE_EPOCH, apple_unit, epoch_time, phone_identifier
-from courseline.parsers._sqlite import Database, SQLiteParser, open_database, required
+from courseline.parsers._sqlite import (
+    Database,
+    SQLiteParser,
+    Row,
+    open_database,
+    required,
+    safe_row,
+    safe_value,
+)
 from courseline.timeline.event import (
     MAX_FIELD_CHARS,
     MAX_TEXT_CHARS,
@@ -98,6 +120,7 @@ from courseline.timeline.event import (
     clean_text,
 )
 
+
 MESSAGE_COLUMNS = [
     "ROWID", "guid", "text", "attributedBody", "handle_id", "subject", "service", "date",
     "date_read", "date_delivered", "is_from_me", "error", "item_type", "other_handle",
@@ -106,6 +129,7 @@ MESSAGE_COLUMNS = [
     "cache_roomnames", "date_edited", "date_retracted", "message_summary_info", "is_spam",
     "thread_originator_guid", "reply_to_guid",
 ]
+MESSAGE_BLOBS = frozenset({"attributedBody", "message_summary_info"})
 ATTACHMENT_COLUMNS = ["ROWID", "filename", "mime_type", "transfer_name", "total_bytes"]
 CHAT_COLUMNS = ["ROWID", "chat_identifier", "display_name", "room_name", "style", "service_name"]
 
@@ -179,6 +203,30 @@ def typedstream_text(blob: bytes) -> tuple[str, bool]:
         return data.decode("utf-8", "replace"), False
 
 
+def _typedstream_integer(value: int) -> bytes:
+    if 0 <= value < 0x80:
+        return bytes([value])
+    if -0x8000 <= value < 0x8000:
+        return bytes([TAG_INT16]) + struct.pack("<h", value)
+    return bytes([TAG_INT32]) + struct.pack("<i", value)
+
+
+def encode_typedstream_text(text: str) -> bytes:
+    """An attributedBody for ``text`` in the layout iOS writes (header, NSAttributedString and
+    NSString class chain, the '+' value, one attribute run naming message part 0): what the demo
+    case and fixtures store, and what :func:`typedstream_text` reads back."""
+    data = text.encode("utf-8")
+    utf16_length = len(text.encode("utf-16-le")) // 2  # NSString lengths count UTF-16 units
+    return (TYPEDSTREAM_HEADER + b"\x81\xe8\x03\x84\x01@"
+            b"\x84\x84\x84\x12NSAttributedString\x00\x84\x84\x08NSObject\x00\x85\x92"
+            b"\x84\x84\x84" + NSSTRING_CLASS + b"\x01\x94\x84" + STRING_TYPE
+            + _typedstream_integer(len(data)) + data
+            + b"\x86\x84\x02iI\x01" + _typedstream_integer(utf16_length)
+            + b"\x92\x84\x84\x84\x0cNSDictionary\x00\x95\x84\x01i\x01\x92\x84\x98\x98"
+            b"\x1d__kIMMessagePartAttributeName\x86\x92\x84\x84\x84\x08NSNumber\x00"
+            b"\x84\x84\x07NSValue\x00\x95\x84\x01*\x84\x9b\x9b\x00\x86\x86\x86")
+
+
 # -- message_summary_info ------------------------------------------------------------------------
 
 @dataclass
@@ -220,7 +268,7 @@ def edit_summary(blob: bytes) -> EditSummary:
         return summary
     retracted = root.get("rp")
     if isinstance(retracted, list):
-        summary.retracted_parts = [p for p in retracted[:MAX_EDIT_VERSIONS]
+        summary.retracted_parts = [safe_value(p) for p in retracted[:MAX_EDIT_VERSIONS]
                                    if isinstance(p, (int, str)) and not isinstance(p, bool)]
     history = root.get("ec")
     if isinstance(history, dict):
@@ -250,9 +298,13 @@ def _read_versions(history: dict, summary: EditSummary) -> None:
 
 def _version(part: object, version: dict, notes: list[str]) -> dict[str, Any]:
     date = version.get("d")
-    entry: dict[str, Any] = {"part": _part_order(part)[0] if str(part).isdigit() else str(part),
-                             "date": date if isinstance(date, (int, float)) else None,
-                             "utc": _apple_seconds_utc(date), "text": None}
+    usable_date = (isinstance(date, (int, float)) and not isinstance(date, bool)
+                   and math.isfinite(date))
+    entry: dict[str, Any] = {"part": _part_order(part)[0] if str(part).isdigit()
+                             else safe_value(str(part)),
+                             "date": date if usable_date else None,
+                             "utc": _apple_seconds_utc(date) if usable_date else None,
+                             "text": None}
     body = version.get("t")
     if isinstance(body, bytes):
         try:
@@ -278,20 +330,20 @@ class Conversation:
     """What the join tables say about the messages' chats, members and attachments."""
 
     handles: dict[int, str] = field(default_factory=dict)         # handle ROWID -> handle.id
-    chats: dict[int, sqlite3.Row] = field(default_factory=dict)
+    chats: dict[int, Row] = field(default_factory=dict)
     chats_by_room: dict[str, int] = field(default_factory=dict)
     members: dict[int, list[int]] = field(default_factory=dict)    # chat -> handle ROWIDs
     has_members_table: bool = False
     chat_of: dict[int, list[int]] = field(default_factory=dict)    # message -> chats
     recently_deleted: dict[int, tuple[int, object]] = field(default_factory=dict)
     attachments_of: dict[int, list[int]] = field(default_factory=dict)
-    attachments: dict[int, sqlite3.Row] = field(default_factory=dict)
+    attachments: dict[int, Row] = field(default_factory=dict)
 
 
 def _as_int(value: object) -> int | None:
     try:
         return int(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
 
 
@@ -313,12 +365,13 @@ def _read_conversation(db: Database) -> tuple[Conversation, list[Reject]]:
         if isinstance(row, Reject):
             faults.append(row)
         else:
-            found.handles[row["ROWID"]] = row["id"]
+            found.handles[row["ROWID"]] = safe_value(row["id"])
     if db.has("chat", "ROWID"):
         for row in db.rows(db.select("chat", CHAT_COLUMNS, order_by="ROWID"), "chat"):
             if isinstance(row, Reject):
                 faults.append(row)
                 continue
+            row = safe_row(row)
             found.chats[row["ROWID"]] = row
             if row["room_name"]:
                 found.chats_by_room.setdefault(str(row["room_name"]), row["ROWID"])
@@ -328,7 +381,8 @@ def _read_conversation(db: Database) -> tuple[Conversation, list[Reject]]:
     for row in pairs("chat_message_join", "message_id", "chat_id"):
         found.chat_of.setdefault(row["message_id"], []).append(row["chat_id"])
     for row in pairs("chat_recoverable_message_join", "message_id", "chat_id", "delete_date"):
-        found.recently_deleted.setdefault(row["message_id"], (row["chat_id"], row["delete_date"]))
+        found.recently_deleted.setdefault(row["message_id"],
+                                          (row["chat_id"], safe_value(row["delete_date"])))
     for row in pairs("message_attachment_join", "message_id", "attachment_id"):
         found.attachments_of.setdefault(row["message_id"], []).append(row["attachment_id"])
     if db.has("attachment", "ROWID"):
@@ -337,7 +391,7 @@ def _read_conversation(db: Database) -> tuple[Conversation, list[Reject]]:
             if isinstance(row, Reject):
                 faults.append(row)
             else:
-                found.attachments[row["ROWID"]] = row
+                found.attachments[row["ROWID"]] = safe_row(row)
     return found, faults
 
 
@@ -366,7 +420,8 @@ class IosSmsParser(SQLiteParser):
                 yield row
                 continue
             seen.add(row["ROWID"])
-            yield _message_record(row, conversation, source, units)
+            yield _message_record(safe_row(row, MESSAGE_BLOBS, frozenset({"text"})),
+                                  conversation, source, units)
         yield from _orphan_attachments(conversation, seen)
         if units:
             yield SourceNote(_unit_note(units))
@@ -426,7 +481,7 @@ def _orphan_attachments(conversation: Conversation, seen: set[int]) -> Iterator[
                      f"attachment {described} {why}; there is no message event to attach it to")
 
 
-def _attachment_summary(row: sqlite3.Row) -> str:
+def _attachment_summary(row: Row) -> str:
     name = row["transfer_name"] or _base_name(row["filename"]) or "(no name)"
     facts = [str(v) for v in (row["mime_type"],) if v]
     if row["total_bytes"] not in (None, ""):
@@ -442,9 +497,14 @@ def _base_name(filename: object) -> str | None:
 
 # -- one message ---------------------------------------------------------------------------------
 
-def _message_record(row: sqlite3.Row, conversation: Conversation, source: SourceFile,
+def _message_record(row: Row, conversation: Conversation, source: SourceFile,
                     units: dict[str, int]) -> Event | Reject:
     locator = f"sqlite:message/ROWID={row['ROWID']}"
+    if not row["guid"] and not row["ROWID"]:
+        # Apple's schema makes guid NOT NULL: a row without one (and ROWID 0) is what SQLite
+        # decodes from a zero-filled or cut page, not a message.
+        return Reject(locator, "the row is blank (no guid, ROWID 0): its page is damaged or "
+                               "zero-filled")
     raw_date = row["date"]
     unit = apple_unit(raw_date)
     time = epoch_time(raw_date, APPLE_EPOCH, unit, f"message.date (Apple epoch {unit})")
@@ -475,9 +535,7 @@ def _message_record(row: sqlite3.Row, conversation: Conversation, source: Source
     text, cut = bounded(text, MAX_TEXT_CHARS)
     if cut:
         flags.append("truncated")
-    subject, subject_cut = bounded(clean_text(str(row["subject"])) if row["subject"] else None)
-    if subject_cut:
-        notes.append(f"the subject was cut to {MAX_FIELD_CHARS} characters")
+    subject = str(row["subject"]) if row["subject"] else None
 
     _times(row, details)
     _edits(row, text, flags, details, notes)
@@ -508,7 +566,7 @@ def _is_zero(value: object) -> bool:
         return False
 
 
-def _parties(row: sqlite3.Row, direction: str, conversation: Conversation,
+def _parties(row: Row, direction: str, conversation: Conversation,
              details: dict[str, Any], notes: list[str]) -> tuple[str | None, list[str]]:
     """The sender (incoming) or recipients (outgoing) other than the owner; group members."""
     handle_id = _as_int(row["handle_id"]) or 0
@@ -530,7 +588,7 @@ def _parties(row: sqlite3.Row, direction: str, conversation: Conversation,
     return None, recipients
 
 
-def _chat_members(row: sqlite3.Row, conversation: Conversation, details: dict[str, Any],
+def _chat_members(row: Row, conversation: Conversation, details: dict[str, Any],
                   notes: list[str]) -> list[str]:
     """The members of the message's chat as identifiers, with the chat's names in details."""
     message_id = row["ROWID"]
@@ -570,7 +628,7 @@ def _chat_members(row: sqlite3.Row, conversation: Conversation, details: dict[st
     return members
 
 
-def _message_text(row: sqlite3.Row, details: dict[str, Any], notes: list[str]) -> str | None:
+def _message_text(row: Row, details: dict[str, Any], notes: list[str]) -> str | None:
     body = row["attributedBody"]
     if body and not isinstance(body, bytes):
         body = str(body).encode("utf-8", "surrogateescape")
@@ -615,14 +673,14 @@ def _utc(value: object) -> str | None:
     return moment.isoformat() if isinstance(moment, datetime) else None
 
 
-def _times(row: sqlite3.Row, details: dict[str, Any]) -> None:
+def _times(row: Row, details: dict[str, Any]) -> None:
     for name in ("date_read", "date_delivered"):
         when = _utc(row[name])
         if when:
             details[f"{name}_utc"] = when
 
 
-def _edits(row: sqlite3.Row, text: str | None, flags: list[str], details: dict[str, Any],
+def _edits(row: Row, text: str | None, flags: list[str], details: dict[str, Any],
            notes: list[str]) -> None:
     edited_at, retracted_at = _utc(row["date_edited"]), _utc(row["date_retracted"])
     summary = EditSummary()
@@ -634,7 +692,10 @@ def _edits(row: sqlite3.Row, text: str | None, flags: list[str], details: dict[s
         details["date_edited_utc"] = edited_at
     if retracted_at:
         details["date_retracted_utc"] = retracted_at
-    if edited_at or summary.versions:
+    unsent = bool(retracted_at or summary.retracted_parts)
+    # iOS sets date_edited on an unsend too: an unsent message is "edited" only when it has an
+    # edit history (it was edited, then unsent).
+    if summary.versions or (edited_at and not unsent):
         flags.append("edited")
         if not edited_at:
             notes.append("flag 'edited' from the edit history in message_summary_info "
@@ -643,7 +704,7 @@ def _edits(row: sqlite3.Row, text: str | None, flags: list[str], details: dict[s
         details["edit_history"] = summary.versions
     if summary.retracted_parts:
         details["unsent_parts"] = summary.retracted_parts
-    if retracted_at or summary.retracted_parts:
+    if unsent:
         flags.append("unsent")
         if not retracted_at:
             notes.append("flag 'unsent' from the retracted parts (rp) in message_summary_info: "
@@ -654,7 +715,7 @@ def _edits(row: sqlite3.Row, text: str | None, flags: list[str], details: dict[s
                       "date_retracted)")
 
 
-def _status_flags(row: sqlite3.Row, direction: str, conversation: Conversation,
+def _status_flags(row: Row, direction: str, conversation: Conversation,
                   flags: list[str], details: dict[str, Any], notes: list[str]) -> None:
     if _as_int(row["is_spam"]):
         flags.append("spam")
@@ -667,15 +728,15 @@ def _status_flags(row: sqlite3.Row, direction: str, conversation: Conversation,
             details["delete_date_utc"] = when
         notes.append("flag 'deleted': the message is in chat_recoverable_message_join "
                      "(Recently Deleted)")
-    error = _as_int(row["error"])
-    if error:
+    if row["error"] not in (None, 0, "", "0"):
         details["error"] = row["error"]
-        if direction == "outgoing":
-            flags.append("failed")
-            notes.append(f"flag 'failed': an outgoing message with message.error {error}")
+    error = _as_int(row["error"])
+    if error and direction == "outgoing":
+        flags.append("failed")
+        notes.append(f"flag 'failed': an outgoing message with message.error {error}")
 
 
-def _reaction(row: sqlite3.Row, details: dict[str, Any]) -> bool:
+def _reaction(row: Row, details: dict[str, Any]) -> bool:
     code = _as_int(row["associated_message_type"])
     if code is None or not (2000 <= code <= 2007 or 3000 <= code <= 3007):
         if code:
@@ -705,7 +766,7 @@ def _target_guid(written: str) -> str:
     return written
 
 
-def _system_row(row: sqlite3.Row, conversation: Conversation, details: dict[str, Any],
+def _system_row(row: Row, conversation: Conversation, details: dict[str, Any],
                 notes: list[str]) -> None:
     item_type = _as_int(row["item_type"]) or 0
     action = _as_int(row["group_action_type"]) or 0
@@ -792,7 +853,7 @@ def _attachments(message_id: int, conversation: Conversation, source: SourceFile
     return found
 
 
-def _hash_from_export(row: sqlite3.Row, name: str | None, source: SourceFile,
+def _hash_from_export(row: Row, name: str | None, source: SourceFile,
                       notes: list[str]) -> Attachment | None:
     if not row["filename"]:
         return None

@@ -18,8 +18,13 @@ from hypothesis import strategies as st
 
 from courseline.collectors.identify import sample_file
 from courseline.parsers import SourceFile, parser_for
-from courseline.parsers.ios_sms import IosSmsParser, TypedstreamError, typedstream_text
-from courseline.timeline.event import Event, Reject, SourceNote
+from courseline.parsers.ios_sms import (
+    IosSmsParser,
+    TypedstreamError,
+    encode_typedstream_text,
+    typedstream_text,
+)
+from courseline.timeline.event import MAX_FIELD_CHARS, Event, Reject, SourceNote, canonical_json
 
 REALWORLD = Path(__file__).resolve().parents[3] / "shared" / "realworld"
 PLASO_CHAT_DB = REALWORLD / "ios" / "sms" / "plaso_imessage_chat.db"
@@ -66,7 +71,7 @@ CREATE TABLE deleted_messages (ROWID INTEGER PRIMARY KEY AUTOINCREMENT UNIQUE, g
 """
 
 
-# -- builders ---------------------------------------------------------------------------------------
+# -- builders -------------------------------------------------------------------------------------
 
 def ts_length(n: int) -> bytes:
     if n < 0x80:
@@ -100,7 +105,8 @@ def new_db(path: Path) -> sqlite3.Connection:
 
 
 def add_handle(conn: sqlite3.Connection, ident: str, service: str = "iMessage") -> int:
-    return conn.execute("INSERT INTO handle (id, service) VALUES (?, ?)", (ident, service)).lastrowid
+    return conn.execute("INSERT INTO handle (id, service) VALUES (?, ?)",
+                        (ident, service)).lastrowid
 
 
 def add_chat(conn: sqlite3.Connection, identifier: str, handles: list[int], style: int = 45,
@@ -168,7 +174,7 @@ def db(tmp_path: Path):
     conn.close()
 
 
-# -- typedstream ------------------------------------------------------------------------------------
+# -- typedstream ----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("text", [
     "Where were you last night?",
@@ -182,15 +188,22 @@ def test_typedstream_reader_reads_the_string_of_an_attributed_body(text: str) ->
     assert typedstream_text(typedstream(text, mutable=True)) == (text, True)
 
 
+@pytest.mark.parametrize("text", ["", "short", "’" * 100, "x" * 40_000])
+def test_the_encoder_writes_what_the_reader_reads(text: str) -> None:
+    assert typedstream_text(encode_typedstream_text(text)) == (text, True)
+
+
 @pytest.mark.parametrize("blob, problem", [
     (b"", "not a typedstream"),
     (b"bplist00" + b"\x00" * 20, "not a typedstream"),
     (b"\x04\x0bstreamtyped\x81\xe8\x03\x84\x01@\x84\x84\x84\x08NSObject\x00", "no NSString"),
-    (typedstream("hello")[:-60], "runs past the end"),
+    (typedstream("hello world")[:typedstream("hello world").find(b"\x01+") + 6],
+     "runs past the end"),
     (b"\x04\x0bstreamtyped\x84\x84\x08NSString\x01\x94\x84\x01+", "ends before"),
     (b"\x04\x0bstreamtyped\x84\x84\x08NSString\x01\x94\x84\x01+\x83abc", "unexpected encoding"),
     (b"\x04\x0bstreamtyped\x84\x84\x08NSString\x01\x94\x84\x01+\x81\xff\xff", "runs past"),
-    (b"\x04\x0bstreamtyped\x84\x84\x08NSString" + b"\x00" * 40 + b"\x01+\x03abc", "'+' value"),
+    (b"\x04\x0bstreamtyped\x84\x84\x08NSString" + b"\x00" * 40 + b"\x01+\x03abc",
+     "followed by its"),
 ])
 def test_typedstream_reader_refuses_what_it_cannot_read(blob: bytes, problem: str) -> None:
     with pytest.raises(TypedstreamError, match=problem):
@@ -213,7 +226,7 @@ def test_typedstream_reader_never_fails_otherwise(noise: bytes, cut: int) -> Non
         assert len(text) <= len(blob)
 
 
-# -- recognition ------------------------------------------------------------------------------------
+# -- recognition ----------------------------------------------------------------------------------
 
 def test_recognised_by_its_tables(db) -> None:
     path, conn = db
@@ -229,7 +242,7 @@ def test_an_android_sms_database_is_not_claimed(tmp_path: Path) -> None:
     assert not IosSmsParser.recognises(sample_file(path))
 
 
-# -- messages ---------------------------------------------------------------------------------------
+# -- messages -------------------------------------------------------------------------------------
 
 def test_incoming_and_outgoing_messages_with_seconds_and_nanoseconds(db) -> None:
     path, conn = db
@@ -265,9 +278,9 @@ def test_incoming_and_outgoing_messages_with_seconds_and_nanoseconds(db) -> None
 
     assert (third.kind, third.details["service"]) == ("message", "RCS")
     assert source_notes(records) == [
-        "message.date read as nanoseconds for 2 rows and seconds for 1 row, counted from "
-        "2001-01-01 UTC (by magnitude: above 10^15 is nanoseconds, as iOS 11 / macOS 10.13 and "
-        "later write it)"]
+        ("message.date read as nanoseconds for 2 rows and seconds for 1 row, counted from "
+         "2001-01-01 UTC (by magnitude: above 10^15 is nanoseconds, as iOS 11 / macOS 10.13 and "
+         "later write it)")]
 
 
 def test_an_email_handle_is_an_email_identifier(db) -> None:
@@ -285,9 +298,15 @@ def test_date_zero_is_rejected_with_the_reason(db) -> None:
     add_message(conn, text="no time", handle_id=handle, date=0)
     add_message(conn, text="no time either", handle_id=handle, date=None)
     add_message(conn, text="kept", handle_id=handle)
+    add_message(conn, text="far future", handle_id=handle, date=1e300)
+    add_message(conn, text="infinite", handle_id=handle, date=float("inf"))
+    add_message(conn, text="words", handle_id=handle, date="yesterday")
     conn.commit()
     records = parse(path)
-    zero, null = rejects(records)
+    zero, null, huge, infinite, words = rejects(records)
+    assert [r.locator for r in (huge, infinite, words)] == [
+        f"sqlite:message/ROWID={n}" for n in (4, 5, 6)]
+    assert all("not a usable Apple-epoch time" in r.reason for r in (huge, infinite, words))
     assert zero.locator == "sqlite:message/ROWID=1" and "not recorded" in zero.reason
     assert null.locator == "sqlite:message/ROWID=2" and "not recorded" in null.reason
     assert [e.text for e in events(records)] == ["kept"]
@@ -362,17 +381,52 @@ def test_unsent_messages(db) -> None:
     add_message(conn, text=None, handle_id=handle, date_edited=WHEN_NS + 10**9)
     # A damaged summary is noted, not fatal.
     add_message(conn, text="hello", handle_id=handle, message_summary_info=b"bplist00\xff\x00")
+    # Edited, then unsent: both.
+    add_message(conn, text=None, handle_id=handle, date_edited=WHEN_NS + 2 * 10**9,
+                date_retracted=WHEN_NS + 2 * 10**9, message_summary_info=summary_info(
+                    rp=[0], ec={"0": [{"d": WHEN_S, "t": typedstream("first")},
+                                      {"d": WHEN_S + 1, "t": typedstream("second")}]}))
     conn.commit()
-    ios16, macos26, maybe, damaged = events(parse(path))
-    assert ios16.flags == ["edited", "unsent"]
+    ios16, macos26, maybe, damaged, both = events(parse(path))
+    assert ios16.flags == ["unsent"]
     assert ios16.details["unsent_parts"] == [0]
     assert "date_retracted_utc" in ios16.details
-    assert macos26.flags == ["edited", "unsent"]
+    assert macos26.flags == ["unsent"]
     assert any("macOS 26" in n and "rp" in n for n in macos26.notes)
     assert maybe.flags == ["edited"]
     assert any("may have been unsent" in n for n in maybe.notes)
     assert damaged.flags == [] and damaged.text == "hello"
     assert any("not a readable property list" in n for n in damaged.notes)
+    assert both.flags == ["edited", "unsent"]
+    assert [v["text"] for v in both.details["edit_history"]] == ["first", "second"]
+
+
+def test_odd_edit_histories_are_read_safely(db) -> None:
+    path, conn = db
+    handle = add_handle(conn, SUSPECT)
+    info = summary_info(rp=["0", 1], ec={
+        "0": [{"d": float("inf"), "t": typedstream("a")}, {"d": "soon", "t": b"not an archive"},
+              "not a dict"],
+        "x" * 20_000: [{"t": typedstream("b")}],
+        "1": "not a list",
+    })
+    add_message(conn, text=None, handle_id=handle, message_summary_info=info)
+    many = summary_info(ec={"0": [{"d": WHEN_S + n, "t": typedstream(str(n))}
+                                  for n in range(100)]})
+    add_message(conn, text="many", handle_id=handle, message_summary_info=many)
+    conn.commit()
+    odd, crowded = events(parse(path))
+    history = odd.details["edit_history"]
+    assert [v["text"] for v in history] == ["a", None, "b"]
+    assert history[0]["date"] is None and history[0]["utc"] is None
+    assert len(history[2]["part"]) == MAX_FIELD_CHARS
+    assert odd.details["unsent_parts"] == ["0", 1] and odd.flags == ["edited", "unsent"]
+    assert any("could not be read" in n for n in odd.notes)
+    assert any("not a dictionary" in n for n in odd.notes)
+    assert any("not a list" in n for n in odd.notes)
+    canonical_json(odd.details)
+    assert len(crowded.details["edit_history"]) == 64
+    assert any("36 more edit history entries were not kept" in n for n in crowded.notes)
 
 
 def test_reactions(db) -> None:
@@ -455,7 +509,7 @@ def test_attachment_in_the_export_is_hashed_and_a_missing_one_is_listed(db, tmp_
     photo = tmp_path / "IMG_0001.jpg"
     photo.write_bytes(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 100)
     rows = [("~/Library/SMS/Attachments/ab/12/GUID-1/IMG_0001.jpg", "image/jpeg",
-             "IMG_0001.jpg", 113),
+             "IMG_0001.jpg", 111),
             ("~/Library/SMS/Attachments/cd/34/GUID-2/voice.caf", "audio/x-caf",
              "Audio Message.caf", 5120)]
     for number, (filename, mime, name, size) in enumerate(rows, start=1):
@@ -470,7 +524,7 @@ def test_attachment_in_the_export_is_hashed_and_a_missing_one_is_listed(db, tmp_
     [attachment] = event.attachments
     assert attachment.name == "IMG_0001.jpg"
     assert attachment.sha256 == hashlib.sha256(photo.read_bytes()).hexdigest()
-    assert attachment.size == 113 and attachment.media_type == "image/jpeg"
+    assert attachment.size == 111 and attachment.media_type == "image/jpeg"
     assert event.details["attachments_not_in_export"] == [
         {"name": "Audio Message.caf", "mime_type": "audio/x-caf", "size": 5120,
          "filename": "~/Library/SMS/Attachments/cd/34/GUID-2/voice.caf"}]
@@ -551,6 +605,24 @@ def test_spam_recently_deleted_and_failed_flags(db) -> None:
     assert failed.flags == ["failed"] and failed.details["error"] == 22
 
 
+def test_hostile_values_in_any_column_still_make_a_well_formed_event(db) -> None:
+    path, conn = db
+    handle = add_handle(conn, SUSPECT)
+    conn.execute("UPDATE handle SET id = ? WHERE ROWID = ?", (SUSPECT.encode(), handle))
+    add_message(conn, guid=b"\xff\xfe-guid", text="x", handle_id=handle, service=b"iMessage",
+                error=float("inf"), reply_to_guid="r" * (MAX_FIELD_CHARS + 50),
+                subject="s" * (MAX_FIELD_CHARS + 1))
+    conn.commit()
+    [event] = events(parse(path))
+    assert event.sender == f"tel:{SUSPECT}"
+    assert event.details["guid"] == "\ufffd\ufffd-guid"
+    assert event.details["service"] == "iMessage"
+    assert event.details["error"] == "inf"
+    assert len(event.details["reply_to_guid"]) == MAX_FIELD_CHARS
+    assert len(event.subject) == MAX_FIELD_CHARS
+    canonical_json({"details": event.details, "subject": event.subject, "text": event.text})
+
+
 def test_long_text_is_bounded(db, monkeypatch) -> None:
     import courseline.parsers.ios_sms as module
     monkeypatch.setattr(module, "MAX_TEXT_CHARS", 10)
@@ -605,11 +677,20 @@ def test_damaged_database_gives_the_events_before_the_fault_and_a_reject(db, tmp
     with hang_guard():
         records = parse(damaged)
     read = events(records)
-    assert 0 < len(read) < 400
-    assert [e.text.split()[1] for e in read] == [str(n) for n in range(len(read))]
+    assert 100 < len(read) < 400
+    # The rows before the cut are read whole and in order; each is the row it says it is.
+    assert [e.locator for e in read[:100]] == [f"sqlite:message/ROWID={n}" for n in range(1, 101)]
+    for event in read:
+        rowid = int(event.locator.rsplit("=", 1)[1])
+        assert event.text.split()[1] == str(rowid - 1)
+        assert event.time.raw == str(WHEN_S + rowid - 1)
     faults = rejects(records)
-    assert faults and any(r.locator == "sqlite:message" and f"past row {len(read)}" in r.reason
-                          for r in faults)
+    assert any(r.locator == "sqlite:message" and "could not be read past row" in r.reason
+               for r in faults)
+    # Rows decoded from the half page at the cut are rejected, never made into events.
+    assert all(r.reason for r in faults)
+    assert any("blank" in r.reason for r in faults)
+    assert any("was cut short" in n for n in source_notes(records))
 
 
 def test_a_file_that_is_not_a_database_is_one_reject(tmp_path: Path) -> None:
@@ -621,7 +702,7 @@ def test_a_file_that_is_not_a_database_is_one_reject(tmp_path: Path) -> None:
     assert records and all(isinstance(r, (Reject, SourceNote)) for r in records)
 
 
-# -- the real sample --------------------------------------------------------------------------------
+# -- the real sample ------------------------------------------------------------------------------
 
 def real_sample() -> Path:
     if not PLASO_CHAT_DB.is_file():

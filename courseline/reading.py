@@ -1,0 +1,177 @@
+"""Reading one source: run its parser and turn every record into a stored row or a reject.
+
+This is the part of the pipeline that costs time in proportion to the evidence, so it is kept
+apart from the case database: the same function writes into the case database (one source at a
+time, inside its transaction) or into a scratch database in a worker process (several large
+sources at once, one per processor), from which the pipeline then imports the rows in one
+statement. Everything a worker needs travels in a :class:`ReadJob`, which pickles.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+import sqlite3
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from courseline.collectors.identify import Sample
+from courseline.parsers import SourceFile, parser_named
+from courseline.timeline.event import Event, Reject, SourceNote, canonical_json, sha256_hex
+from courseline.timeline.records import SourceSettings, merge_key, normalise_event
+
+_BATCH = 2000
+EVENT_COLUMNS = ("source_id", "event_id", "instant_us", "precision", "merge_key", "record",
+                 "provenance")
+SCRATCH_SCHEMA = f"""
+CREATE TABLE events ({", ".join(EVENT_COLUMNS)});
+CREATE TABLE rejects (source_id, locator, reason);
+"""
+
+
+@dataclass(frozen=True)
+class RelatedFiles:
+    """Finds the evidence copy of a file beside a source in the same export, by a path relative
+    to the source's folder (``mmssms.db-wal``, ``../app_parts/PART_1``)."""
+
+    folder: str
+    copies: dict[str, Path] = field(default_factory=dict)
+
+    def __call__(self, relative: str) -> Path | None:
+        return self.copies.get(posixpath.normpath(posixpath.join(self.folder, relative)))
+
+
+@dataclass(frozen=True)
+class ReadJob:
+    source_id: int
+    parser: str
+    path: Path
+    case_path: str
+    name: str
+    sample: Sample
+    related: RelatedFiles
+    settings: SourceSettings
+    provenance: dict[str, Any]   # exhibit, source_sha256, path, parser, parser_version
+
+
+@dataclass
+class ReadOutcome:
+    records: int = 0
+    events: int = 0
+    rejected: int = 0
+    notes: list[str] = field(default_factory=list)
+    stopped: str | None = None
+
+    def counts(self) -> dict[str, int]:
+        return {"records": self.records, "events": self.events, "rejected": self.rejected}
+
+
+class ProvenanceText:
+    """The canonical JSON of a source's provenance entries, made once per source: only the
+    locator differs from record to record (it sorts between "exhibit" and "parser")."""
+
+    def __init__(self, fields: dict[str, Any]):
+        marker = "\x00locator\x00"
+        text = canonical_json({**fields, "locator": marker})
+        self.head, _, self.tail = text.partition(canonical_json(marker))
+
+    def entry(self, locator: str) -> str:
+        return self.head + canonical_json(locator) + self.tail
+
+
+def row_for(item: Event | Reject, settings: SourceSettings, provenance: ProvenanceText,
+            seen: dict[str, int], source_id: int) -> tuple | Reject:
+    """The stored row of one record (see ``EVENT_COLUMNS``), or why it cannot be one."""
+    if isinstance(item, Reject):
+        return item
+    if item.time.value is None:
+        return Reject(item.locator, f"no usable time ({item.time.source}: {item.time.raw!r})")
+    try:
+        made = normalise_event(item, settings)
+    except (ValueError, OverflowError, TypeError) as exc:  # a year-1 date pushed out of range,
+        # or a value of a type JSON cannot hold (a parser bug): this record, not the source
+        return Reject(item.locator, f"could not be normalised: {exc}")
+    record, text = made.record, made.text
+    event_id = sha256_hex(text)
+    repeat = seen.get(event_id, 0)
+    seen[event_id] = repeat + 1
+    if repeat:
+        # The same record twice in one source: two events, never merged, told apart.
+        record["repeat"] = repeat
+        text = canonical_json(record)
+        event_id = sha256_hex(text)
+    return (source_id, event_id, made.instant_us, record["precision"], merge_key(record), text,
+            provenance.entry(item.locator))
+
+
+def read_source(job: ReadJob, conn: sqlite3.Connection,
+                advance: Callable[[int], Any] = lambda n: None) -> ReadOutcome:
+    """Parse the job's source into ``conn``'s ``events`` and ``rejects`` tables."""
+    parser_cls = parser_named(job.parser)
+    provenance = ProvenanceText(job.provenance)
+    outcome = ReadOutcome()
+    rows: list[tuple] = []
+    seen: dict[str, int] = {}
+    items = parser_cls().parse(SourceFile(job.path, job.case_path, job.name, job.sample,
+                                          related=job.related))
+    for item in _guarded(items, outcome):
+        if isinstance(item, SourceNote):
+            outcome.notes.append(item.text)
+            continue
+        outcome.records += 1
+        row = row_for(item, job.settings, provenance, seen, job.source_id)
+        if isinstance(row, Reject):
+            outcome.rejected += 1
+            conn.execute("INSERT INTO rejects (source_id, locator, reason) VALUES (?, ?, ?)",
+                         (job.source_id, row.locator, row.reason))
+            continue
+        outcome.events += 1
+        rows.append(row)
+        if len(rows) >= _BATCH:
+            _insert(conn, rows)
+            advance(_BATCH)
+    _insert(conn, rows)
+    if outcome.stopped:
+        outcome.records += 1  # the rest of the file, unread, counts as one record
+        outcome.rejected += 1
+        conn.execute("INSERT INTO rejects (source_id, locator, reason) VALUES (?, ?, ?)",
+                     (job.source_id, "source", outcome.stopped))
+    return outcome
+
+
+def read_into_scratch(job: ReadJob, scratch: Path) -> ReadOutcome:
+    """Worker entry point: read a source into a new scratch database at ``scratch``."""
+    conn = sqlite3.connect(scratch, isolation_level=None)
+    try:
+        conn.execute("PRAGMA journal_mode = OFF")
+        conn.execute("PRAGMA synchronous = OFF")
+        conn.executescript(SCRATCH_SCHEMA)
+        conn.execute("BEGIN")
+        outcome = read_source(job, conn)
+        conn.execute("COMMIT")
+        return outcome
+    finally:
+        conn.close()
+
+
+def notes_json(outcome: ReadOutcome) -> str:
+    return json.dumps(outcome.notes, ensure_ascii=False)
+
+
+def _guarded(items: Iterator[Event | Reject | SourceNote],
+             outcome: ReadOutcome) -> Iterator[Event | Reject | SourceNote]:
+    """Keep what a parser yielded before it failed, and record the failure as a reject."""
+    try:
+        yield from items
+    except Exception as exc:  # a parser bug or an unreadable file: never stop the other sources
+        outcome.stopped = (f"reading stopped after {outcome.records} record(s): "
+                           f"{type(exc).__name__}: {exc}")
+
+
+def _insert(conn: sqlite3.Connection, rows: list[tuple]) -> None:
+    if rows:
+        conn.executemany(f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) "
+                         f"VALUES ({', '.join('?' for _ in EVENT_COLUMNS)})", rows)
+        rows.clear()
