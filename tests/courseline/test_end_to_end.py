@@ -21,6 +21,10 @@ from courseline.pipeline import CasePipeline
 from courseline.timeline.records import NOT_HASHED
 from tests_support import make_writable, read_jsonl, run_cli
 
+# 15 e-mails (4 saved twice), Sam's phone (10 texts, 18 calls) and its backup (9 and 17 of them
+# again), Jo's iPhone (5 messages, 3 calls): 15 + 10 + 18 + 5 + 3 events after merging.
+DEMO_EVENTS = 51
+
 
 def test_demo_builds_a_sealed_timeline_with_merges_breaches_and_flags(built_demo):
     out = built_demo / "out"
@@ -29,11 +33,12 @@ def test_demo_builds_a_sealed_timeline_with_merges_breaches_and_flags(built_demo
     rows = read_jsonl(out / "timeline.jsonl")
     manifest = json.loads((out / "manifest.json").read_text())
     conduct = json.loads((out / "conduct.json").read_text())
+    assert len(rows) == DEMO_EVENTS == manifest["seal"]["events"]
     # 15 messages in the mbox; 4 of them also saved as .eml files, merged across sources.
-    assert len(rows) == 15 == manifest["seal"]["events"]
-    assert len(manifest["merges"]) == 4
-    assert sum(len(r["provenance"]) > 1 for r in rows) == 4
-    merged = next(r for r in rows if len(r["provenance"]) > 1)
+    mail = [r for r in rows if r["platform"] == "email"]
+    assert len(mail) == 15
+    assert sum(len(r["provenance"]) > 1 for r in mail) == 4
+    merged = next(r for r in mail if len(r["provenance"]) > 1)
     assert {p["exhibit"] for p in merged["provenance"]} == {"DEMO/1", "DEMO/2"}
     # The message with no Date header falls back to the mbox From_ line, in the repeated hour.
     undated = next(r for r in rows if r["subject"] == "(sent without a date)")
@@ -43,11 +48,13 @@ def test_demo_builds_a_sealed_timeline_with_merges_breaches_and_flags(built_demo
     order = [r["subject"] for r in rows]
     assert order.index("Clocks go back tonight") < order.index("Same hour twice")
     # Possible breaches: the suspect's known addresses writing to the victim after service.
-    assert conduct["breach_counts"] == {"SPO 0001/2024": 2}
+    # Two e-mails, a text and a blocked call from the suspect's known identifiers after service.
+    assert conduct["breach_counts"] == {"SPO 0001/2024": 4}
     assert conduct["repeated_breaches"] == ["SPO 0001/2024"]
-    assert [c["to"] for c in conduct["possible_indirect_contact"]] == [["sister"]]
+    assert {c["platform"] for c in conduct["possible_indirect_contact"]} == {"email", "phone"}
+    assert all(c["to"] == ["sister"] for c in conduct["possible_indirect_contact"])
     pair = next(p for p in conduct["pairs"] if (p["from"], p["to"]) == ("suspect", "victim"))
-    assert pair["events"] == 8 and pair["by_platform"] == {"email": 8}
+    assert pair["events"] == 18 and pair["by_platform"] == {"email": 8, "phone": 10}
     # The new address is not tied to anyone yet, and shows up.
     unknown = {u["identifier"]: u for u in manifest["unknown_identifiers"]}
     assert unknown[f"email:{NEW_ADDRESS}"]["events"] == 4
@@ -61,6 +68,45 @@ def test_demo_builds_a_sealed_timeline_with_merges_breaches_and_flags(built_demo
     assert sum(1 for p in paths if p.startswith("exports/saved-emails.zip!")) == 4
     attachment = next(r for r in rows if r["subject"] == "Your car")["attachments"][0]
     assert attachment["media_type"] == "image/png" and attachment["name"] == "car.png"
+
+
+def test_demo_phones_are_attributed_merged_and_timed(built_demo):
+    out = built_demo / "out"
+    rows = read_jsonl(out / "timeline.jsonl")
+    manifest = json.loads((out / "manifest.json").read_text())
+    by_path = {s["path"].rsplit("/", 1)[-1]: s for s in manifest["sources"]}
+    assert by_path["mmssms.db"]["parser"] == "android-mmssms" and by_path["mmssms.db"]["events"] == 10
+    assert by_path["calllog.db"]["events"] == 18
+    assert by_path["sms-20240930200000.xml"]["events"] == 9
+    assert by_path["calls-20240930200000.xml"]["events"] == 17
+    assert by_path["sms.db"]["parser"] == "ios-sms" and by_path["sms.db"]["events"] == 5
+    assert by_path["CallHistory.storedata"]["events"] == 3
+    assert all(s["rejected"] == 0 for s in manifest["sources"])
+    # The phone's databases and its backup hold the same 26 records up to the backup: merged.
+    both = [r for r in rows if {p["exhibit"] for p in r["provenance"]} == {"DEMO/4", "DEMO/5"}]
+    assert len(both) == 26
+    picture = next(r for r in rows if r["kind"] == "mms")
+    assert len(picture["provenance"]) == 2 and picture["attachments"][0]["media_type"] == "image/png"
+    # The device owner fills the side of each record the phone leaves out.
+    first = next(r for r in rows if r["text"] == "Did you get my email?")
+    assert first["sender_person"] == "suspect" and first["recipient_persons"] == ["victim"]
+    assert first["owner_side"] == "recipients" and first["direction"] == "incoming"
+    # Withheld calls and the suspect's new number are listed, unattributed.
+    unknown = {u["identifier"]: u for u in manifest["unknown_identifiers"]}
+    assert unknown["tel:Withheld"]["events"] == 10
+    assert unknown["tel:+447700900789"]["events"] == 5
+    assert unknown["tel:+447700900789"]["first_utc"] == "2024-09-20T21:14:30.000Z"
+    # A burst: twelve calls in an hour on the night of 27 August.
+    night = [r for r in rows if r["kind"] == "call" and r["occurred_utc"].startswith("2024-08-27T0")]
+    assert len(night) == 12
+    # Jo's iPhone: nanosecond dates, text kept only in attributedBody, an edit and an unsend.
+    edited = next(r for r in rows if "edited" in r["flags"])
+    assert edited["text"] == "She'll see." and "She'll regret it." in json.dumps(edited["details"])
+    assert any("unsent" in r["flags"] for r in rows)
+    assert any("nanoseconds" in note for note in by_path["sms.db"]["parser_notes"])
+    facetime = next(r for r in rows if r["sender"] == "email:chris.walker@example.net"
+                    and r["kind"] == "call")
+    assert facetime["call_status"] == "missed" and facetime["recipient_persons"] == ["sister"]
 
 
 def test_report_is_self_contained_and_escapes_content(built_demo):
@@ -179,7 +225,7 @@ def test_build_refuses_to_parse_an_evidence_copy_that_changed(demo_copy):
 
 
 @pytest.mark.parametrize("name, old, new", [
-    ("conduct.json", '"SPO 0001/2024": 2', '"SPO 0001/2024": 0'),
+    ("conduct.json", '"SPO 0001/2024": 4', '"SPO 0001/2024": 0'),
     ("timeline.csv", "I drove past at 2", "I drove past at 3"),
     ("report.html", "I drove past at 2", "I drove past at 3"),
     ("manifest.json", '"rejected": 0', '"rejected": 1'),
@@ -312,7 +358,7 @@ def test_interrupted_parse_leaves_no_half_source_and_the_next_build_carries_on(t
     assert counts == [("mbox", 1, 0)]
     monkeypatch.setattr(mbox.MboxParser, "parse", original)
     assert run_cli("build", folder).exit_code == 0
-    assert len(read_jsonl(folder / "out" / "timeline.jsonl")) == 15
+    assert len(read_jsonl(folder / "out" / "timeline.jsonl")) == DEMO_EVENTS
 
 
 def test_python_dash_m_runs_the_command_line():
