@@ -136,9 +136,11 @@ def _timed_build(root: Path, records: int, unit: str) -> None:
         result = pipeline.build()
     elapsed = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     print(f"events sealed: {result.events}, rejected: {result.rejected}, merged: {result.merged}")
     print(f"time: {elapsed:.1f} s; {records / elapsed:,.0f} {unit} per second end to end")
-    print(f"peak memory: {peak / 1024:.0f} MiB (before the build: {before / 1024:.0f} MiB)")
+    print(f"peak memory: {peak / 1024:.0f} MiB (before the build: {before / 1024:.0f} MiB); "
+          f"largest worker process: {workers / 1024:.0f} MiB")
 
 
 def bench_email(args: argparse.Namespace) -> None:

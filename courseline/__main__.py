@@ -2,4 +2,6 @@
 
 from courseline.cli import main
 
-main(prog_name="courseline")
+# The guard matters: worker processes are started by "spawn", which imports this module again.
+if __name__ == "__main__":
+    main(prog_name="courseline")

@@ -48,6 +48,8 @@ OUTPUT_FILES = ("timeline.jsonl", "timeline.csv", "manifest.json", "conduct.json
 # Sources at least this large are read in worker processes when two or more need reading: below
 # it, starting a process costs more than it saves.
 PARALLEL_MIN_BYTES = 8 * 1024 * 1024
+# A timeline of at least this many events has its CSV and figures made in a second process.
+SECOND_PROCESS_MIN_EVENTS = 50_000
 
 
 class Progress:
@@ -254,7 +256,8 @@ class CasePipeline:
                 self.progress.task(f"Reading {len(jobs)} large sources in parallel",
                                    len(jobs)) as advance, \
                 ProcessPoolExecutor(max_workers=min(self.workers, len(jobs)),
-                                    mp_context=multiprocessing.get_context("spawn")) as pool:
+                                    mp_context=multiprocessing.get_context("spawn")) as pool, \
+                self.db.bulk_events():
             scratch_of = {source.id: Path(scratch_dir) / f"source-{source.id}.db"
                           for source, _, _ in jobs}
             futures = {source.id: pool.submit(read_into_scratch, job, scratch_of[source.id])
@@ -317,9 +320,10 @@ class CasePipeline:
         total_events = sum(s.events for s in sources)
         pending = PendingOutputs(self.out_dir)
         with self.progress.task("Sealing the timeline", total_events - merged) as advance:
-            seal, conduct = write_timeline(self.db, sources, pending, self.directory(),
-                                           self.case.info.timezone, victims, self.case.orders,
-                                           progress=advance)
+            seal, conduct = write_timeline(
+                self.db, sources, pending, self.directory(), self.case.info.timezone, victims,
+                self.case.orders, progress=advance,
+                second_process=self.workers > 1 and total_events >= SECOND_PROCESS_MIN_EVENTS)
         pending.json("manifest.json", manifest(self.db, sources, exhibits, seal, conduct,
                                                self.case.info.reference, __version__))
         pending.json("conduct.json", conduct.conduct())

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from courseline.timeline.event import Event, canonical_json, clean_text, sha256_hex
@@ -43,6 +44,7 @@ class SourceSettings:
             "owner_key": self.owner_key, "options": self.options,
         }))
 
+    @lru_cache(maxsize=64)  # noqa: B019 (settings are few, frozen and live as long as a build)
     def owner_identifier(self, scheme: str) -> str | None:
         """How the device owner is written where a record leaves them out (``owner_side``): their
         one identifier of that scheme in the case file, else ``owner:<person key>`` (a person
@@ -158,12 +160,17 @@ def _record(event: Event, settings: SourceSettings) -> tuple[dict[str, Any], int
     }, when.instant_us
 
 
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
 def _content(text: str | None) -> str:
     # Line endings and trailing spaces differ between copies of one message (CRLF in a .eml,
     # LF in an mbox); they are not evidence of a different message.
     if not text:
         return ""
-    return "\n".join(line.rstrip() for line in re.split(r"\r\n|\r|\n", text)).strip()
+    if "\r" not in text and "\n" not in text:
+        return text.strip()
+    return "\n".join(line.rstrip() for line in _LINE_BREAK.split(text)).strip()
 
 
 def merge_key(record: dict[str, Any]) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
+import multiprocessing
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -133,6 +134,12 @@ class PendingOutputs:
         self.files.append(pending)
         return pending.handle
 
+    def reserve(self, name: str) -> Path:
+        """The temporary path an output is to be written at by the caller (or another process)."""
+        handle = self.open(name)
+        handle.close()
+        return self.files[-1].tmp
+
     def json(self, name: str, data: Any) -> None:
         self.open(name).write(json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False) + "\n")
 
@@ -143,30 +150,113 @@ class PendingOutputs:
             pending.commit()
 
 
+class _InlineViews:
+    """Writes ``timeline.csv`` and gathers the conduct figures in this process."""
+
+    def __init__(self, csv_path: Path, zone: str, victims: list[str], orders: list[OrderTerms]):
+        self._views = _Views(csv_path, zone, victims, orders)
+
+    def add(self, row: dict[str, Any], line: str) -> None:
+        self._views.add(row)
+
+    def finish(self) -> ConductAccumulator:
+        return self._views.finish()
+
+
+class _Views:
+    def __init__(self, csv_path: Path, zone: str, victims: list[str], orders: list[OrderTerms]):
+        self.zone = zone
+        self.handle = csv_path.open("w", encoding="utf-8", newline="")
+        self.writer = csv.writer(self.handle, lineterminator="\r\n")
+        self.writer.writerow(CSV_COLUMNS)
+        self.conduct = ConductAccumulator(zone, victims, orders)
+
+    def add(self, row: dict[str, Any]) -> None:
+        self.writer.writerow(_csv_row(row, self.zone))
+        self.conduct.add(row)
+
+    def finish(self) -> ConductAccumulator:
+        self.handle.close()
+        return self.conduct
+
+
+def _views_worker(channel, csv_path: Path, zone: str, victims: list[str],
+                  orders: list[OrderTerms]) -> None:
+    """Child process: the CSV and the conduct figures from the sealed lines, in order."""
+    views = _Views(csv_path, zone, victims, orders)
+    while (batch := channel.recv()) is not None:
+        for line in batch:
+            views.add(json.loads(line))
+    channel.send(views.finish())
+    channel.close()
+
+
+class _ProcessViews:
+    """Writes ``timeline.csv`` and gathers the conduct figures in a second process, fed the
+    sealed lines in batches: on a large timeline this halves the time sealing takes. The child
+    reads back exactly the lines written to ``timeline.jsonl``, so both ways give the same bytes."""
+
+    BATCH = 2000
+
+    def __init__(self, csv_path: Path, zone: str, victims: list[str], orders: list[OrderTerms]):
+        context = multiprocessing.get_context("spawn")
+        self.channel, child = context.Pipe()
+        self.process = context.Process(target=_views_worker,
+                                       args=(child, csv_path, zone, victims, orders),
+                                       daemon=True)
+        self.process.start()
+        child.close()
+        self.batch: list[str] = []
+
+    def add(self, row: dict[str, Any], line: str) -> None:
+        self.batch.append(line)
+        if len(self.batch) >= self.BATCH:
+            self.channel.send(self.batch)
+            self.batch = []
+
+    def finish(self) -> ConductAccumulator:
+        if self.batch:
+            self.channel.send(self.batch)
+        self.channel.send(None)
+        try:
+            conduct = self.channel.recv()
+        except EOFError:
+            raise RuntimeError("the process writing timeline.csv stopped unexpectedly") from None
+        self.process.join()
+        return conduct
+
+
 def write_timeline(db: CaseDB, sources: list[SourceRow], outputs: PendingOutputs,
                    directory: Directory, zone: str, victims: Iterable[str],
-                   orders: Iterable[OrderTerms], progress=None) -> tuple[Seal, ConductAccumulator]:
+                   orders: Iterable[OrderTerms], progress=None,
+                   second_process: bool = False) -> tuple[Seal, ConductAccumulator]:
+    """Write ``timeline.jsonl`` (sealing it) and ``timeline.csv``, and gather the conduct figures.
+    ``second_process``: do the CSV and the figures in a second process (large timelines)."""
     jsonl = outputs.open("timeline.jsonl")
-    writer = csv.writer(outputs.open("timeline.csv", newline=""), lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
-    conduct = ConductAccumulator(zone, victims, orders)
+    views_type = _ProcessViews if second_process else _InlineViews
+    views = views_type(outputs.reserve("timeline.csv"), zone, list(victims), list(orders))
     chain = GENESIS
     seq = 0
-    for row in _timeline_rows(db, sources):
-        seq += 1
-        row["seq"] = seq
-        row["sender_person"] = directory.person_of(row["sender"])
-        row["recipient_persons"] = [directory.person_of(r) for r in row["recipients"]]
-        text = canonical_json(row)
-        chain = sha256_hex(chain + sha256_hex(text))
-        row["chain"] = chain
-        # The canonical row with its chain value appended last: a reader removes "chain" and
-        # gets back the text the chain covers (docs/VERIFYING.md), without encoding it twice.
-        jsonl.write(f'{text[:-1]},"chain":"{chain}"}}\n')
-        writer.writerow(_csv_row(row, zone))
-        conduct.add(row)
-        if progress:
-            progress(1)
+    try:
+        for row in _timeline_rows(db, sources):
+            seq += 1
+            row["seq"] = seq
+            row["sender_person"] = directory.person_of(row["sender"])
+            row["recipient_persons"] = [directory.person_of(r) for r in row["recipients"]]
+            text = canonical_json(row)
+            chain = sha256_hex(chain + sha256_hex(text))
+            row["chain"] = chain
+            # The canonical row with its chain value appended last: a reader removes "chain" and
+            # gets back the text the chain covers (docs/VERIFYING.md), without encoding it twice.
+            line = f'{text[:-1]},"chain":"{chain}"}}'
+            jsonl.write(line + "\n")
+            views.add(row, line)
+            if progress and seq % 1000 == 0:
+                progress(1000)
+    finally:
+        conduct = views.finish()
+    if progress:
+        progress(seq % 1000)
     return Seal(SEAL_ALGORITHM, seq, chain), conduct
 
 

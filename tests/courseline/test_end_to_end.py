@@ -401,3 +401,16 @@ def test_verify_explains_a_report_made_before_the_last_build(demo_copy):
     assert result.exit_code == 1
     assert "report.html was made from another build" in result.output
     assert "run `courseline report`" in result.output
+
+
+def test_worker_processes_give_the_same_bytes_as_one_process(built_demo, tmp_path, monkeypatch):
+    import courseline.pipeline as pipeline_module
+
+    monkeypatch.setattr(pipeline_module, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(pipeline_module, "SECOND_PROCESS_MIN_EVENTS", 0)
+    folder = write_demo_case(tmp_path / "case")
+    with CasePipeline(load_case(folder), workers=2) as pipeline:
+        result = pipeline.build()
+    assert result.events == DEMO_EVENTS
+    for name in ("timeline.jsonl", "timeline.csv", "manifest.json", "conduct.json"):
+        assert (folder / "out" / name).read_bytes() == (built_demo / "out" / name).read_bytes(), name
