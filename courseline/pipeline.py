@@ -14,6 +14,7 @@ import os
 import posixpath
 import tempfile
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from typing import Any
 from courseline import __version__
 from courseline.casefile import Case, SourceEntry
 from courseline.collectors.hashing import hash_file
-from courseline.collectors.identify import Sample, sample_file
+from courseline.collectors.identify import SQLITE_MAGIC, Sample, sample_file
 from courseline.collectors.store import EvidenceStore
 from courseline.collectors.walk import Refusal, collect
 from courseline.parsers import parser_for, parser_named
@@ -218,6 +219,11 @@ class CasePipeline:
         jobs: list[tuple[SourceRow, ReadJob, str]] = []
         for source in self.active_sources():
             source, sample = self.identify_again(source, entries[source.entry])
+            if sample.head.startswith(SQLITE_MAGIC) and not sample.sqlite_tables:
+                self.problems.append(Problem(
+                    source.case_path, "an SQLite database with no tables that could be read "
+                    "(empty, damaged or encrypted, or its tables only in a write-ahead log that "
+                    "was not applied): nothing was read from it"))
             if source.parser is None:
                 continue
             settings = self.settings_for(entries[source.entry])
@@ -263,7 +269,15 @@ class CasePipeline:
             futures = {source.id: pool.submit(read_into_scratch, job, scratch_of[source.id])
                        for source, job, _ in order}
             for source, job, key in jobs:
-                outcome = futures[source.id].result()
+                try:
+                    outcome = futures[source.id].result()
+                except BrokenProcessPool:
+                    # A worker was killed (out of memory, a signal): read this source here.
+                    with self.db.transaction() as conn:
+                        self.db.clear_parse(conn, source.id)
+                        self._finish_parse(conn, source, job, key, read_source(job, conn))
+                    advance(1)
+                    continue
                 scratch = scratch_of[source.id]
                 self.db.conn.execute("ATTACH DATABASE ? AS scratch", (str(scratch),))
                 try:

@@ -68,10 +68,14 @@ def epoch_time(value: object, epoch: datetime, unit: str, source: str) -> RawTim
     if number == 0 or number != number:  # zero or NaN
         return RawTime(raw, None, "utc", "s", source)
     try:
+        # Whole numbers stay integers: a float has too few digits for nanoseconds since 2001.
+        digits = raw.strip()
+        whole = (value if isinstance(value, int) else
+                 int(digits) if digits.lstrip("-").isdigit() else int(number))
         if unit == "ns":
-            delta, precision = timedelta(microseconds=int(number) // 1000), "ms"
+            delta, precision = timedelta(microseconds=whole // 1000), "ms"
         elif unit == "ms":
-            delta, precision = timedelta(milliseconds=int(number)), "ms"
+            delta, precision = timedelta(milliseconds=whole), "ms"
         else:
             delta, precision = timedelta(seconds=number), ("s" if number.is_integer() else "ms")
         moment = epoch + delta

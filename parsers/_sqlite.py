@@ -93,16 +93,29 @@ class Database:
         clause = f" WHERE {where}" if where else ""
         return f"SELECT {', '.join(parts)} FROM {name}{clause} ORDER BY {order_by}"
 
-    def rows(self, sql: str, what: str, params: tuple = ()) -> Iterator[sqlite3.Row | Reject]:
+    def rows(self, sql: str, what: str, params: tuple = (),
+             key: str | None = None) -> Iterator[sqlite3.Row | Reject]:
         """The rows of a query; a fault part-way gives one reject after the rows already read.
 
-        ``what`` names the table for the reject's locator (``sqlite:sms``).
+        ``what`` names the table for the reject's locator (``sqlite:sms``). ``key``: the column
+        the query is ordered by, a positive integer row id. On a damaged page SQLite can decode
+        rows of zeros or repeat a row; a row whose key is not above the previous one is such a
+        phantom, and is rejected as damage rather than read as a record.
         """
         count = 0
+        last = 0
         try:
             cursor = self.conn.execute(sql, params)
             for row in cursor:
                 count += 1
+                if key is not None:
+                    current = row[key]
+                    if not isinstance(current, int) or current <= last:
+                        yield Reject(f"sqlite:{what}/after {key}={last}",
+                                     f"a row decoded from a damaged page ({key} {current!r} "
+                                     f"after {last}): not a record; records here may be lost")
+                        continue
+                    last = current
                 yield row
         except sqlite3.DatabaseError as error:
             yield Reject(f"sqlite:{what}",

@@ -48,7 +48,8 @@ class AndroidCallLogParser(SQLiteParser):
         try:
             with open_database(source) as (db, notes):
                 yield from notes
-                for row in db.rows(db.select("calls", CALL_COLUMNS, order_by="_id"), "calls"):
+                for row in db.rows(db.select("calls", CALL_COLUMNS, order_by="_id"), "calls",
+                                   key="_id"):
                     yield row if isinstance(row, Reject) else _call_event(safe_row(row))
         except sqlite3.DatabaseError as error:
             yield Reject("sqlite", f"the database could not be opened: {error}")

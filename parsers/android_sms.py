@@ -65,6 +65,7 @@ ADDR_FROM, ADDR_TO, ADDR_CC, ADDR_BCC = 137, 151, 130, 129
 OWN_ADDRESS = "insert-address-token"   # Android's placeholder for the owner's own number
 MAX_PART_BYTES = 64 * 1024 * 1024      # an MMS part larger than this is not read into memory
 _BODY = frozenset({"body"})             # bounded as message text, not as a field
+_PART_TEXT = frozenset({"text"})
 
 
 class AndroidMessagesParser(SQLiteParser):
@@ -87,7 +88,7 @@ class AndroidMessagesParser(SQLiteParser):
 # -- SMS -------------------------------------------------------------------------------------------
 
 def _messages(db: Database) -> Iterator[Event | Reject]:
-    for row in db.rows(db.select("sms", SMS_COLUMNS, order_by="_id"), "sms"):
+    for row in db.rows(db.select("sms", SMS_COLUMNS, order_by="_id"), "sms", key="_id"):
         yield row if isinstance(row, Reject) else _sms_event(safe_row(row, unbounded=_BODY))
 
 
@@ -96,6 +97,13 @@ def _sms_event(row: Row) -> Event:
     other = phone_identifier(row["address"])
     text, cut = bounded(row["body"], MAX_TEXT_CHARS)
     details = {"thread_id": row["thread_id"], "box": box.name, "android_type": row["type"]}
+    notes = []
+    if box.direction == "unknown":
+        # A maker's own type (Samsung and LG: 7 blocked, 8 scheduled…): which side the number is
+        # on cannot be told, so it is kept here and not attributed.
+        details["other_party"] = other
+        notes.append(f"message type {row['type']!r} is not one Android defines: the direction "
+                     f"and which side {other} is on are unknown")
     for name in ("status", "sub_id", "error_code"):
         if row[name] not in (None, -1, 0):
             details[name] = row[name]
@@ -109,12 +117,13 @@ def _sms_event(row: Row) -> Event:
         locator=f"sqlite:sms/_id={row['_id']}",
         direction=box.direction,
         sender=other if box.direction == "incoming" else None,
-        recipients=[other] if box.direction != "incoming" else [],
+        recipients=[other] if box.direction == "outgoing" else [],
         owner_side=_owner_side(box.direction),
         subject=row["subject"] or None,
         text=text,
         flags=list(box.flags) + (["truncated"] if cut else []),
         details=details,
+        notes=notes,
     )
 
 
@@ -131,7 +140,7 @@ def _picture_messages(db: Database, source: SourceFile) -> Iterator[Event | Reje
         db.select("part", PART_COLUMNS, order_by="mid, seq, rowid"), "part")
     yield from faults
     yield from part_faults
-    for row in db.rows(db.select("pdu", PDU_COLUMNS, order_by="_id"), "pdu"):
+    for row in db.rows(db.select("pdu", PDU_COLUMNS, order_by="_id"), "pdu", key="_id"):
         if isinstance(row, Reject):
             yield row
         else:
@@ -144,15 +153,15 @@ def _mms_event(row: Row, addresses: list[sqlite3.Row], parts: list[sqlite3.Row],
     box = sms_box(row["msg_box"])
     sender, recipients = _mms_parties(addresses)
     texts, attachments, missing, notes = [], [], [], []
-    for part in parts:
-        kind = (part["ct"] or "").lower()
+    for part in (safe_row(row, unbounded=_PART_TEXT) for row in parts):
+        kind = str(part["ct"] or "").lower()
         if kind == "application/smil":
             continue
         if kind.startswith("text/plain") and part["_data"] is None:
-            texts.append(str(safe_value(part["text"], None) or ""))
+            texts.append(str(part["text"] or ""))
             continue
         found = _part_bytes(part, source, notes)
-        name = safe_value(part["name"] or part["cl"] or part["fn"])
+        name = part["name"] or part["cl"] or part["fn"]
         if found is None:
             missing.append({"name": name, "content_type": part["ct"]})
         else:
@@ -203,7 +212,7 @@ def _mms_parties(addresses: list[sqlite3.Row]) -> tuple[str | None, list[str]]:
     return sender, recipients
 
 
-def _part_bytes(part: sqlite3.Row, source: SourceFile, notes: list[str]) -> bytes | None:
+def _part_bytes(part: Row, source: SourceFile, notes: list[str]) -> bytes | None:
     """The bytes of an MMS part, from its file in the export, or None when it is not there."""
     stored = part["_data"]
     if not stored:

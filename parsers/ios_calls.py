@@ -85,7 +85,7 @@ class IosCallHistoryParser(SQLiteParser):
             with open_database(source) as (db, notes):
                 yield from notes
                 sql = db.select("ZCALLRECORD", CALL_COLUMNS, order_by="Z_PK")
-                for row in db.rows(sql, "ZCALLRECORD"):
+                for row in db.rows(sql, "ZCALLRECORD", key="Z_PK"):
                     yield row if isinstance(row, Reject) else _call_record(
                         safe_row(row, frozenset({"ZADDRESS"})))
         except sqlite3.DatabaseError as error:
@@ -118,6 +118,8 @@ def _call_record(row: Row) -> Event | Reject:
     if row["ZDISCONNECTED_CAUSE"] is not None:
         details["disconnected_cause"] = row["ZDISCONNECTED_CAUSE"]
     incoming = direction == "incoming"
+    if direction == "unknown":
+        details["other_party"] = other   # which side it is on cannot be told
     return Event(
         kind="call", platform=platform, time=time, locator=locator, direction=direction,
         sender=other if incoming else None,

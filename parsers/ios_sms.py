@@ -415,7 +415,8 @@ class IosSmsParser(SQLiteParser):
         yield from faults
         units: dict[str, int] = {}
         seen: set[int] = set()
-        for row in db.rows(db.select("message", MESSAGE_COLUMNS, order_by="ROWID"), "message"):
+        for row in db.rows(db.select("message", MESSAGE_COLUMNS, order_by="ROWID"), "message",
+                           key="ROWID"):
             if isinstance(row, Reject):
                 yield row
                 continue

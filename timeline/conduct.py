@@ -6,6 +6,9 @@
   order was served and before it expired (orders with ``no_contact``); contact in that window
   with anyone else is listed apart as possible indirect contact, never counted as a breach;
 * unknown identifiers: identifiers not tied to any person that exchanged traffic with a victim.
+
+Drafts and messages the device failed to send are on the timeline but counted in none of these:
+they reached no one.
 """
 
 from __future__ import annotations
@@ -16,7 +19,11 @@ from datetime import datetime
 from typing import Any, Iterable, Protocol
 from zoneinfo import ZoneInfo
 
+from courseline.timeline.identity import could_be_a_person
 from courseline.timeline.timeutil import parse_utc
+
+
+NOT_SENT = frozenset({"draft", "failed"})
 
 
 class OrderTerms(Protocol):
@@ -63,6 +70,8 @@ class ConductAccumulator:
         self.indirect: list[dict[str, Any]] = []
 
     def add(self, row: dict[str, Any]) -> None:
+        if NOT_SENT.intersection(row.get("flags", ())):
+            return  # a draft, or a message the phone never sent, reached no one
         when = row["occurred_utc"]
         sender = row["sender_person"]
         receivers = [p for p in row["recipient_persons"] if p]
@@ -132,5 +141,6 @@ class ConductAccumulator:
 
     def unknown_identifiers(self) -> list[dict[str, Any]]:
         return [{"identifier": ident, "events": u.events, "first_utc": u.first_utc,
-                 "last_utc": u.last_utc, "with": sorted(u.persons)}
+                 "last_utc": u.last_utc, "with": sorted(u.persons),
+                 "could_be_tied_to_a_person": could_be_a_person(ident)}
                 for ident, u in sorted(self.unknown.items())]

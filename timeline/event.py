@@ -108,7 +108,8 @@ class Event:
     what the source itself says (a Sent label, an SMS type); leave it ``unknown`` and the core
     derives it from the source owner's identifiers. A phone's records name only the other party:
     ``owner_side`` (``"sender"`` or ``"recipients"``) says which side is the device's owner, left
-    empty by the parser and filled by the core from the source's ``owner`` in the case file. ``details`` holds verbatim source-specific
+    out by the parser and filled by the core from the source's ``owner`` in the case file (added
+    to the recipients, beside any other members of a group chat). ``details`` holds verbatim source-specific
     values worth showing (headers kept for attribution, message ids); ``notes`` says what could
     not be read, and how any value was derived rather than read.
     """

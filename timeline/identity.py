@@ -90,6 +90,17 @@ def normalise(text: str, region: str) -> Identifier:
     return Identifier(scheme or "unknown", value, False)
 
 
+def could_be_a_person(identifier: str) -> bool:
+    """Whether a normalised identifier can name someone: False for a withheld or unknown caller,
+    a short code or a sender name, which many people share and no one can be tied to."""
+    scheme, value = split(identifier)
+    if scheme == "tel":
+        return value.startswith("+") and value[1:].isdigit()
+    if scheme == "email":
+        return "@" in value
+    return scheme in SCHEMES and bool(value)
+
+
 def parse_written(text: str, region: str) -> Identifier:
     """Parse an identifier a person wrote, raising IdentifierError saying what is expected."""
     scheme, value = split(text)

@@ -128,8 +128,9 @@ def _record(event: Event, settings: SourceSettings) -> tuple[dict[str, Any], int
         owner = settings.owner_identifier("tel" if scheme in ("owner", "") else scheme)
         if owner and event.owner_side == "sender" and sender is None:
             sender, owner_side = owner, "sender"
-        elif owner and event.owner_side == "recipients" and not recipients:
-            recipients, owner_side = [owner], "recipients"
+        elif owner and event.owner_side == "recipients" and owner not in recipients:
+            # Alone, or beside the other members of a group chat.
+            recipients, owner_side = [*recipients, owner], "recipients"
     direction, direction_basis = _direction(event, sender, recipients, settings.owner_identifiers)
     return {
         "occurred_utc": when.occurred_utc,

@@ -14,8 +14,8 @@ Parsers hand over a :class:`~courseline.timeline.event.RawTime`; this module con
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -28,8 +28,7 @@ _PRECISION_UNITS = {
 }
 
 
-@dataclass(frozen=True)
-class NormalTime:
+class NormalTime(NamedTuple):   # a tuple: made once per event, so it must be cheap
     occurred_utc: str            # ISO 8601, "Z", as precise as the source
     instant_us: int              # microseconds since the Unix epoch, for ordering
     precision: str
@@ -47,7 +46,7 @@ def format_utc(moment: datetime, precision: str) -> str:
 
     Written field by field: ``strftime("%Y")`` does not pad years before 1000 on every platform.
     """
-    m = moment.astimezone(UTC)
+    m = moment if moment.tzinfo is UTC else moment.astimezone(UTC)
     text = f"{m.year:04d}-{m.month:02d}-{m.day:02d}T{m.hour:02d}:{m.minute:02d}:{m.second:02d}"
     if precision == "ms":
         text += f".{m.microsecond // 1000:03d}"
@@ -58,8 +57,11 @@ def parse_utc(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
+_UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def instant_us(moment: datetime) -> int:
-    delta = moment.astimezone(UTC) - datetime(1970, 1, 1, tzinfo=UTC)
+    delta = moment - _UNIX_EPOCH
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
@@ -92,7 +94,7 @@ def normalise(raw: RawTime, source_zone: str, case_zone: str,
     readings: list[datetime] = []
     zone_name: str | None = None
     if raw.basis in ("utc", "offset"):
-        moment = raw.value.astimezone(UTC)
+        moment = raw.value if raw.value.tzinfo is UTC else raw.value.astimezone(UTC)
     else:
         zone_name = case_zone if raw.basis == "assumed" else source_zone
         flag, readings = local_readings(raw.value, ZoneInfo(zone_name))

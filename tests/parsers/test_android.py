@@ -295,3 +295,37 @@ def test_plaso_contacts2_db():
     assert [e.direction for e in found] == ["incoming", "outgoing", "incoming"]
     assert found[0].details["contact_name"] == "Barney"
     assert found[0].time.value.isoformat() == "2013-11-06T21:17:16.690000+00:00"
+
+
+def test_a_makers_own_message_type_attributes_the_number_to_no_side(tmp_path):
+    path = tmp_path / "mmssms.db"
+    messages_db(path, [(1, SUSPECT, T0, 0, 7, "blocked message")]).close()
+    (event,) = events(parse(AndroidMessagesParser(), source(path)))
+    assert event.direction == "unknown" and event.sender is None and event.recipients == []
+    assert event.owner_side is None and event.details["other_party"] == f"tel:{SUSPECT}"
+
+
+def test_rows_decoded_from_a_damaged_page_are_rejected_not_read(tmp_path):
+    from courseline.parsers._sqlite import Database
+
+    conn = sqlite3.connect(":memory:")
+    conn.row_factory = sqlite3.Row
+    conn.execute("CREATE TABLE t (_id INTEGER, v TEXT)")
+    conn.executemany("INSERT INTO t VALUES (?, ?)", [(1, "a"), (0, ""), (2, "b"), (2, "b")])
+    rows = list(Database(conn).rows("SELECT _id, v FROM t ORDER BY rowid", "t", key="_id"))
+    assert [r["v"] for r in rows if not isinstance(r, Reject)] == ["a", "b"]
+    assert [r.locator for r in rows if isinstance(r, Reject)] == ["sqlite:t/after _id=1",
+                                                                  "sqlite:t/after _id=2"]
+
+
+def test_an_unreadable_database_needs_a_look(tmp_path):
+    from tests_support import run_cli
+
+    case = tmp_path / "case"
+    assert run_cli("init", case).exit_code == 0
+    broken = tmp_path / "mmssms.db"
+    broken.write_bytes(b"SQLite format 3\x00" + bytes(range(256)) * 40)
+    assert run_cli("add", case, broken).exit_code == 0
+    result = run_cli("build", case)
+    assert result.exit_code == 3, result.output
+    assert "no tables that could be read" in result.output

@@ -1,0 +1,58 @@
+"""The sealed row is made by inserting keys into the record's canonical text: it must be exactly
+the canonical JSON of the whole row, whatever the record holds."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from courseline.timeline.event import canonical_json
+from courseline.timeline.identity import Directory, normalise
+from courseline.timeline.seal import _row_text, _row_text_slowly, _Stored
+
+DIRECTORY = Directory({"victim": [normalise("tel:07700 900123", "GB")],
+                       "suspect": [normalise("email:x@example.net", "GB")]})
+BASE = {
+    "attachments": [], "call_status": None, "details": {}, "direction": "incoming",
+    "direction_basis": "source", "duration_s": None, "flags": [], "kind": "sms",
+    "location": None, "notes": [], "occurred_utc": "2024-08-30T06:40:00.000Z",
+    "owner_side": "recipients", "platform": "phone", "precision": "ms",
+    "recipients": ["tel:+447700900123"], "sender": "email:x@example.net", "subject": None,
+    "text": "hello", "time_basis": "utc", "time_flags": [], "time_raw": "1725000000000",
+    "time_readings": [], "time_source": "sms.date", "time_uncorrected_utc": None,
+    "time_zone": None,
+}
+TRICKY = [
+    {},
+    {"recipients": []},
+    {"recipients": ["name:a]b", 'name:quote " here', "tel:+447700900123"]},
+    {"sender": None},
+    {"sender": 'name:,"subject":'},
+    {"details": {"flags": ["x"], "recipients": ["y"], "sender": "z", "subject": "s",
+                 "nested": {"flags": [], ",\"flags\":[": 1}}},
+    {"text": ',"flags":[,"recipients":[,"sender":,"subject":', "subject": '],"sender":'},
+    {"location": {"lat": 1.5, "lon": -0.25, "accuracy_m": None, "basis": "gps"}},
+    {"repeat": 2},
+    {"attachments": [{"name": "a.png", "sha256": "0" * 64, "size": 3, "media_type": "image/png"}]},
+    {"notes": ['"flags"', ",\"recipients\":["], "flags": ["edited", "unsent"]},
+]
+
+
+@pytest.mark.parametrize("change", TRICKY)
+def test_the_spliced_row_is_the_canonical_row(change):
+    record = {**BASE, **change}
+    stored = _Stored("e" * 64, canonical_json(record),
+                     sorted([canonical_json({"exhibit": "A/2", "locator": "x"}),
+                             canonical_json({"exhibit": "A/1", "locator": "y"})]))
+    fast = _row_text(stored, 7, DIRECTORY)
+    assert fast == _row_text_slowly(stored, 7, DIRECTORY)
+    row = json.loads(fast)
+    assert row["seq"] == 7 and row["event_id"] == "e" * 64
+    assert [p["exhibit"] for p in row["provenance"]] == ["A/1", "A/2"]
+
+
+def test_persons_are_filled_from_the_directory():
+    stored = _Stored("e" * 64, canonical_json(BASE), [canonical_json({"exhibit": "A/1"})])
+    row = json.loads(_row_text(stored, 1, DIRECTORY))
+    assert row["sender_person"] == "suspect" and row["recipient_persons"] == ["victim"]
