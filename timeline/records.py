@@ -55,8 +55,14 @@ class SourceSettings:
         return mine[0] if len(mine) == 1 else f"owner:{self.owner_key}"
 
 
+_SCALARS = (str, int, float, bool, type(None))
+
+
 def _plain(value: Any) -> Any:
     """Details as JSON types with string keys, so that sorting the keys cannot fail."""
+    if value.__class__ is dict and all(
+            k.__class__ is str and v.__class__ in _SCALARS for k, v in value.items()):
+        return value   # already plain: the common case, kept cheap
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
