@@ -25,6 +25,7 @@ from courseline.parsers import SourceFile
 from courseline.parsers.eml import EmlParser
 from courseline.parsers.mbox import MboxParser
 from courseline.timeline.event import Event, Reject
+from tests_support import png  # noqa: F401 (offered to tests as kit.png)
 
 VICTIM = "person.a@example.org"
 SUSPECT = "x.suspect@example.net"
@@ -54,21 +55,6 @@ def as_bytes(msg: EmailMessage) -> bytes:
     verbatim = getattr(msg, "verbatim_headers", {})
     head = b"".join(f"{name}: {value}\r\n".encode("utf-8") for name, value in verbatim.items())
     return head + msg.as_bytes(policy=SMTP)
-
-
-def png(width: int = 2, height: int = 2) -> bytes:
-    """A small valid PNG (libmagic needs a real IHDR to call it image/png)."""
-    import struct
-    import zlib
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return (struct.pack(">I", len(data)) + kind + data
-                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
-
-    rows = b"".join(b"\x00" + b"\xff\x00\x00" * width for _ in range(height))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2,
-                                                                  0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
 
 
 def source_for(tmp_path: Path, name: str, data: bytes) -> SourceFile:

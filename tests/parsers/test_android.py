@@ -15,6 +15,7 @@ from courseline.parsers.android_calls import AndroidCallLogParser
 from courseline.parsers.android_sms import AndroidMessagesParser
 from courseline.timeline.event import Event, Reject, SourceNote
 from courseline.timeline.identity import normalise
+from tests_support import events
 
 REALWORLD = Path(__file__).resolve().parents[3] / "shared" / "realworld"
 T0 = 1_725_000_000_000  # 2024-08-30T06:40:00Z in ms
@@ -58,10 +59,6 @@ def parse(parser, src: SourceFile) -> list[Event | Reject | SourceNote]:
         if isinstance(item, Event):
             item.check()
     return items
-
-
-def events(items) -> list[Event]:
-    return [i for i in items if isinstance(i, Event)]
 
 
 def messages_db(path: Path, sms_rows: list[tuple], wal: bool = False) -> sqlite3.Connection:

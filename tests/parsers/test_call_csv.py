@@ -21,6 +21,7 @@ from courseline.parsers.call_csv import (
     MAX_LINE_CHARS, CallCsvParser, read_duration, read_time, read_type,
 )
 from courseline.timeline.event import MAX_FIELD_CHARS, Event, Reject, SourceNote
+from tests_support import events, rejects, source_notes as notes
 
 REALWORLD = Path(__file__).resolve().parents[3] / "shared" / "realworld"
 
@@ -51,18 +52,6 @@ def parse(tmp_path: Path, data: bytes | str, options: dict[str, Any] | None = No
         elif isinstance(record, Reject):
             assert record.locator and record.reason
     return records
-
-
-def events(records: list) -> list[Event]:
-    return [r for r in records if isinstance(r, Event)]
-
-
-def rejects(records: list) -> list[Reject]:
-    return [r for r in records if isinstance(r, Reject)]
-
-
-def notes(records: list) -> list[str]:
-    return [r.text for r in records if isinstance(r, SourceNote)]
 
 
 def only_event(records: list) -> Event:

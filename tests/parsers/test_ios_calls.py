@@ -16,6 +16,7 @@ from courseline.parsers import SourceFile, parser_for
 from courseline.parsers.ios_calls import IosCallHistoryParser
 from courseline.parsers.ios_sms import IosSmsParser
 from courseline.timeline.event import MAX_FIELD_CHARS, Event, Reject, SourceNote, canonical_json
+from tests_support import events, rejects
 
 SUSPECT = "+447700900123"
 OTHER = "07700 900456"
@@ -69,14 +70,6 @@ def parse(path: Path) -> list[Event | Reject | SourceNote]:
         if isinstance(record, Event):
             record.check()
     return records
-
-
-def events(records: list) -> list[Event]:
-    return [r for r in records if isinstance(r, Event)]
-
-
-def rejects(records: list) -> list[Reject]:
-    return [r for r in records if isinstance(r, Reject)]
 
 
 def test_recognised_by_its_table_and_not_confused_with_messages(store) -> None:

@@ -25,6 +25,7 @@ from courseline.parsers.ios_sms import (
     typedstream_text,
 )
 from courseline.timeline.event import MAX_FIELD_CHARS, Event, Reject, SourceNote, canonical_json
+from tests_support import events, rejects, source_notes
 
 REALWORLD = Path(__file__).resolve().parents[3] / "shared" / "realworld"
 PLASO_CHAT_DB = REALWORLD / "ios" / "sms" / "plaso_imessage_chat.db"
@@ -147,18 +148,6 @@ def parse(path: Path, related: dict[str, Path] | None = None) -> list[Event | Re
         if isinstance(record, Event):
             record.check()
     return records
-
-
-def events(records: list) -> list[Event]:
-    return [r for r in records if isinstance(r, Event)]
-
-
-def rejects(records: list) -> list[Reject]:
-    return [r for r in records if isinstance(r, Reject)]
-
-
-def source_notes(records: list) -> list[str]:
-    return [r.text for r in records if isinstance(r, SourceNote)]
 
 
 def one(records: list, locator: str) -> Event:

@@ -9,9 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import struct
 import tracemalloc
-import zlib
 from datetime import UTC, datetime
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
@@ -24,6 +22,7 @@ from courseline.parsers import smsbackup
 from courseline.parsers.smsbackup import (ReferenceRepairer, SmsBackupCallsParser,
                                           SmsBackupMessagesParser)
 from courseline.timeline.event import Event, Reject, SourceNote
+from tests_support import events, png, rejects, source_notes
 
 SUSPECT = "+447700900123"
 OWNER = "+447700900456"
@@ -97,16 +96,6 @@ def backup(*records: str, root: str = "smses", count: int | None = None, close: 
     return (head + "".join(records) + (f"</{root}>\n" if close else "")).encode("utf-8")
 
 
-def png(width: int = 2, height: int = 2) -> bytes:
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return (struct.pack(">I", len(data)) + kind + data
-                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
-    rows = b"".join(b"\x00" + b"\xff\x00\x00" * width for _ in range(height))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2,
-                                                                  0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
-
-
 def source_for(path: Path) -> SourceFile:
     return SourceFile(path=path, case_path=f"exports/{path.name}", name=path.name,
                       sample=sample_file(path))
@@ -140,18 +129,6 @@ def check(item: Event | Reject | SourceNote) -> None:
         assert item.locator and item.reason
     else:
         assert item.text
-
-
-def events(items: list) -> list[Event]:
-    return [i for i in items if isinstance(i, Event)]
-
-
-def rejects(items: list) -> list[Reject]:
-    return [i for i in items if isinstance(i, Reject)]
-
-
-def source_notes(items: list) -> list[str]:
-    return [i.text for i in items if isinstance(i, SourceNote)]
 
 
 def only_event(items: list) -> Event:
