@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 
+from courseline.parsers.call_csv import FIELDS as CSV_FIELDS
 from courseline.timeline.identity import Identifier, IdentifierError, parse_written
 
 CASE_FILE = "case.toml"
@@ -398,6 +399,11 @@ def _source_options(table: dict[str, Any], err_at) -> dict[str, Any]:
             raise err_at("columns")(
                 'columns must map fields to column headings, e.g. columns = {time = "Date", '
                 'number = "Other party", duration = "Duration (s)", direction = "Type"}')
+        unknown = sorted(set(columns) - set(CSV_FIELDS))
+        if unknown:
+            raise err_at("columns")(
+                f"columns has unknown key(s) {', '.join(map(repr, unknown))}; expected some of "
+                f"{', '.join(CSV_FIELDS)}")
         options["columns"] = dict(columns)
     if "time_format" in table:
         layout = table["time_format"]

@@ -167,7 +167,9 @@ def _add_sources(folder: Path, paths: tuple[Path, ...], owner: str | None) -> li
                                         f"The case keeps the version collected; to add the new one "
                                         f"as a new exhibit, copy it to a new name and add that."))
             else:
-                err.print(f"{path} is already a source of this case; skipped")
+                err.print(f"{path} is already a source of this case; skipped (to change its "
+                          f"owner, time zone or other settings, edit its [[source]] in "
+                          f"{folder / 'case.toml'} and build again)")
             continue
         try:
             written = real.relative_to(folder.resolve()).as_posix()

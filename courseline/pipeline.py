@@ -357,10 +357,38 @@ class CasePipeline:
         entries = {entry.path for entry in self.case.sources}
         problems += [Problem(path, reason) for entry, path, reason in self.db.refusals()
                      if entry in entries]
-        problems += [Problem(s.case_path, f"{s.rejected} record(s) could not be read; the manifest "
-                                          f"lists each with the reason")
-                     for s in sources if s.rejected]
+        for source in sources:
+            if not source.rejected:
+                continue
+            whole = [reason for locator, reason in self.db.rejects(source.id)
+                     if locator == "source"]
+            if whole:  # the file as a whole could not be read: say why here, not only in the manifest
+                problems.append(Problem(source.case_path, whole[0]))
+            else:
+                problems.append(Problem(source.case_path, f"{source.rejected} record(s) could not "
+                                        f"be read; the manifest lists each with the reason"))
+        problems += self._unattributed(sources) + self._unread_tables(sources)
         return problems
+
+    def _unattributed(self, sources: list[SourceRow]) -> list[Problem]:
+        """Phone sources without an owner: their records name only the other party."""
+        owners = {entry.path: entry.owner for entry in self.case.sources}
+        lacking = sorted({s.entry for s in sources if s.parser and owners.get(s.entry) is None
+                          and parser_named(s.parser).NEEDS_OWNER and s.events})
+        return [Problem(entry, "no owner: a phone's records name only the other party, so no one "
+                               "is on the owner's side of its texts and calls and none of them "
+                               "counts as contact. Set owner = \"KEY\" in this [[source]] of "
+                               "case.toml (the person whose phone it is) and build again")
+                for entry in lacking]
+
+    @staticmethod
+    def _unread_tables(sources: list[SourceRow]) -> list[Problem]:
+        """CSV files no parser claimed: often a call log whose headings need mapping."""
+        return [Problem(s.case_path, "a CSV file no parser recognises. If it is a call log, map "
+                                     "its columns in this source's [[source]] in case.toml: "
+                                     "columns = {time = \"…\", number = \"…\"} (see the README)")
+                for s in sources if s.parser is None and not s.container
+                and (s.media_type == "text/csv" or s.name.lower().endswith(".csv"))]
 
     # -- evidence integrity ----------------------------------------------------------------
 

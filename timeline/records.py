@@ -181,10 +181,17 @@ def _content(text: str | None) -> str:
 
 
 def merge_key(record: dict[str, Any]) -> str:
-    """Events from different sources with the same key, at agreeing times, are one event."""
+    """Events from different sources with the same key, at agreeing times, are one event.
+
+    A call is the same call whoever logged it: the phone and the network (a carrier's call
+    log) word its outcome differently (rejected / missed) and time its length by their own
+    clocks, so for calls the parties and the time decide, not the status or the duration.
+    """
+    call = record["kind"] == "call"
     return sha256_hex(canonical_json([
         record["platform"], record["kind"], record["sender"], sorted(record["recipients"]),
         record["details"].get("message_id"),  # the source's own id of the record, where it has one
-        _content(record["subject"]), _content(record["text"]), record["call_status"],
-        record["duration_s"], sorted(a["sha256"] for a in record["attachments"]),
+        _content(record["subject"]), _content(record["text"]),
+        None if call else record["call_status"], None if call else record["duration_s"],
+        sorted(a["sha256"] for a in record["attachments"]),
     ]))
