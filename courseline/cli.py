@@ -182,9 +182,9 @@ def _add_sources(folder: Path, paths: tuple[Path, ...], owner: str | None) -> li
         with case.file.open("a", encoding="utf-8") as handle:
             handle.write("".join(blocks))
     if added and not owner:
-        _warn("no --owner given: courseline cannot tell which messages were sent and which were "
-              "received. Add owner = \"victim\" (or another person key) to these [[source]] "
-              "entries in case.toml.")
+        _warn("these sources have no owner: courseline cannot tell which messages were sent and "
+              "which were received. Add owner = \"victim\" (or another person key) to these "
+              "[[source]] entries in case.toml.")
     return problems
 
 
@@ -325,9 +325,15 @@ def run(exports: tuple[Path, ...], case_dir: Path, victim: tuple[str, ...], susp
         file.write_text(text, encoding="utf-8")
     elif victim or suspect:
         _warn(f"{file} exists: --victim and --suspect are ignored; edit the case file instead")
-    known_owner = _open_case(case_dir).person(owner) is not None
-    if not known_owner and click.get_current_context().get_parameter_source("owner").name != "DEFAULT":
-        _fail(f"--owner {owner!r} is not a person in {file}")
+    case = _open_case(case_dir)
+    known_owner = case.person(owner) is not None
+    if not known_owner:
+        known = ", ".join(p.key for p in case.persons) or "none yet"
+        if click.get_current_context().get_parameter_source("owner").name != "DEFAULT":
+            _fail(f"--owner {owner!r} is not a person in {file}; known person keys: {known}")
+        _warn(f"there is no person {owner!r} in {file} (known person keys: {known}), so the "
+              f"exports have no owner: give --victim with the victim's identifiers, or add the "
+              f"person and owner = \"KEY\" to each [[source]] in case.toml")
     _report(case_dir, _add_sources(case_dir, exports, owner if known_owner else None))
 
 
