@@ -90,6 +90,8 @@ def normalise(raw: RawTime, source_zone: str, case_zone: str,
     """Convert a raw time as DESIGN says. ``raw.value`` must not be None (the caller rejects)."""
     if raw.value is None:
         raise ValueError("a raw time without a value cannot be normalised")
+    if raw.basis in ("utc", "offset") and not (clock_offset_seconds and raw.device_clock):
+        return _absolute(raw)
     flags: list[str] = []
     readings: list[datetime] = []
     zone_name: str | None = None
@@ -125,6 +127,18 @@ def normalise(raw: RawTime, source_zone: str, case_zone: str,
         time_readings=tuple(format_utc(reading, raw.precision) for reading in readings),
         uncorrected_utc=uncorrected,
     )
+
+
+def _absolute(raw: RawTime) -> NormalTime:
+    """The common case, kept short: an instant the source wrote with its offset (or as UTC),
+    with no clock correction to apply."""
+    value = raw.value
+    moment = value if value.tzinfo is UTC else value.astimezone(UTC)
+    micro = moment.microsecond
+    if micro and not (raw.precision == "ms" and micro % 1000 == 0):
+        moment = moment.replace(microsecond=micro // 1000 * 1000 if raw.precision == "ms" else 0)
+    return NormalTime(format_utc(moment, raw.precision), instant_us(moment), raw.precision,
+                      raw.basis, raw.raw, raw.source, None, (), (), None)
 
 
 def civil_time(occurred_utc: str, zone: str) -> str:
