@@ -71,9 +71,11 @@ def _stored_events(db: CaseDB, sources: list[SourceRow]) -> Iterator[_Stored]:
             "SELECT m.kept, m.absorbed, e.provenance FROM merges m JOIN events e ON e.id = m.absorbed"):
         absorbed.setdefault(kept, []).append(provenance)
         skipped.add(gone)
+    # Read in the order of the index (whose entries end with the row id): left to itself,
+    # SQLite may pick the source index and sort every record in a temporary table instead.
     cursor = db.conn.execute(
-        f"SELECT id, event_id, record, provenance FROM events WHERE source_id IN ({marks}) "
-        f"ORDER BY instant_us, event_id, id", ids)
+        f"SELECT id, event_id, record, provenance FROM events INDEXED BY events_order "
+        f"WHERE source_id IN ({marks}) ORDER BY instant_us, event_id, id", ids)
     for row_id, event_id, record, provenance in cursor:
         if row_id in skipped:
             continue
@@ -143,25 +145,29 @@ def _csv_cell(value: Any) -> str:
     return "'" + text if text[:1] in _FORMULA_STARTS else text
 
 
-_JOINED = frozenset({"time_flags", "time_readings", "recipients", "flags", "notes"})
+def _joined(values: list) -> str:
+    return "; ".join(map(str, values))
 
 
 def _csv_row(row: dict[str, Any], zone: str) -> list[str]:
-    cells = []
-    for column in CSV_COLUMNS:
-        if column in _JOINED:
-            value = "; ".join(map(str, row[column]))
-        elif column == "occurred_local":
-            value = civil_time(row["occurred_utc"], zone)
-        elif column == "exhibits":
-            value = "; ".join(f"{p['exhibit']} {p['path']} {p['locator']}"
-                              for p in row["provenance"])
-        elif column == "recipient_persons":
-            value = "; ".join(p or "" for p in row["recipient_persons"])
-        else:
-            value = row.get(column)
-        cells.append(_csv_cell(value))
-    return cells
+    """The cells of a row, in the order of CSV_COLUMNS: lists joined with "; ", objects as
+    canonical JSON. Written out column by column: it runs once per event."""
+    get, cell = row.get, _csv_cell
+    return [
+        cell(get("seq")), cell(get("event_id")), cell(get("occurred_utc")),
+        cell(civil_time(row["occurred_utc"], zone)), cell(get("precision")),
+        cell(get("time_basis")), cell(get("time_raw")), cell(get("time_source")),
+        cell(get("time_zone")), cell(_joined(row["time_flags"])),
+        cell(_joined(row["time_readings"])), cell(get("time_uncorrected_utc")), cell(get("kind")),
+        cell(get("platform")), cell(get("direction")), cell(get("direction_basis")),
+        cell(get("sender")), cell(get("sender_person")), cell(_joined(row["recipients"])),
+        cell("; ".join(p or "" for p in row["recipient_persons"])), cell(get("subject")),
+        cell(get("text")), cell(get("call_status")), cell(get("duration_s")),
+        cell(get("attachments")), cell(get("location")), cell(_joined(row["flags"])),
+        cell(_joined(row["notes"])), cell(get("details")),
+        cell("; ".join(f"{p['exhibit']} {p['path']} {p['locator']}" for p in row["provenance"])),
+        cell(get("provenance")), cell(get("chain")),
+    ]
 
 
 class _AtomicText:
@@ -373,6 +379,9 @@ def _source_note(source: SourceRow) -> str | None:
         return ("not parsed: an SQLite database whose tables are not those of any format "
                 "courseline reads, or whose schema could not be read (damaged or encrypted); it "
                 "is kept and hashed as an exhibit")
+    if source.parser is None and "/app_parts/" in f"/{source.case_path}":
+        return ("an Android MMS part: not parsed on its own; the messages database (mmssms.db) "
+                "names it, and its message lists it as an attachment with this sha256")
     if source.parser is None:
         return "not parsed: no parser recognises this file; it is kept and hashed as an exhibit"
     return None

@@ -56,3 +56,23 @@ def test_persons_are_filled_from_the_directory():
     stored = _Stored("e" * 64, canonical_json(BASE), [canonical_json({"exhibit": "A/1"})])
     row = json.loads(_row_text(stored, 1, DIRECTORY))
     assert row["sender_person"] == "suspect" and row["recipient_persons"] == ["victim"]
+
+
+def test_csv_cells_follow_the_columns(built_demo):
+    from courseline.timeline.seal import CSV_COLUMNS, _csv_cell, _csv_row
+    from courseline.timeline.timeutil import civil_time
+
+    derived = {
+        "occurred_local": lambda r: civil_time(r["occurred_utc"], "Europe/London"),
+        "exhibits": lambda r: "; ".join(f"{p['exhibit']} {p['path']} {p['locator']}"
+                                        for p in r["provenance"]),
+        "recipient_persons": lambda r: "; ".join(p or "" for p in r["recipient_persons"]),
+    }
+    joined = {"time_flags", "time_readings", "recipients", "flags", "notes"}
+    with (built_demo / "out" / "timeline.jsonl").open(encoding="utf-8") as handle:
+        for line in handle:
+            row = json.loads(line)
+            expected = [_csv_cell(derived[c](row) if c in derived else
+                                  "; ".join(map(str, row[c])) if c in joined else row.get(c))
+                        for c in CSV_COLUMNS]
+            assert _csv_row(row, "Europe/London") == expected
