@@ -304,8 +304,9 @@ def _checked_identifiers(option: str, values: tuple[str, ...]) -> list[str]:
 @click.option("--suspect", multiple=True, help="An identifier of the suspect, e.g. email:x@example.net.")
 @click.option("--owner", default="victim", show_default=True,
               help="Whose exports these are (a person key).")
+@click.option("--reference", default="", help="The crime or case reference, for a new case.")
 def run(exports: tuple[Path, ...], case_dir: Path, victim: tuple[str, ...], suspect: tuple[str, ...],
-        owner: str) -> None:
+        owner: str, reference: str) -> None:
     """One shot: create the case if needed, collect the exports, build and report.
 
     Give --victim and --suspect once for each of their identifiers.
@@ -315,7 +316,7 @@ def run(exports: tuple[Path, ...], case_dir: Path, victim: tuple[str, ...], susp
     """
     file = case_dir / CASE_FILE
     if not file.exists():
-        text = case_template()
+        text = case_template(reference=reference)
         if victim:
             text += person_block("victim", "victim", _checked_identifiers("--victim", victim), "Victim")
         if suspect:

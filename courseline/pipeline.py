@@ -37,7 +37,7 @@ from courseline.reading import (
 )
 from courseline.timeline.db import CaseDB, SourceRow
 from courseline.timeline.event import canonical_json
-from courseline.timeline.identity import Directory
+from courseline.timeline.identity import Directory, doubtful_number
 from courseline.timeline.merge import compute_merges
 from courseline.timeline.records import SourceSettings
 from courseline.timeline.seal import PendingOutputs, Seal, manifest, write_timeline
@@ -368,6 +368,13 @@ class CasePipeline:
                 problems.append(Problem(source.case_path, f"{source.rejected} record(s) could not "
                                         f"be read; the manifest lists each with the reason"))
         problems += self._unattributed(sources) + self._unread_tables(sources)
+        problems += [Problem(f"case.toml, person {person.key!r}",
+                             f"{written} is not a number any network issues (a digit missing or "
+                             f"extra?): records from the real number will not be tied to "
+                             f"{person.key!r}; check it")
+                     for person in self.case.persons
+                     for written, ident in zip(person.identifiers, person.normalised, strict=True)
+                     if doubtful_number(ident)]
         return problems
 
     def _unattributed(self, sources: list[SourceRow]) -> list[Problem]:

@@ -90,6 +90,20 @@ def normalise(text: str, region: str) -> Identifier:
     return Identifier(scheme or "unknown", value, False)
 
 
+# Ofcom's drama range for mobiles: possible but never "valid" to phonenumbers, and never anyone's.
+_DRAMA_MOBILES = range(447700900000, 447700901000)
+
+
+def doubtful_number(identifier: Identifier) -> bool:
+    """A normalised tel: identifier that is a possible number but not one any network issues
+    (a digit missing or extra is the usual cause); Ofcom's drama numbers are not doubted."""
+    if identifier.scheme != "tel" or not identifier.is_person_id:
+        return False
+    if int(identifier.value[1:]) in _DRAMA_MOBILES:
+        return False
+    return not phonenumbers.is_valid_number(phonenumbers.parse(identifier.value))
+
+
 def could_be_a_person(identifier: str) -> bool:
     """Whether a normalised identifier can name someone: False for a withheld or unknown caller,
     a short code or a sender name, which many people share and no one can be tied to."""

@@ -103,3 +103,24 @@ def test_an_unknown_key_in_a_column_mapping_stops_with_the_line(tmp_path):
     result = run_cli("build", case)
     assert result.exit_code == 1
     assert "line 19" in result.output and "'phone'" in result.output
+
+
+def test_a_number_no_network_issues_needs_a_look(tmp_path):
+    case = case_with(tmp_path, "")
+    text = (case / "case.toml").read_text().replace('"tel:07700 900456"',
+                                                    '"tel:07700 900456", "tel:07911 12345"')
+    (case / "case.toml").write_text(text)
+    result = run_cli("build", case)
+    assert result.exit_code == 3
+    assert "tel:07911 12345 is not a number any network issues" in result.output
+    assert "07700 900456" not in result.output   # drama numbers are never doubted
+
+
+def test_run_takes_a_reference(tmp_path):
+    case = case_with(tmp_path, '[[source]]\npath = "phone"\nowner = "victim"\n')
+    call_log(case / "phone" / "calllog.db")
+    new = tmp_path / "new"
+    result = run_cli("run", case / "phone", "--case", new, "--reference", "OP-9/24",
+                     "--victim", "tel:07700 900123")
+    assert result.exit_code == 0, result.output
+    assert '"OP-9/24"' in (new / "case.toml").read_text()
