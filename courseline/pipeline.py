@@ -378,10 +378,16 @@ class CasePipeline:
         return problems
 
     def _unattributed(self, sources: list[SourceRow]) -> list[Problem]:
-        """Phone sources without an owner: their records name only the other party."""
+        """Sources without an owner whose records leave a side empty (a phone's records name
+        only the other party): nobody is on that side until the case file names the owner."""
         owners = {entry.path: entry.owner for entry in self.case.sources}
-        lacking = sorted({s.entry for s in sources if s.parser and owners.get(s.entry) is None
-                          and parser_named(s.parser).NEEDS_OWNER and s.events})
+        lacking = sorted({s.entry for s in sources if s.events and owners.get(s.entry) is None
+                          and self.db.conn.execute(
+                              "SELECT 1 FROM events WHERE source_id = ? AND "
+                              "json_extract(record, '$.kind') != 'email' AND "
+                              "(json_extract(record, '$.sender') IS NULL OR "
+                              "json_extract(record, '$.recipients') = '[]') LIMIT 1",
+                              (s.id,)).fetchone()})
         return [Problem(entry, "no owner: a phone's records name only the other party, so no one "
                                "is on the owner's side of its texts and calls and none of them "
                                "counts as contact. Set owner = \"KEY\" in this [[source]] of "

@@ -50,9 +50,6 @@ class Parser:
     DATA_FORMAT: ClassVar[str] = ""     # what a person would call it
     VERSION: ClassVar[str] = "1"        # bump when output for the same input changes
     PRIORITY: ClassVar[int] = 0         # when several recognise a file, the highest wins
-    # True when records name only the other party (a phone's texts and calls): the source's
-    # owner in the case file stands for the device's owner, and without one nothing is attributed.
-    NEEDS_OWNER: ClassVar[bool] = False
 
     @classmethod
     def recognises(cls, sample: Sample) -> bool:

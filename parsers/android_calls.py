@@ -42,7 +42,6 @@ class AndroidCallLogParser(SQLiteParser):
     NAME = "android-calllog"
     DATA_FORMAT = "Android call log (calllog.db, contacts2.db)"
     VERSION = "1"
-    NEEDS_OWNER = True
     REQUIRED_TABLES = required(calls="_id number date duration type")
 
     def parse(self, source: SourceFile) -> Iterator[Event | Reject | SourceNote]:

@@ -72,7 +72,6 @@ class AndroidMessagesParser(SQLiteParser):
     NAME = "android-mmssms"
     DATA_FORMAT = "Android messages database (mmssms.db)"
     VERSION = "1"
-    NEEDS_OWNER = True
     REQUIRED_TABLES = required(sms="_id address date type body")
 
     def parse(self, source: SourceFile) -> Iterator[Event | Reject | SourceNote]:

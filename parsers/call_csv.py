@@ -1138,7 +1138,6 @@ class CallCsvParser(Parser):
     NAME = "call-csv"
     DATA_FORMAT = "Call/text log CSV (carrier, phone export app, Google Voice history)"
     VERSION = "1"
-    NEEDS_OWNER = True
     # A CSV with a case-file mapping is this parser's by the examiner's word; without one the
     # recognition is strict (time and number headings), so winning over a vaguer parser is safe.
     PRIORITY = 50

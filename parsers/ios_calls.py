@@ -78,7 +78,6 @@ class IosCallHistoryParser(SQLiteParser):
     NAME = "ios-callhistory"
     DATA_FORMAT = "iOS call history (CallHistory.storedata)"
     VERSION = "1"
-    NEEDS_OWNER = True
     REQUIRED_TABLES = required(zcallrecord="z_pk zdate zduration zaddress zoriginated zanswered")
 
     def parse(self, source: SourceFile) -> Iterator[Event | Reject | SourceNote]:

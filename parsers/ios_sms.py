@@ -399,7 +399,6 @@ class IosSmsParser(SQLiteParser):
     NAME = "ios-sms"
     DATA_FORMAT = "iOS Messages sms.db / macOS Messages chat.db (SMS, iMessage, RCS)"
     VERSION = "1"
-    NEEDS_OWNER = True
     REQUIRED_TABLES = required(message="rowid guid text date is_from_me handle_id",
                                handle="rowid id")
 

@@ -577,7 +577,6 @@ def root_of(head: bytes) -> str | None:
 
 
 class _SmsBackupParser(Parser):
-    NEEDS_OWNER = True
     """What the messages and call-log parsers share: recognition by root element, streaming,
     faults and source notes. Subclasses say which root and which record elements they read."""
 

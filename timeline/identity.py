@@ -90,8 +90,12 @@ def normalise(text: str, region: str) -> Identifier:
     return Identifier(scheme or "unknown", value, False)
 
 
-# Ofcom's drama range for mobiles: possible but never "valid" to phonenumbers, and never anyone's.
-_DRAMA_MOBILES = range(447700900000, 447700901000)
+# Ofcom's numbers for drama (TV, film, fiction and test data), by their first digits in E.164
+# (each block is 1,000 numbers): possible numbers, some not "valid" to phonenumbers, never anyone's.
+_DRAMA_BLOCKS = ("+44113496", "+44114496", "+44115496", "+44116496", "+44117496", "+44118496",
+                 "+44121496", "+44131496", "+44141496", "+44151496", "+44161496", "+44191498",
+                 "+442079460", "+442896496", "+442920180", "+441632960", "+447700900",
+                 "+448081570", "+449098790", "+443069990")
 
 
 def doubtful_number(identifier: Identifier) -> bool:
@@ -99,7 +103,7 @@ def doubtful_number(identifier: Identifier) -> bool:
     (a digit missing or extra is the usual cause); Ofcom's drama numbers are not doubted."""
     if identifier.scheme != "tel" or not identifier.is_person_id:
         return False
-    if int(identifier.value[1:]) in _DRAMA_MOBILES:
+    if identifier.value.startswith(_DRAMA_BLOCKS):
         return False
     return not phonenumbers.is_valid_number(phonenumbers.parse(identifier.value))
 

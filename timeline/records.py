@@ -183,15 +183,21 @@ def _content(text: str | None) -> str:
 def merge_key(record: dict[str, Any]) -> str:
     """Events from different sources with the same key, at agreeing times, are one event.
 
-    A call is the same call whoever logged it: the phone and the network (a carrier's call
-    log) word its outcome differently (rejected / missed) and time its length by their own
-    clocks, so for calls the parties and the time decide, not the status or the duration.
+    A call is the same call whoever logged it, but the phone and the network (a carrier's
+    call log) word an unanswered call differently (rejected / missed) and time a call's length by
+    their own clocks. So for calls the key holds whether the call was answered, not the status
+    word or the length; and a call timed only to the day never merges with one timed closer
+    (a whole day is too wide a window to say two calls are one).
     """
-    call = record["kind"] == "call"
+    if record["kind"] == "call":
+        outcome: Any = ["answered" if record["call_status"] == "answered" else "not answered",
+                        record["precision"] == "day"]
+        length = None
+    else:
+        outcome, length = record["call_status"], record["duration_s"]
     return sha256_hex(canonical_json([
         record["platform"], record["kind"], record["sender"], sorted(record["recipients"]),
         record["details"].get("message_id"),  # the source's own id of the record, where it has one
-        _content(record["subject"]), _content(record["text"]),
-        None if call else record["call_status"], None if call else record["duration_s"],
+        _content(record["subject"]), _content(record["text"]), outcome, length,
         sorted(a["sha256"] for a in record["attachments"]),
     ]))

@@ -92,6 +92,7 @@ _BEFORE_FLAGS = ',"flags":['
 _BEFORE_RECIPIENTS = ',"recipients":['
 _BEFORE_SENDER = ',"sender":'
 _BEFORE_SUBJECT = ',"subject":'
+_DECODER = json.JSONDecoder()
 
 
 def _row_text(stored: _Stored, seq: int, directory: Directory) -> str:
@@ -106,8 +107,7 @@ def _row_text(stored: _Stored, seq: int, directory: Directory) -> str:
     if not 0 < flags < recipients < sender < subject:
         return _row_text_slowly(stored, seq, directory)
     start = recipients + len(_BEFORE_RECIPIENTS) - 1
-    # The list of strings ends at the first '],"' (a quote inside a string is escaped).
-    idents = json.loads(text[start:text.index('],"', start) + 1])
+    idents, _ = _DECODER.raw_decode(text, start)   # the list, however its strings end
     sender_ident = json.loads(text[sender + len(_BEFORE_SENDER):subject])
     persons = [directory.person_of(i) for i in idents]
     return "".join((
@@ -276,13 +276,19 @@ class _ProcessViews:
     def add(self, line: str) -> None:
         self.batch.append(line)
         if len(self.batch) >= self.BATCH:
-            self.channel.send(self.batch)
+            self._send(self.batch)
             self.batch = []
+
+    def _send(self, message: list[str] | None) -> None:
+        try:
+            self.channel.send(message)
+        except (BrokenPipeError, EOFError):
+            raise RuntimeError("the process writing timeline.csv stopped unexpectedly") from None
 
     def finish(self) -> ConductAccumulator:
         if self.batch:
-            self.channel.send(self.batch)
-        self.channel.send(None)
+            self._send(self.batch)
+        self._send(None)
         try:
             conduct = self.channel.recv()
         except EOFError:

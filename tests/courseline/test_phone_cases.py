@@ -124,3 +124,32 @@ def test_run_takes_a_reference(tmp_path):
                      "--victim", "tel:07700 900123")
     assert result.exit_code == 0, result.output
     assert '"OP-9/24"' in (new / "case.toml").read_text()
+
+
+def test_calls_that_differ_in_outcome_or_are_timed_only_to_the_day_stay_apart(tmp_path):
+    case = case_with(tmp_path, '[[source]]\npath = "phone"\nowner = "victim"\n\n'
+                               '[[source]]\npath = "carrier.csv"\nowner = "victim"\n')
+    call_log(case / "phone" / "calllog.db")
+    # An answered half-hour call at 23:10 is not the phone's rejected call; a call the network
+    # logs only by its day merges with nothing.
+    (case / "carrier.csv").write_text(
+        "Date,Time,Number,Direction,Duration\n"
+        "04/09/2024,23:10,07700 900456,Incoming,1800\n", encoding="utf-8")
+    (case / "day.csv").write_text("Date,Number,Direction,Duration\n"
+                                  "04/09/2024,07700 900456,Missed,0\n", encoding="utf-8")
+    text = (case / "case.toml").read_text() + '\n[[source]]\npath = "day.csv"\nowner = "victim"\n'
+    (case / "case.toml").write_text(text)
+    assert run_cli("build", case).exit_code == 0
+    rows = read_jsonl(case / "out" / "timeline.jsonl")
+    calls = [r for r in rows if r["sender"] == "tel:+447700900456"]
+    assert len(calls) == 4 and all(len(r["provenance"]) == 1 for r in calls)
+
+
+def test_a_call_log_naming_both_sides_needs_no_owner(tmp_path):
+    case = case_with(tmp_path, '[[source]]\npath = "bill.csv"\n'
+                               'columns = {time = "When", from = "A", to = "B"}\n')
+    (case / "bill.csv").write_text("When,A,B\n2024-09-04 23:10,07700 900456,07700 900123\n",
+                                   encoding="utf-8")
+    result = run_cli("build", case)
+    assert result.exit_code == 0, result.output
+    assert "no owner" not in result.output

@@ -27,6 +27,7 @@ TRICKY = [
     {},
     {"recipients": []},
     {"recipients": ["name:a]b", 'name:quote " here', "tel:+447700900123"]},
+    {"recipients": ["tel:Bank],", 'tel:x\\],"', "tel:]"]},
     {"sender": None},
     {"sender": 'name:,"subject":'},
     {"details": {"flags": ["x"], "recipients": ["y"], "sender": "z", "subject": "s",
