@@ -103,9 +103,10 @@ def doubtful_number(identifier: Identifier) -> bool:
     (a digit missing or extra is the usual cause); Ofcom's drama numbers are not doubted."""
     if identifier.scheme != "tel" or not identifier.is_person_id:
         return False
-    if identifier.value.startswith(_DRAMA_BLOCKS):
+    value = identifier.value
+    if any(value.startswith(block) and len(value) == len(block) + 3 for block in _DRAMA_BLOCKS):
         return False
-    return not phonenumbers.is_valid_number(phonenumbers.parse(identifier.value))
+    return not phonenumbers.is_valid_number(phonenumbers.parse(value))
 
 
 def could_be_a_person(identifier: str) -> bool:

@@ -74,3 +74,13 @@ def test_withheld_callers_and_sender_names_cannot_be_tied_to_a_person():
     assert not could_be_a_person("tel:HSBC")
     assert not could_be_a_person("tel:88020")
     assert could_be_a_person("email:x@example.net")
+
+
+def test_numbers_no_network_issues_are_doubted_but_drama_numbers_are_not():
+    from courseline.timeline.identity import doubtful_number, normalise
+
+    assert not doubtful_number(normalise("tel:07700 900123", "GB"))
+    assert not doubtful_number(normalise("tel:01632 960123", "GB"))
+    assert doubtful_number(normalise("tel:07700 9004", "GB"))     # a drama number, cut short
+    assert doubtful_number(normalise("tel:07911 12345", "GB"))
+    assert not doubtful_number(normalise("tel:Withheld", "GB"))
