@@ -77,3 +77,18 @@ def test_csv_cells_follow_the_columns(built_demo):
                                   "; ".join(map(str, row[c])) if c in joined else row.get(c))
                         for c in CSV_COLUMNS]
             assert _csv_row(row, "Europe/London") == expected
+
+
+@pytest.mark.parametrize("cells", [
+    ["a", "b"], ["", ""], ["x,y", 'say "hi"', "line\nbreak", "cr\rhere", "crlf\r\n"],
+    ["'=1+1", " spaced ", "\x00nul", "ünï", '"', ",", ""], ['{"a":[1,2]}', "[]", "tel:+44"],
+])
+def test_csv_lines_are_what_the_csv_module_writes(cells):
+    import csv
+    import io
+
+    from courseline.timeline.seal import csv_line
+
+    buffer = io.StringIO(newline="")
+    csv.writer(buffer, lineterminator="\r\n").writerow(cells)
+    assert csv_line(cells) == buffer.getvalue()
