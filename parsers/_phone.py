@@ -30,6 +30,12 @@ _PRESENTATION = {2: WITHHELD, 3: UNKNOWN_NUMBER, 4: PAYPHONE}
 _NUMBER_SENTINELS = {"-1": UNKNOWN_NUMBER, "-2": WITHHELD, "-3": PAYPHONE, "-4": UNKNOWN_NUMBER}
 
 
+def owner_side_of(direction: str) -> str | None:
+    """Which side of a phone's record is the device's owner: the recipient of what came in, the
+    sender of what went out, neither when the direction is unknown."""
+    return {"incoming": "recipients", "outgoing": "sender"}.get(direction)
+
+
 def phone_identifier(number: object, presentation: object = None) -> str:
     """The identifier of the other party of a call or text, as the source wrote it.
 

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from courseline.collectors.hashing import hash_file
-from courseline.collectors.identify import Sample
+from courseline.collectors.identify import Sample, read_only_uri
 from courseline.parsers import Parser, SourceFile
 from courseline.timeline.event import MAX_FIELD_CHARS, Reject, SourceNote, bounded, clean_text
 
@@ -148,6 +148,14 @@ def safe_value(value: object, limit: int | None = MAX_FIELD_CHARS) -> object:
     return value
 
 
+def as_int(value: object) -> int | None:
+    """A database value as an integer, or None when it is not one (SQLite stores any type)."""
+    try:
+        return int(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
 _PLAIN_TYPES = (int, type(None))
 
 
@@ -206,7 +214,7 @@ def open_database(source: SourceFile) -> Iterator[tuple[Database, list[SourceNot
     it; and notes saying what was done."""
     notes: list[SourceNote] = []
     if not _is_wal_format(source.sample):
-        conn = _connect(source.path.resolve().as_uri() + "?mode=ro&immutable=1")
+        conn = _connect(read_only_uri(source.path))
         try:
             database = Database(conn)
             notes += _cut_short(database, source)

@@ -28,7 +28,14 @@ import sqlite3
 from collections.abc import Iterator
 
 from courseline.parsers import SourceFile
-from courseline.parsers._phone import UNIX_EPOCH, call_type, epoch_time, phone_identifier, seconds
+from courseline.parsers._phone import (
+    UNIX_EPOCH,
+    call_type,
+    epoch_time,
+    owner_side_of,
+    phone_identifier,
+    seconds,
+)
 from courseline.parsers._sqlite import Row, SQLiteParser, open_database, required, safe_row
 from courseline.timeline.event import MAX_FIELD_CHARS, Event, Reject, SourceNote, bounded
 
@@ -87,7 +94,7 @@ def _call_event(row: Row) -> Event | Reject:
         direction=meaning.direction,
         sender=other if incoming else None,
         recipients=[] if incoming else [other],
-        owner_side="recipients" if incoming else "sender",
+        owner_side=owner_side_of(meaning.direction),
         call_status=meaning.status,
         duration_s=duration,
         details=details,

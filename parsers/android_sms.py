@@ -38,7 +38,13 @@ import sqlite3
 from collections.abc import Iterator
 
 from courseline.parsers import SourceFile, hashed_attachment
-from courseline.parsers._phone import UNIX_EPOCH, epoch_time, phone_identifier, sms_box
+from courseline.parsers._phone import (
+    UNIX_EPOCH,
+    epoch_time,
+    owner_side_of,
+    phone_identifier,
+    sms_box,
+)
 from courseline.parsers._sqlite import (
     Database,
     Row,
@@ -118,17 +124,13 @@ def _sms_event(row: Row) -> Event:
         direction=box.direction,
         sender=other if box.direction == "incoming" else None,
         recipients=[other] if box.direction == "outgoing" else [],
-        owner_side=_owner_side(box.direction),
+        owner_side=owner_side_of(box.direction),
         subject=row["subject"] or None,
         text=text,
         flags=list(box.flags) + (["truncated"] if cut else []),
         details=details,
         notes=notes,
     )
-
-
-def _owner_side(direction: str) -> str | None:
-    return {"incoming": "recipients", "outgoing": "sender"}.get(direction)
 
 
 # -- MMS -------------------------------------------------------------------------------------------

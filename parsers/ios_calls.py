@@ -52,9 +52,15 @@ from collections.abc import Iterator
 from typing import Any
 
 from courseline.parsers import SourceFile
-from courseline.parsers._phone import phone_identifier
-from courseline.parsers._phone import APPLE_EPOCH, epoch_time
-from courseline.parsers._sqlite import Row, SQLiteParser, open_database, required, safe_row
+from courseline.parsers._phone import APPLE_EPOCH, epoch_time, owner_side_of, phone_identifier
+from courseline.parsers._sqlite import (
+    Row,
+    SQLiteParser,
+    as_int,
+    open_database,
+    required,
+    safe_row,
+)
 from courseline.timeline.event import Event, Reject, SourceNote, bounded, clean_text
 
 CALL_COLUMNS = ["Z_PK", "ZDATE", "ZDURATION", "ZADDRESS", "ZORIGINATED", "ZANSWERED", "ZCALLTYPE",
@@ -92,13 +98,6 @@ class IosCallHistoryParser(SQLiteParser):
             yield Reject("sqlite", f"the database could not be opened: {error}")
 
 
-def _as_int(value: object) -> int | None:
-    try:
-        return int(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError, OverflowError):
-        return None
-
-
 def _call_record(row: Row) -> Event | Reject:
     locator = f"sqlite:ZCALLRECORD/Z_PK={row['Z_PK']}"
     time = epoch_time(row["ZDATE"], APPLE_EPOCH, "s", "ZCALLRECORD.ZDATE (Apple epoch s)")
@@ -124,13 +123,13 @@ def _call_record(row: Row) -> Event | Reject:
         kind="call", platform=platform, time=time, locator=locator, direction=direction,
         sender=other if incoming else None,
         recipients=[other] if direction == "outgoing" else [],
-        owner_side={"incoming": "recipients", "outgoing": "sender"}.get(direction),
+        owner_side=owner_side_of(direction),
         call_status=status, duration_s=duration, details=details, notes=notes,
     )
 
 
 def _direction_and_status(row: Row, notes: list[str]) -> tuple[str, str | None]:
-    originated, answered = _as_int(row["ZORIGINATED"]), _as_int(row["ZANSWERED"])
+    originated, answered = as_int(row["ZORIGINATED"]), as_int(row["ZANSWERED"])
     direction = {1: "outgoing", 0: "incoming"}.get(originated, "unknown")  # type: ignore[arg-type]
     if direction == "unknown":
         notes.append(f"ZORIGINATED is {row['ZORIGINATED']!r}: the direction is unknown")
@@ -169,7 +168,7 @@ def _duration(value: object, details: dict[str, Any], notes: list[str]) -> int |
 def _platform(row: Row, details: dict[str, Any]) -> tuple[str, str | None]:
     """The event's platform and the identifier scheme of the address (None: tel:/email:)."""
     provider = row["ZSERVICE_PROVIDER"]
-    call_type = _as_int(row["ZCALLTYPE"])
+    call_type = as_int(row["ZCALLTYPE"])
     if provider not in (None, ""):
         details["service"] = provider
     if row["ZCALLTYPE"] is not None:

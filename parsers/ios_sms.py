@@ -54,9 +54,9 @@ What is read:
   listed in ``details["attachments_not_in_export"]`` as recorded, never given a made-up hash. An
   attachment row linked to no message the table holds is rejected with the reason (its message
   was deleted).
-* Damage: a file cut short (an interrupted copy) is read up to the cut
-  (:func:`read_up_to_a_cut`), the source saying how much is missing; rows SQLite decodes from a
-  zero-filled page (no guid, ROWID 0) are rejected, not made into events.
+* Damage: a file cut short (an interrupted copy) is read up to the cut, the source saying how
+  much is missing, and rows SQLite decodes from a zero-filled page (ROWID 0, or not above the
+  row before) are rejected, not made into events (both in :mod:`courseline.parsers._sqlite`).
 * ``deleted_messages`` (older macOS): the number of guids it lists is stated for the source (the
   rows hold no content), and so is the number of ``chat_message_join`` rows that point at
   messages the ``message`` table no longer holds.
@@ -99,11 +99,18 @@ from typing import Any
 from courseline.collectors.hashing import hash_file
 from courseline.collectors.identify import HEAD_BYTES, media_type_of
 from courseline.parsers import SourceFile
-from courseline.parsers._phone import APPLE_EPOCH, apple_unit, epoch_time, phone_identifier
+from courseline.parsers._phone import (
+    APPLE_EPOCH,
+    apple_unit,
+    epoch_time,
+    owner_side_of,
+    phone_identifier,
+)
 from courseline.parsers._sqlite import (
     Database,
     SQLiteParser,
     Row,
+    as_int,
     open_database,
     required,
     safe_row,
@@ -340,13 +347,6 @@ class Conversation:
     attachments: dict[int, Row] = field(default_factory=dict)
 
 
-def _as_int(value: object) -> int | None:
-    try:
-        return int(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError, OverflowError):
-        return None
-
-
 def _read_conversation(db: Database) -> tuple[Conversation, list[Reject]]:
     found = Conversation()
     faults: list[Reject] = []
@@ -501,11 +501,6 @@ def _base_name(filename: object) -> str | None:
 def _message_record(row: Row, conversation: Conversation, source: SourceFile,
                     units: dict[str, int]) -> Event | Reject:
     locator = f"sqlite:message/ROWID={row['ROWID']}"
-    if not row["guid"] and not row["ROWID"]:
-        # Apple's schema makes guid NOT NULL: a row without one (and ROWID 0) is what SQLite
-        # decodes from a zero-filled or cut page, not a message.
-        return Reject(locator, "the row is blank (no guid, ROWID 0): its page is damaged or "
-                               "zero-filled")
     raw_date = row["date"]
     unit = apple_unit(raw_date)
     time = epoch_time(raw_date, APPLE_EPOCH, unit, f"message.date (Apple epoch {unit})")
@@ -527,7 +522,7 @@ def _message_record(row: Row, conversation: Conversation, source: SourceFile,
         notes.append("message.service is empty; the message was taken as not SMS")
     kind = "sms" if str(service or "").strip().upper() == "SMS" else "message"
 
-    direction = {1: "outgoing", 0: "incoming"}.get(_as_int(row["is_from_me"]), "unknown")
+    direction = {1: "outgoing", 0: "incoming"}.get(as_int(row["is_from_me"]), "unknown")
     if direction == "unknown":
         notes.append(f"message.is_from_me is {row['is_from_me']!r}: the direction is unknown")
     sender, recipients = _parties(row, direction, conversation, details, notes)
@@ -554,7 +549,7 @@ def _message_record(row: Row, conversation: Conversation, source: SourceFile,
     return Event(
         kind=kind, platform="phone", time=time, locator=locator, direction=direction,
         sender=sender, recipients=recipients,
-        owner_side={"incoming": "recipients", "outgoing": "sender"}.get(direction),
+        owner_side=owner_side_of(direction),
         subject=subject, text=text, attachments=attachments, flags=flags,
         details=details, notes=notes,
     )
@@ -570,7 +565,7 @@ def _is_zero(value: object) -> bool:
 def _parties(row: Row, direction: str, conversation: Conversation,
              details: dict[str, Any], notes: list[str]) -> tuple[str | None, list[str]]:
     """The sender (incoming) or recipients (outgoing) other than the owner; group members."""
-    handle_id = _as_int(row["handle_id"]) or 0
+    handle_id = as_int(row["handle_id"]) or 0
     handle = None
     if handle_id:
         handle = conversation.handles.get(handle_id)
@@ -611,7 +606,7 @@ def _chat_members(row: Row, conversation: Conversation, details: dict[str, Any],
     handle_ids = conversation.members.get(chat_ids[0], [])
     members = list(dict.fromkeys(phone_identifier(conversation.handles.get(h)) for h in handle_ids
                                  if conversation.handles.get(h)))
-    group = len(members) > 1 or (chat is not None and _as_int(chat["style"]) == GROUP_CHAT_STYLE)
+    group = len(members) > 1 or (chat is not None and as_int(chat["style"]) == GROUP_CHAT_STYLE)
     if chat is not None:
         if chat["chat_identifier"]:
             details["chat_identifier"] = chat["chat_identifier"]
@@ -718,7 +713,7 @@ def _edits(row: Row, text: str | None, flags: list[str], details: dict[str, Any]
 
 def _status_flags(row: Row, direction: str, conversation: Conversation,
                   flags: list[str], details: dict[str, Any], notes: list[str]) -> None:
-    if _as_int(row["is_spam"]):
+    if as_int(row["is_spam"]):
         flags.append("spam")
         details["is_spam"] = row["is_spam"]
     deleted = conversation.recently_deleted.get(row["ROWID"])
@@ -731,14 +726,14 @@ def _status_flags(row: Row, direction: str, conversation: Conversation,
                      "(Recently Deleted)")
     if row["error"] not in (None, 0, "", "0"):
         details["error"] = row["error"]
-    error = _as_int(row["error"])
+    error = as_int(row["error"])
     if error and direction == "outgoing":
         flags.append("failed")
         notes.append(f"flag 'failed': an outgoing message with message.error {error}")
 
 
 def _reaction(row: Row, details: dict[str, Any]) -> bool:
-    code = _as_int(row["associated_message_type"])
+    code = as_int(row["associated_message_type"])
     if code is None or not (2000 <= code <= 2007 or 3000 <= code <= 3007):
         if code:
             details["associated_message_type"] = code
@@ -769,18 +764,18 @@ def _target_guid(written: str) -> str:
 
 def _system_row(row: Row, conversation: Conversation, details: dict[str, Any],
                 notes: list[str]) -> None:
-    item_type = _as_int(row["item_type"]) or 0
-    action = _as_int(row["group_action_type"]) or 0
-    is_system = bool(_as_int(row["is_system_message"]))
+    item_type = as_int(row["item_type"]) or 0
+    action = as_int(row["group_action_type"]) or 0
+    is_system = bool(as_int(row["is_system_message"]))
     if not (item_type or action or is_system):
         return
     details["item_type"] = row["item_type"]
     if action:
         details["group_action_type"] = row["group_action_type"]
-    other_id = _as_int(row["other_handle"]) or 0
+    other_id = as_int(row["other_handle"]) or 0
     other = conversation.handles.get(other_id) if other_id else None
     described = _system_description(item_type, action,
-                                    bool(other_id) and other_id == _as_int(row["handle_id"]))
+                                    bool(other_id) and other_id == as_int(row["handle_id"]))
     if item_type == 2 and row["group_title"]:
         details["group_title"] = bounded(clean_text(str(row["group_title"])))[0]
     if item_type == 4:

@@ -105,8 +105,9 @@ from xml.parsers import expat
 
 from courseline.collectors.identify import Sample
 from courseline.parsers import Parser, SourceFile, hashed_attachment
-from courseline.parsers._phone import (UNIX_EPOCH, Box, call_type, epoch_time, phone_identifier,
-                                       seconds, sms_box, unix_seconds_or_ms)
+from courseline.parsers._phone import (UNIX_EPOCH, Box, call_type, epoch_time, owner_side_of,
+                                       phone_identifier, seconds, sms_box, unix_seconds_or_ms)
+from courseline.timeline.timeutil import format_utc
 from courseline.timeline.event import (MAX_FIELD_CHARS, MAX_TEXT_CHARS, Event, RawTime, Reject,
                                        SourceNote, bounded)
 
@@ -494,15 +495,8 @@ def kept(attrs: dict[str, str], *names: str) -> dict[str, str]:
     return found
 
 
-def unix_time(value: object, unit: str, source: str) -> RawTime:
-    return epoch_time(value, UNIX_EPOCH, unit, source)
-
-
 def iso_utc(time: RawTime) -> str | None:
-    if time.value is None:
-        return None
-    spec = "milliseconds" if time.precision == "ms" else "seconds"
-    return time.value.isoformat(timespec=spec).replace("+00:00", "Z")
+    return None if time.value is None else format_utc(time.value, time.precision)
 
 
 def repair_notes(repairs: list[Repair]) -> list[str]:
@@ -533,7 +527,7 @@ def _source_notes(reading: Reading, records_read: int) -> Iterator[SourceNote]:
     described = kept(attrs, "backup_set", "type")
     backup_date = present(attrs, "backup_date")
     if backup_date is not None:
-        when = iso_utc(unix_time(backup_date, "ms", "backup_date"))
+        when = iso_utc(epoch_time(backup_date, UNIX_EPOCH, "ms", "backup_date"))
         described["backup_date"] = f"{backup_date} ({when})" if when else backup_date
     if described:
         yield SourceNote("SMS Backup & Restore backup: " + ", ".join(
@@ -622,17 +616,13 @@ class _SmsBackupParser(Parser):
 
 def _time_or_reject(record: XmlRecord, unit: str, source: str) -> RawTime | Reject:
     raw = record.attrs.get("date")
-    time = unix_time(raw, unit, source)
+    time = epoch_time(raw, UNIX_EPOCH, unit, source)
     if time.value is None:
         shown = "missing" if raw is None else repr(raw)
         return Reject(record.locator, f"{record.tag}.date is {shown}: not a Unix time in "
                                       f"{'milliseconds' if unit == 'ms' else 'seconds'}, so the "
                                       f"{record.tag} has no time")
     return time
-
-
-def _direction_sides(box_direction: str) -> str | None:
-    return {"incoming": "recipients", "outgoing": "sender"}.get(box_direction)
 
 
 # -- messages --------------------------------------------------------------------------------------
@@ -697,7 +687,7 @@ class SmsBackupMessagesParser(_SmsBackupParser):
 
     @staticmethod
     def _sms_party(event: Event, parties: list[str]) -> None:
-        owner_side = _direction_sides(event.direction)
+        owner_side = owner_side_of(event.direction)
         if owner_side is None:
             event.notes.append(f"the message type ({event.details.get('box')}) does not say "
                                "whether it was sent or received: its address is kept in "
@@ -813,7 +803,7 @@ class SmsBackupMessagesParser(_SmsBackupParser):
                                    "in details only")
         else:
             self._mms_parties_from_address(event, present(record.attrs, "address"))
-        side = _direction_sides(event.direction)
+        side = owner_side_of(event.direction)
         if side == "sender" and event.sender is None:
             event.owner_side = side
         elif side == "recipients" and not event.recipients:
@@ -842,7 +832,7 @@ def _date_sent(attrs: dict[str, str], unit: str, details: dict[str, object], sou
     if raw is None or raw.strip() == "0":
         return
     details["date_sent"] = raw
-    when = iso_utc(unix_time(raw, unit, source))
+    when = iso_utc(epoch_time(raw, UNIX_EPOCH, unit, source))
     if when:
         details["date_sent_unit"] = unit
         details["date_sent_utc"] = when
@@ -890,7 +880,7 @@ class SmsBackupCallsParser(_SmsBackupParser):
             return event
         details["type_name"] = kind.name
         event.direction, event.call_status = kind.direction, kind.status
-        event.owner_side = _direction_sides(kind.direction)
+        event.owner_side = owner_side_of(kind.direction)
         if kind.direction == "incoming":
             event.sender = party
         else:

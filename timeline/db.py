@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
+from courseline.collectors.identify import read_only_uri
 from courseline.timeline.event import GENESIS, canonical_json, sha256_hex
 
 SCHEMA_VERSION = "2"
@@ -108,8 +109,7 @@ class CaseDB:
         so a case on read-only media, or handed to another party, can be checked as it is."""
         self.path = path
         if read_only:
-            uri = Path(path).resolve().as_uri() + "?mode=ro&immutable=1"
-            self.conn = sqlite3.connect(uri, uri=True, isolation_level=None)
+            self.conn = sqlite3.connect(read_only_uri(Path(path)), uri=True, isolation_level=None)
             self.conn.row_factory = sqlite3.Row
             return
         self.conn = sqlite3.connect(path, isolation_level=None)

@@ -113,11 +113,6 @@ def normalise_event(event: Event, settings: SourceSettings) -> Normalised:
     return Normalised(record, text, instant)
 
 
-def make_record(event: Event, settings: SourceSettings) -> dict[str, Any]:
-    """The normalised record of an event. The event's time must have a value."""
-    return normalise_event(event, settings).record
-
-
 def _record(event: Event, settings: SourceSettings) -> tuple[dict[str, Any], int]:
     event.check()
     when = normalise_time(event.time, settings.zone, settings.case_zone,

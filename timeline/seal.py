@@ -226,36 +226,27 @@ class PendingOutputs:
             pending.commit()
 
 
-class _InlineViews:
-    """Writes ``timeline.csv`` and gathers the conduct figures in this process."""
-
-    def __init__(self, csv_path: Path, zone: str, victims: list[str], orders: list[OrderTerms]):
-        self._views = _Views(csv_path, zone, victims, orders)
-
-    def add(self, line: str) -> None:
-        self._views.add(json.loads(line))
-
-    def finish(self) -> ConductAccumulator:
-        return self._views.finish()
-
-    def abandon(self) -> None:
-        self._views.finish()
-
-
 class _Views:
+    """Writes ``timeline.csv`` and gathers the conduct figures from the sealed lines, in order
+    (in this process, or in a second one fed by :class:`_ProcessViews`)."""
+
     def __init__(self, csv_path: Path, zone: str, victims: list[str], orders: list[OrderTerms]):
         self.zone = zone
         self.handle = csv_path.open("w", encoding="utf-8", newline="")
         self.handle.write(csv_line(CSV_COLUMNS))
         self.conduct = ConductAccumulator(zone, victims, orders)
 
-    def add(self, row: dict[str, Any]) -> None:
+    def add(self, line: str) -> None:
+        row = json.loads(line)
         self.handle.write(csv_line(_csv_row(row, self.zone)))
         self.conduct.add(row)
 
     def finish(self) -> ConductAccumulator:
         self.handle.close()
         return self.conduct
+
+    def abandon(self) -> None:
+        self.handle.close()
 
 
 def _views_worker(channel, csv_path: Path, zone: str, victims: list[str],
@@ -264,7 +255,7 @@ def _views_worker(channel, csv_path: Path, zone: str, victims: list[str],
     views = _Views(csv_path, zone, victims, orders)
     while (batch := channel.recv()) is not None:
         for line in batch:
-            views.add(json.loads(line))
+            views.add(line)
     channel.send(views.finish())
     channel.close()
 
@@ -322,7 +313,7 @@ def write_timeline(db: CaseDB, sources: list[SourceRow], outputs: PendingOutputs
     """Write ``timeline.jsonl`` (sealing it) and ``timeline.csv``, and gather the conduct figures.
     ``second_process``: do the CSV and the figures in a second process (large timelines)."""
     jsonl = outputs.open("timeline.jsonl")
-    views_type = _ProcessViews if second_process else _InlineViews
+    views_type = _ProcessViews if second_process else _Views
     views = views_type(outputs.reserve("timeline.csv"), zone, list(victims), list(orders))
     chain = GENESIS
     seq = 0

@@ -7,12 +7,16 @@ from datetime import UTC, datetime
 from courseline.timeline.conduct import ConductAccumulator
 from courseline.timeline.event import Event, RawTime
 from courseline.timeline.identity import could_be_a_person
-from courseline.timeline.records import SourceSettings, make_record
+from courseline.timeline.records import SourceSettings, normalise_event
 
 WHEN = RawTime("1725000000000", datetime(2024, 8, 30, 6, 40, tzinfo=UTC), "utc", "ms", "date")
 VICTIM = "tel:+447700900123"
 SUSPECT = "tel:+447700900456"
 SISTER = "tel:+447700900321"
+
+
+def make_record(event: Event, settings: SourceSettings) -> dict:
+    return normalise_event(event, settings).record
 
 
 def settings(*identifiers: str) -> SourceSettings:
