@@ -49,8 +49,8 @@ OUTPUT_FILES = ("timeline.jsonl", "timeline.csv", "manifest.json", "conduct.json
 # Sources at least this large are read in worker processes when two or more need reading: below
 # it, starting a process costs more than it saves.
 PARALLEL_MIN_BYTES = 8 * 1024 * 1024
-# A timeline of at least this many events has its CSV and figures made in a second process.
-SECOND_PROCESS_MIN_EVENTS = 50_000
+# A timeline of at least this many events is written in stretches by several processes at once.
+PARALLEL_SEAL_MIN_EVENTS = 50_000
 
 
 class Progress:
@@ -235,12 +235,16 @@ class CasePipeline:
         if self.workers > 1 and len(big) > 1:
             self._parse_in_workers(big)
             jobs = [job for job in jobs if job not in big]
-        for source, job, key in jobs:
-            with self.progress.task(f"Reading {source.case_path}") as advance, \
-                    self.db.transaction() as conn:
-                self.db.clear_parse(conn, source.id)
-                outcome = read_source(job, conn, advance)
-                self._finish_parse(conn, source, job, key, outcome)
+        # Many rows into the case database: its indexes are built once afterwards, not kept in
+        # order row by row.
+        many = sum(source.size for source, _, _ in jobs) >= PARALLEL_MIN_BYTES
+        with self.db.bulk_events() if many else nullcontext():
+            for source, job, key in jobs:
+                with self.progress.task(f"Reading {source.case_path}") as advance, \
+                        self.db.transaction() as conn:
+                    self.db.clear_parse(conn, source.id)
+                    outcome = read_source(job, conn, advance)
+                    self._finish_parse(conn, source, job, key, outcome)
 
     def read_job(self, source: SourceRow, sample: Sample, settings: SourceSettings) -> ReadJob:
         parser = parser_named(source.parser)
@@ -337,7 +341,7 @@ class CasePipeline:
             seal, conduct = write_timeline(
                 self.db, sources, pending, self.directory(), self.case.info.timezone, victims,
                 self.case.orders, progress=advance,
-                second_process=self.workers > 1 and total_events >= SECOND_PROCESS_MIN_EVENTS)
+                processes=self.workers if total_events >= PARALLEL_SEAL_MIN_EVENTS else 1)
         pending.json("manifest.json", manifest(self.db, sources, exhibits, seal, conduct,
                                                self.case.info.reference, __version__))
         pending.json("conduct.json", conduct.conduct())

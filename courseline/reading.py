@@ -78,7 +78,7 @@ class ProvenanceText:
         self.head, _, self.tail = text.partition(canonical_json(marker))
 
     def entry(self, locator: str) -> str:
-        return self.head + canonical_json(locator) + self.tail
+        return self.head + canonical_json(locator, floats=False) + self.tail
 
 
 def row_for(item: Event | Reject, settings: SourceSettings, provenance: ProvenanceText,

@@ -66,6 +66,13 @@ def epoch_time(value: object, epoch: datetime, unit: str, source: str) -> RawTim
     Zero and missing values mean "not recorded" (a RawTime without a value: the event is rejected
     with the reason); a value that is not a number likewise.
     """
+    if value.__class__ is int and value and unit == "ms":
+        # The common case (an Android database), kept short: whole milliseconds need no rounding.
+        try:
+            moment = epoch + timedelta(0, value // 1000, 0, value % 1000)
+        except OverflowError:
+            return RawTime(str(value), None, "utc", "s", source)
+        return RawTime(str(value), moment, "utc", "ms", source)
     raw = "" if value is None else str(value)
     try:
         number = float(value) if isinstance(value, (int, float)) else float(raw.strip())

@@ -156,17 +156,19 @@ def as_int(value: object) -> int | None:
         return None
 
 
-_PLAIN_TYPES = (int, type(None))
-
-
 def safe_row(row: sqlite3.Row, blobs: frozenset[str] = frozenset(),
              unbounded: frozenset[str] = frozenset()) -> dict[str, Any]:
     """A row with every value made safe, except the ``blobs`` columns, kept as stored."""
-    found = dict(zip(row.keys(), row, strict=True))
+    found = dict(zip(row.keys(), row))
     for name, value in found.items():
-        # Integers and NULLs (most of a phone's columns) need nothing: the hot path.
-        if value.__class__ not in _PLAIN_TYPES and name not in blobs:
-            found[name] = safe_value(value, None if name in unbounded else MAX_FIELD_CHARS)
+        cls = value.__class__
+        # Integers and NULLs (most of a phone's columns) need nothing; short clean text needs
+        # only the check that it encodes: the hot path.
+        if cls is int or value is None or name in blobs:
+            continue
+        if cls is str and len(value) <= MAX_FIELD_CHARS and value.isascii():
+            continue
+        found[name] = safe_value(value, None if name in unbounded else MAX_FIELD_CHARS)
     return found
 
 

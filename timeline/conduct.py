@@ -17,10 +17,9 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Iterable, Protocol
-from zoneinfo import ZoneInfo
 
 from courseline.timeline.identity import could_be_a_person
-from courseline.timeline.timeutil import parse_utc
+from courseline.timeline.timeutil import civil_clock, parse_utc
 
 
 NOT_SENT = frozenset({"draft", "failed"})
@@ -61,22 +60,25 @@ def order_label(order: OrderTerms, index: int) -> str:
 
 class ConductAccumulator:
     def __init__(self, zone: str, victims: Iterable[str], orders: Iterable[OrderTerms]):
-        self.zone = ZoneInfo(zone)
+        self.clock = civil_clock(zone)
         self.victims = frozenset(victims)
         self.orders = [(order_label(order, index), order) for index, order in enumerate(orders)]
+        self.respondents = frozenset(order.against for _, order in self.orders)
         self.pairs: dict[tuple[str, str], _Pair] = defaultdict(_Pair)
         self.unknown: dict[str, _Unknown] = defaultdict(_Unknown)
         self.breaches: list[dict[str, Any]] = []
         self.indirect: list[dict[str, Any]] = []
 
-    def add(self, row: dict[str, Any]) -> None:
-        if NOT_SENT.intersection(row.get("flags", ())):
+    def add(self, row: dict[str, Any], day: str | None = None) -> None:
+        """Count a timeline row; ``day``: its civil date in the case zone, when known."""
+        flags = row.get("flags")
+        if flags and NOT_SENT.intersection(flags):
             return  # a draft, or a message the phone never sent, reached no one
         when = row["occurred_utc"]
         sender = row["sender_person"]
         receivers = [p for p in row["recipient_persons"] if p]
-        moment = parse_utc(when)
-        day = moment.astimezone(self.zone).date().isoformat()
+        if day is None:
+            day = self.clock.local(when)[1]
         if sender:
             for receiver in dict.fromkeys(receivers):
                 if receiver == sender:
@@ -89,12 +91,14 @@ class ConductAccumulator:
                 pair.by_platform[row["platform"]] += 1
                 pair.by_kind[row["kind"]] += 1
         self._unknown_identifiers(row, sender, receivers)
-        self._orders(row, moment, sender, receivers)
+        if sender in self.respondents:
+            self._orders(row, parse_utc(when), sender, receivers)
 
     def _unknown_identifiers(self, row: dict[str, Any], sender: str | None,
                              receivers: list[str]) -> None:
-        involved = ({sender} if sender else set()) | set(receivers)
-        victims = involved & self.victims
+        victims = self.victims.intersection(receivers)
+        if sender in self.victims:
+            victims = victims | {sender}
         if not victims:
             return
         idents = [(row["sender"], sender)] + list(zip(row["recipients"], row["recipient_persons"], strict=True))
@@ -122,6 +126,25 @@ class ConductAccumulator:
             else:
                 self.indirect.append({**item, "to": sorted(set(receivers)) or None,
                                       "identifiers": row["recipients"]})
+
+    def extend(self, later: "ConductAccumulator") -> None:
+        """Add the figures gathered from the rows that follow this accumulator's rows."""
+        for key, pair in later.pairs.items():
+            mine = self.pairs[key]
+            mine.events += pair.events
+            mine.days |= pair.days
+            mine.first_utc = mine.first_utc or pair.first_utc
+            mine.last_utc = pair.last_utc or mine.last_utc
+            mine.by_platform.update(pair.by_platform)
+            mine.by_kind.update(pair.by_kind)
+        for ident, item in later.unknown.items():
+            mine_item = self.unknown[ident]
+            mine_item.events += item.events
+            mine_item.first_utc = mine_item.first_utc or item.first_utc
+            mine_item.last_utc = item.last_utc or mine_item.last_utc
+            mine_item.persons |= item.persons
+        self.breaches += later.breaches
+        self.indirect += later.indirect
 
     def conduct(self) -> dict[str, Any]:
         pairs = [{

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property
 from typing import Any
 
 from courseline.timeline.event import Event, canonical_json, clean_text, sha256_hex
@@ -44,25 +44,41 @@ class SourceSettings:
             "owner_key": self.owner_key, "options": self.options,
         }))
 
-    @lru_cache(maxsize=64)  # noqa: B019 (settings are few, frozen and live as long as a build)
     def owner_identifier(self, scheme: str) -> str | None:
         """How the device owner is written where a record leaves them out (``owner_side``): their
         one identifier of that scheme in the case file, else ``owner:<person key>`` (a person
         with two numbers: the record does not say which one the device used)."""
-        if self.owner_key is None:
-            return None
-        mine = sorted(i for i in self.owner_identifiers if i.startswith(f"{scheme}:"))
-        return mine[0] if len(mine) == 1 else f"owner:{self.owner_key}"
+        try:
+            return self._owner_by_scheme[scheme]
+        except KeyError:
+            pass
+        found = None
+        if self.owner_key is not None:
+            mine = sorted(i for i in self.owner_identifiers if i.startswith(f"{scheme}:"))
+            found = mine[0] if len(mine) == 1 else f"owner:{self.owner_key}"
+        self._owner_by_scheme[scheme] = found
+        return found
+
+    @cached_property
+    def _owner_by_scheme(self) -> dict[str, str | None]:
+        return {}   # filled as schemes are asked for: looked up once per phone record
 
 
-_SCALARS = (str, int, float, bool, type(None))
+_WHOLE_SCALARS = frozenset({str, int, bool, type(None)})
+
+
+def _plain_whole(value: dict[str, Any]) -> bool:
+    """Whether details are already plain (string keys) and hold no float: the common case."""
+    if value.__class__ is not dict:
+        return False
+    for key, item in value.items():
+        if key.__class__ is not str or item.__class__ not in _WHOLE_SCALARS:
+            return False
+    return True
 
 
 def _plain(value: Any) -> Any:
     """Details as JSON types with string keys, so that sorting the keys cannot fail."""
-    if value.__class__ is dict and all(
-            k.__class__ is str and v.__class__ in _SCALARS for k, v in value.items()):
-        return value   # already plain: the common case, kept cheap
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -103,8 +119,8 @@ class Normalised:
 def normalise_event(event: Event, settings: SourceSettings) -> Normalised:
     """The record of an event in canonical form. Text that cannot be written as UTF-8 (lone
     surrogates from a damaged source) is repaired field by field, only when there is any."""
-    record, instant = _record(event, settings)
-    text = canonical_json(record)
+    record, instant, floats = _record(event, settings)
+    text = canonical_json(record, floats)
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
@@ -113,7 +129,8 @@ def normalise_event(event: Event, settings: SourceSettings) -> Normalised:
     return Normalised(record, text, instant)
 
 
-def _record(event: Event, settings: SourceSettings) -> tuple[dict[str, Any], int]:
+def _record(event: Event, settings: SourceSettings) -> tuple[dict[str, Any], int, bool]:
+    """The record, its instant, and whether it may hold a float (a location, details with one)."""
     event.check()
     when = normalise_time(event.time, settings.zone, settings.case_zone,
                           settings.clock_offset_seconds)
@@ -133,6 +150,8 @@ def _record(event: Event, settings: SourceSettings) -> tuple[dict[str, Any], int
             # Alone, or beside the other members of a group chat.
             recipients, owner_side = [*recipients, owner], "recipients"
     direction, direction_basis = _direction(event, sender, recipients, settings.owner_identifiers)
+    whole = _plain_whole(event.details)
+    floats = not whole or event.location is not None or event.duration_s.__class__ is float
     return {
         "occurred_utc": when.occurred_utc,
         "precision": when.precision,
@@ -157,9 +176,9 @@ def _record(event: Event, settings: SourceSettings) -> tuple[dict[str, Any], int
         "attachments": [a.as_dict() for a in event.attachments],
         "location": event.location.as_dict() if event.location else None,
         "flags": sorted(set(event.flags)),
-        "details": _plain(event.details),
+        "details": event.details if whole else _plain(event.details),
         "notes": list(event.notes),
-    }, when.instant_us
+    }, when.instant_us, floats
 
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
@@ -190,9 +209,9 @@ def merge_key(record: dict[str, Any]) -> str:
         length = None
     else:
         outcome, length = record["call_status"], record["duration_s"]
+    message_id = record["details"].get("message_id")  # the source's own id, where it has one
     return sha256_hex(canonical_json([
         record["platform"], record["kind"], record["sender"], sorted(record["recipients"]),
-        record["details"].get("message_id"),  # the source's own id of the record, where it has one
-        _content(record["subject"]), _content(record["text"]), outcome, length,
+        message_id, _content(record["subject"]), _content(record["text"]), outcome, length,
         sorted(a["sha256"] for a in record["attachments"]),
-    ]))
+    ], floats=length.__class__ not in _WHOLE_SCALARS or message_id.__class__ not in _WHOLE_SCALARS))

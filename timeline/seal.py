@@ -8,19 +8,24 @@ the standard library alone.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import multiprocessing
 import os
+import sqlite3
+from array import array
+from concurrent.futures import ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
-from courseline.collectors.identify import magic_version
+from courseline.collectors.identify import magic_version, read_only_uri
 from courseline.timeline.conduct import ConductAccumulator, OrderTerms
 from courseline.timeline.db import CaseDB, SourceRow
-from courseline.timeline.event import GENESIS, canonical_json, sha256_hex
+from courseline.timeline.event import GENESIS, canonical_json, read_json, sha256_hex
 from courseline.timeline.identity import Directory
-from courseline.timeline.timeutil import civil_time
+from courseline.timeline.timeutil import civil_clock
 
 SEAL_ALGORITHM = "sha256-chain-v1: chain = sha256(prev_chain_hex + sha256_hex(canonical_row)), prev of first row = 64 zeros"
 CSV_COLUMNS = (
@@ -58,23 +63,31 @@ class _Stored:
     provenance: list[str]    # canonical JSON of each provenance entry, sorted
 
 
-def _stored_events(db: CaseDB, sources: list[SourceRow]) -> Iterator[_Stored]:
-    """Every event of the given sources, merged, in sealed order."""
-    ids = [s.id for s in sources]
-    if not ids:
+def _stored_events(conn: sqlite3.Connection, source_ids: tuple[int, ...],
+                   after: tuple | None = None, last: tuple | None = None) -> Iterator[_Stored]:
+    """The events of the given sources, merged, in sealed order: all of them, or those after
+    the position ``after`` up to and including ``last`` (positions as (instant_us, event_id, id))."""
+    if not source_ids:
         return
-    marks = ",".join("?" for _ in ids)
+    marks = ",".join("?" for _ in source_ids)
     absorbed: dict[int, list[str]] = {}
     skipped: set[int] = set()
-    for kept, gone, provenance in db.conn.execute(
+    for kept, gone, provenance in conn.execute(
             "SELECT m.kept, m.absorbed, e.provenance FROM merges m JOIN events e ON e.id = m.absorbed"):
         absorbed.setdefault(kept, []).append(provenance)
         skipped.add(gone)
+    bounds, params = "", list(source_ids)
+    if after is not None:
+        bounds += " AND (instant_us, event_id, id) > (?, ?, ?)"
+        params += after
+    if last is not None:
+        bounds += " AND (instant_us, event_id, id) <= (?, ?, ?)"
+        params += last
     # Read in the order of the index (whose entries end with the row id): left to itself,
     # SQLite may pick the source index and sort every record in a temporary table instead.
-    cursor = db.conn.execute(
+    cursor = conn.execute(
         f"SELECT id, event_id, record, provenance FROM events INDEXED BY events_order "
-        f"WHERE source_id IN ({marks}) ORDER BY instant_us, event_id, id", ids)
+        f"WHERE source_id IN ({marks}){bounds} ORDER BY instant_us, event_id, id", params)
     for row_id, event_id, record, provenance in cursor:
         if row_id in skipped:
             continue
@@ -107,15 +120,15 @@ def _row_text(stored: _Stored, seq: int, directory: Directory) -> str:
         return _row_text_slowly(stored, seq, directory)
     start = recipients + len(_BEFORE_RECIPIENTS) - 1
     idents, _ = _DECODER.raw_decode(text, start)   # the list, however its strings end
-    sender_ident = json.loads(text[sender + len(_BEFORE_SENDER):subject])
+    sender_ident = read_json(text[sender + len(_BEFORE_SENDER):subject])
     persons = [directory.person_of(i) for i in idents]
     return "".join((
         text[:flags], ',"event_id":"', stored.event_id, '"',
         text[flags:recipients],
         ',"provenance":[', ",".join(stored.provenance), "]",
-        ',"recipient_persons":', canonical_json(persons),
+        ',"recipient_persons":', canonical_json(persons, floats=False),
         text[recipients:subject],
-        ',"sender_person":', canonical_json(directory.person_of(sender_ident)),
+        ',"sender_person":', canonical_json(directory.person_of(sender_ident), floats=False),
         ',"seq":', str(seq),
         text[subject:],
     ))
@@ -131,25 +144,34 @@ def _row_text_slowly(stored: _Stored, seq: int, directory: Directory) -> str:
     return canonical_json(row)
 
 
-def _csv_cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if value.__class__ is str:
-        text = value
-    elif isinstance(value, (list, dict)):
-        text = canonical_json(value) if value else ""
-    else:
-        text = str(value)
-    # A spreadsheet would run a cell starting with these as a formula; the JSONL stays verbatim.
-    return "'" + text if text[:1] in _FORMULA_STARTS else text
-
-
 def _quoted(cell: str) -> str:
     if '"' in cell:
         return '"' + cell.replace('"', '""') + '"'
     if "," in cell or "\n" in cell or "\r" in cell:
         return '"' + cell + '"'
     return cell
+
+
+def _csv_field(value: Any) -> str:
+    """A row's value as one field of a CSV line: lists and objects as canonical JSON, nothing
+    for None and empty lists, quoted where the csv module would quote."""
+    if value is None:
+        return ""
+    cls = value.__class__
+    if cls is str:
+        if not value:
+            return ""
+        text = value
+    elif cls is list or cls is dict:
+        if not value:
+            return ""
+        text = canonical_json(value)
+    else:
+        text = str(value)
+    if text[0] in _FORMULA_STARTS:
+        # A spreadsheet would run a cell starting with these as a formula; the JSONL stays verbatim.
+        text = "'" + text
+    return _quoted(text)
 
 
 def csv_line(cells: Iterable[str]) -> str:
@@ -163,24 +185,26 @@ def _joined(values: list) -> str:
     return "; ".join(map(str, values))
 
 
-def _csv_row(row: dict[str, Any], zone: str) -> list[str]:
-    """The cells of a row, in the order of CSV_COLUMNS: lists joined with "; ", objects as
-    canonical JSON. Written out column by column: it runs once per event."""
-    get, cell = row.get, _csv_cell
+def _csv_fields(row: dict[str, Any], civil: str, provenance: str) -> list[str]:
+    """The fields of a row's CSV line, in the order of CSV_COLUMNS, without the chain (added
+    when the timeline is joined): lists joined with "; ", objects as canonical JSON. ``civil``:
+    the row's time in civil time; ``provenance``: the row's provenance as canonical JSON (as
+    stored, not encoded again). Written out column by column: it runs once per event. Words
+    from the event model's own vocabularies (kind, platform, direction…) are written as they are."""
+    get, field = row.get, _csv_field
     return [
-        cell(get("seq")), cell(get("event_id")), cell(get("occurred_utc")),
-        cell(civil_time(row["occurred_utc"], zone)), cell(get("precision")),
-        cell(get("time_basis")), cell(get("time_raw")), cell(get("time_source")),
-        cell(get("time_zone")), cell(_joined(row["time_flags"])),
-        cell(_joined(row["time_readings"])), cell(get("time_uncorrected_utc")), cell(get("kind")),
-        cell(get("platform")), cell(get("direction")), cell(get("direction_basis")),
-        cell(get("sender")), cell(get("sender_person")), cell(_joined(row["recipients"])),
-        cell("; ".join(p or "" for p in row["recipient_persons"])), cell(get("subject")),
-        cell(get("text")), cell(get("call_status")), cell(get("duration_s")),
-        cell(get("attachments")), cell(get("location")), cell(_joined(row["flags"])),
-        cell(_joined(row["notes"])), cell(get("details")),
-        cell("; ".join(f"{p['exhibit']} {p['path']} {p['locator']}" for p in row["provenance"])),
-        cell(get("provenance")), cell(get("chain")),
+        str(row["seq"]), row["event_id"], row["occurred_utc"], field(civil), row["precision"],
+        row["time_basis"], field(get("time_raw")), field(get("time_source")),
+        field(get("time_zone")), field(_joined(row["time_flags"])),
+        field(_joined(row["time_readings"])), field(get("time_uncorrected_utc")),
+        row["kind"], row["platform"], row["direction"], get("direction_basis") or "",
+        field(get("sender")), field(get("sender_person")), field(_joined(row["recipients"])),
+        field("; ".join(p or "" for p in row["recipient_persons"])), field(get("subject")),
+        field(get("text")), get("call_status") or "", field(get("duration_s")),
+        field(get("attachments")), field(get("location")), field(_joined(row["flags"])),
+        field(_joined(row["notes"])), field(get("details")),
+        field("; ".join(f"{p['exhibit']} {p['path']} {p['locator']}" for p in row["provenance"])),
+        _quoted(provenance),
     ]
 
 
@@ -226,116 +250,225 @@ class PendingOutputs:
             pending.commit()
 
 
-class _Views:
-    """Writes ``timeline.csv`` and gathers the conduct figures from the sealed lines, in order
-    (in this process, or in a second one fed by :class:`_ProcessViews`)."""
+@dataclass(frozen=True)
+class SealJob:
+    """One stretch of the timeline, in sealed order, for one process to write (it pickles)."""
 
-    def __init__(self, csv_path: Path, zone: str, victims: list[str], orders: list[OrderTerms]):
-        self.zone = zone
-        self.handle = csv_path.open("w", encoding="utf-8", newline="")
-        self.handle.write(csv_line(CSV_COLUMNS))
-        self.conduct = ConductAccumulator(zone, victims, orders)
-
-    def add(self, line: str) -> None:
-        row = json.loads(line)
-        self.handle.write(csv_line(_csv_row(row, self.zone)))
-        self.conduct.add(row)
-
-    def finish(self) -> ConductAccumulator:
-        self.handle.close()
-        return self.conduct
-
-    def abandon(self) -> None:
-        self.handle.close()
+    db_path: Path
+    source_ids: tuple[int, ...]
+    after: tuple | None          # the stretch starts after this position (None: at the start)
+    last: tuple | None           # and ends at this one, included (None: at the end)
+    first_seq: int               # the seq of its first row
+    directory: Directory
+    zone: str
+    victims: tuple[str, ...]
+    orders: tuple[OrderTerms, ...]
+    jsonl_part: Path
+    csv_part: Path
 
 
-def _views_worker(channel, csv_path: Path, zone: str, victims: list[str],
-                  orders: list[OrderTerms]) -> None:
-    """Child process: the CSV and the conduct figures from the sealed lines, in order."""
-    views = _Views(csv_path, zone, victims, orders)
-    while (batch := channel.recv()) is not None:
-        for line in batch:
-            views.add(line)
-    channel.send(views.finish())
-    channel.close()
+@dataclass
+class SealedPart:
+    """What writing a stretch gave: its rows, each with a placeholder where its chain value goes
+    (the chain needs every row before it, so the values are written when the parts are joined)."""
+
+    rows: int
+    row_hashes: bytes            # sha256 hex of each canonical row, 64 ASCII bytes per row
+    jsonl_lengths: array         # bytes of each timeline.jsonl line
+    csv_lengths: array           # bytes of each timeline.csv line
+    conduct: ConductAccumulator
 
 
-class _ProcessViews:
-    """Writes ``timeline.csv`` and gathers the conduct figures in a second process, fed the
-    sealed lines in batches: on a large timeline this halves the time sealing takes. The child
-    reads back exactly the lines written to ``timeline.jsonl``, so both ways give the same bytes."""
+_PLACEHOLDER = GENESIS.encode("ascii")
+_JSONL_END = b',"chain":"' + _PLACEHOLDER + b'"}\n'
+_CSV_END = b"," + _PLACEHOLDER + b"\r\n"
+# Where the chain value sits, counted back from the end of its line.
+_JSONL_CHAIN_BACK = len(_PLACEHOLDER) + 3
+_CSV_CHAIN_BACK = len(_PLACEHOLDER) + 2
 
-    BATCH = 2000
 
-    def __init__(self, csv_path: Path, zone: str, victims: list[str], orders: list[OrderTerms]):
-        context = multiprocessing.get_context("spawn")
-        self.channel, child = context.Pipe()
-        self.process = context.Process(target=_views_worker,
-                                       args=(child, csv_path, zone, victims, orders),
-                                       daemon=True)
-        self.process.start()
-        child.close()
-        self.batch: list[str] = []
+def write_part(job: SealJob, advance: Callable[[int], Any] | None = None) -> SealedPart:
+    """Write a stretch of the timeline: each row's line of ``timeline.jsonl`` to ``jsonl_part``
+    and of ``timeline.csv`` to ``csv_part``, with a placeholder for the chain value, and gather
+    the figures. ``advance`` is told of every thousand rows written."""
+    conn = sqlite3.connect(read_only_uri(job.db_path), uri=True)
+    conduct = ConductAccumulator(job.zone, job.victims, job.orders)
+    clock = civil_clock(job.zone)
+    hashes: list[str] = []
+    jsonl_lengths, csv_lengths = array("q"), array("q")
+    seq = job.first_seq - 1
+    try:
+        with job.jsonl_part.open("wb") as jsonl, job.csv_part.open("wb") as csv:
+            for stored in _stored_events(conn, job.source_ids, job.after, job.last):
+                seq += 1
+                text = _row_text(stored, seq, job.directory)
+                data = text.encode("utf-8")
+                hashes.append(hashlib.sha256(data).hexdigest())
+                # The canonical row with its chain value appended last: a reader removes
+                # "chain" and gets back the text the chain covers (docs/VERIFYING.md).
+                line = data[:-1] + _JSONL_END
+                jsonl.write(line)
+                jsonl_lengths.append(len(line))
+                row = read_json(text)
+                civil, day = clock.local(row["occurred_utc"])
+                provenance = "[" + ",".join(stored.provenance) + "]"
+                line = ",".join(_csv_fields(row, civil, provenance)).encode("utf-8") + _CSV_END
+                csv.write(line)
+                csv_lengths.append(len(line))
+                conduct.add(row, day)
+                if advance is not None and seq % 1000 == 0:
+                    advance(1000)
+    finally:
+        conn.close()
+    return SealedPart(len(hashes), "".join(hashes).encode("ascii"), jsonl_lengths, csv_lengths,
+                      conduct)
 
-    def add(self, line: str) -> None:
-        self.batch.append(line)
-        if len(self.batch) >= self.BATCH:
-            self._send(self.batch)
-            self.batch = []
 
-    def _send(self, message: list[str] | None) -> None:
-        try:
-            self.channel.send(message)
-        except (BrokenPipeError, EOFError):
-            raise RuntimeError("the process writing timeline.csv stopped unexpectedly") from None
+def _stretches(conn: sqlite3.Connection, source_ids: tuple[int, ...],
+               count: int) -> list[tuple[tuple | None, tuple | None, int]]:
+    """Cut the sealed order into ``count`` stretches of about equal size: (after, last, first
+    seq) for each. Merged-away events are in the order but not on the timeline, so each
+    stretch's first seq is counted without them."""
+    marks = ",".join("?" for _ in source_ids)
+    total = conn.execute(f"SELECT COUNT(*) FROM events WHERE source_id IN ({marks})",
+                         source_ids).fetchone()[0]
+    cuts: list[tuple] = []
+    for n in range(1, count):
+        found = conn.execute(
+            f"SELECT instant_us, event_id, id FROM events INDEXED BY events_order "
+            f"WHERE source_id IN ({marks}) ORDER BY instant_us, event_id, id LIMIT 1 OFFSET ?",
+            (*source_ids, max(total * n // count - 1, 0))).fetchone()
+        if found is not None and (not cuts or tuple(found) > cuts[-1]):
+            cuts.append(tuple(found))
+    stretches = []
+    first_seq = 1
+    for index, after in enumerate([None, *cuts]):
+        last = cuts[index] if index < len(cuts) else None
+        stretches.append((after, last, first_seq))
+        if last is not None:
+            rows = conn.execute(
+                f"SELECT COUNT(*) FROM events WHERE source_id IN ({marks}) "
+                f"AND (instant_us, event_id, id) <= (?, ?, ?) "
+                f"AND id NOT IN (SELECT absorbed FROM merges)", (*source_ids, *last)).fetchone()[0]
+            first_seq = rows + 1
+    return stretches
 
-    def finish(self) -> ConductAccumulator:
-        if self.batch:
-            self._send(self.batch)
-        self._send(None)
-        try:
-            conduct = self.channel.recv()
-        except EOFError:
-            raise RuntimeError("the process writing timeline.csv stopped unexpectedly") from None
-        self.process.join()
-        return conduct
 
-    def abandon(self) -> None:
-        self.process.kill()
-        self.process.join()
-        self.channel.close()
+def _join_parts(jobs: list[SealJob], parts: list[SealedPart], jsonl_path: Path,
+                csv_path: Path) -> str:
+    """Join the parts in order, writing each row's chain value over its placeholder as it is
+    copied; return the last chain value (the seal)."""
+    chain = GENESIS.encode("ascii")
+    with jsonl_path.open("wb") as jsonl, csv_path.open("wb") as csv:
+        csv.write(csv_line(CSV_COLUMNS).encode("utf-8"))
+        for job, part in zip(jobs, parts, strict=True):
+            hashes = part.row_hashes
+            chains = []
+            for index in range(part.rows):
+                chain = hashlib.sha256(chain + hashes[index * 64:index * 64 + 64]).hexdigest().encode("ascii")
+                chains.append(chain)
+            _copy_with_chains(jsonl, job.jsonl_part, part.jsonl_lengths, chains, _JSONL_CHAIN_BACK)
+            _copy_with_chains(csv, job.csv_part, part.csv_lengths, chains, _CSV_CHAIN_BACK)
+    return chain.decode("ascii")
+
+
+_BLOCK_BYTES = 4 << 20
+
+
+def _copy_with_chains(target, part: Path, lengths: array, chains: list[bytes], back: int) -> None:
+    """Copy a part's lines to the output a block at a time, each line's chain value written
+    ``back`` bytes before its end (no more than a block is ever in memory)."""
+    with part.open("rb") as source:
+        index, rows = 0, len(lengths)
+        while index < rows:
+            size, stop = 0, index
+            while stop < rows and (size < _BLOCK_BYTES or stop == index):
+                size += lengths[stop]
+                stop += 1
+            block = bytearray(source.read(size))
+            end = 0
+            for row in range(index, stop):
+                end += lengths[row]
+                block[end - back:end - back + 64] = chains[row]
+            target.write(block)
+            index = stop
+    part.unlink()
 
 
 def write_timeline(db: CaseDB, sources: list[SourceRow], outputs: PendingOutputs,
                    directory: Directory, zone: str, victims: Iterable[str],
                    orders: Iterable[OrderTerms], progress=None,
-                   second_process: bool = False) -> tuple[Seal, ConductAccumulator]:
+                   processes: int = 1) -> tuple[Seal, ConductAccumulator]:
     """Write ``timeline.jsonl`` (sealing it) and ``timeline.csv``, and gather the conduct figures.
-    ``second_process``: do the CSV and the figures in a second process (large timelines)."""
-    jsonl = outputs.open("timeline.jsonl")
-    views_type = _ProcessViews if second_process else _Views
-    views = views_type(outputs.reserve("timeline.csv"), zone, list(victims), list(orders))
-    chain = GENESIS
-    seq = 0
+
+    The rows are written in stretches of the sealed order, by ``processes`` worker processes
+    at once (one stretch, in this process, when 1); each row's chain value needs all the rows
+    before it, so the stretches are joined in order and the chain added as they are."""
+    source_ids = tuple(s.id for s in sources)
+    jsonl_path, csv_path = outputs.reserve("timeline.jsonl"), outputs.reserve("timeline.csv")
+    stretches = _stretches(db.conn, source_ids, processes) if source_ids else [(None, None, 1)]
+    jobs = [SealJob(Path(db.path), source_ids, after, last, first_seq, directory, zone,
+                    tuple(victims), tuple(orders),
+                    jsonl_path.with_name(f"{jsonl_path.name}.{n}"),
+                    csv_path.with_name(f"{csv_path.name}.{n}"))
+            for n, (after, last, first_seq) in enumerate(stretches)]
     try:
-        for stored in _stored_events(db, sources):
-            seq += 1
-            text = _row_text(stored, seq, directory)
-            chain = sha256_hex(chain + sha256_hex(text))
-            # The canonical row with its chain value appended last: a reader removes "chain" and
-            # gets back the text the chain covers (docs/VERIFYING.md), without encoding it twice.
-            line = f'{text[:-1]},"chain":"{chain}"}}'
-            jsonl.write(line + "\n")
-            views.add(line)
-            if progress and seq % 1000 == 0:
-                progress(1000)
-    except BaseException:
-        views.abandon()   # Ctrl-C or a failure: the child is stopped, the cause reported
-        raise
-    conduct = views.finish()
+        if len(jobs) == 1:
+            parts = [write_part(jobs[0], progress)]
+            if progress:
+                progress(parts[0].rows % 1000)
+        else:
+            parts = _write_parts_in_workers(jobs, progress)
+        seal = _join_parts(jobs, parts, jsonl_path, csv_path)
+    finally:
+        for job in jobs:
+            job.jsonl_part.unlink(missing_ok=True)
+            job.csv_part.unlink(missing_ok=True)
+    conduct = parts[0].conduct
+    for part in parts[1:]:
+        conduct.extend(part.conduct)
+    return Seal(SEAL_ALGORITHM, sum(p.rows for p in parts), seal), conduct
+
+
+def _write_parts_in_workers(jobs: list[SealJob], progress=None) -> list[SealedPart]:
+    context = multiprocessing.get_context("spawn")
+    counter = context.Value("q", 0)
+    with ProcessPoolExecutor(max_workers=len(jobs), mp_context=context,
+                             initializer=_remember_counter, initargs=(counter,)) as pool:
+        futures = [pool.submit(_write_part_in_worker, job) for job in jobs]
+        shown = 0
+        while not all(f.done() for f in futures):
+            wait(futures, timeout=0.25)
+            if progress and counter.value > shown:
+                progress(counter.value - shown)
+                shown = counter.value
+        parts = []
+        for job, future in zip(jobs, futures, strict=True):
+            try:
+                parts.append(future.result())
+            except BrokenProcessPool:
+                # A worker was killed (out of memory, a signal): write its stretch here.
+                parts.append(write_part(job))
     if progress:
-        progress(seq % 1000)
-    return Seal(SEAL_ALGORITHM, seq, chain), conduct
+        progress(sum(p.rows for p in parts) - shown)
+    return parts
+
+
+_COUNTER = None
+
+
+def _remember_counter(counter) -> None:
+    global _COUNTER
+    _COUNTER = counter
+
+
+def _count_rows(rows: int) -> None:
+    with _COUNTER.get_lock():
+        _COUNTER.value += rows
+
+
+def _write_part_in_worker(job: SealJob) -> SealedPart:
+    return write_part(job, _count_rows)
 
 
 def manifest(db: CaseDB, sources: list[SourceRow], exhibits: dict[str, str],

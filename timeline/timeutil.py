@@ -143,10 +143,55 @@ def _absolute(raw: RawTime) -> NormalTime:
 
 def civil_time(occurred_utc: str, zone: str) -> str:
     """UK civil time (or the case zone) with the offset written: ``2024-10-27 01:30:00 BST (UTC+01:00)``."""
-    local = parse_utc(occurred_utc).astimezone(ZoneInfo(zone))
-    return (f"{local.year:04d}-{local.month:02d}-{local.day:02d} {local.hour:02d}:"
-            f"{local.minute:02d}:{local.second:02d} {local.tzname()} "
-            f"(UTC{_offset_text(local.utcoffset())})")
+    return civil_clock(zone).local(occurred_utc)[0]
+
+
+@lru_cache(maxsize=16)
+def civil_clock(zone: str) -> "CivilClock":
+    return CivilClock(zone)
+
+
+class CivilClock:
+    """Civil time in one zone for many UTC times (``occurred_utc`` strings): the zone's offset
+    and abbreviation are looked up once per hour of UTC and reused for every time in that hour,
+    unless they differ at the two ends of the hour (a change of offset inside it, as on the
+    Lord Howe Island half-hour change), when each time is looked up on its own."""
+
+    MAX_HOURS = 200_000
+
+    def __init__(self, zone: str):
+        self.zone = ZoneInfo(zone)
+        self._hours: dict[str, tuple[timedelta, str] | None] = {}
+
+    def local(self, occurred_utc: str) -> tuple[str, str]:
+        """(the civil time with its offset written, the civil date as YYYY-MM-DD)."""
+        hour = occurred_utc[:13]
+        try:
+            found = self._hours[hour]
+        except KeyError:
+            if len(self._hours) >= self.MAX_HOURS:
+                self._hours.clear()
+            found = self._hours[hour] = self._hour(hour)
+        if found is None:
+            wall = parse_utc(occurred_utc).astimezone(self.zone)
+            suffix = _suffix(wall)
+        else:
+            offset, suffix = found
+            wall = datetime.fromisoformat(occurred_utc[:19]) + offset
+        day = f"{wall.year:04d}-{wall.month:02d}-{wall.day:02d}"
+        return (f"{day} {wall.hour:02d}:{wall.minute:02d}:{wall.second:02d} {suffix}", day)
+
+    def _hour(self, hour: str) -> tuple[timedelta, str] | None:
+        start = datetime.fromisoformat(f"{hour}:00:00").replace(tzinfo=UTC)
+        first = start.astimezone(self.zone)
+        last = (start + timedelta(seconds=3599)).astimezone(self.zone)
+        if first.utcoffset() != last.utcoffset() or first.tzname() != last.tzname():
+            return None
+        return first.utcoffset() or timedelta(), _suffix(first)
+
+
+def _suffix(local: datetime) -> str:
+    return f"{local.tzname()} (UTC{_offset_text(local.utcoffset())})"
 
 
 @lru_cache(maxsize=256)

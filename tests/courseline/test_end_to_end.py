@@ -403,13 +403,17 @@ def test_verify_explains_a_report_made_before_the_last_build(demo_copy):
     assert "run `courseline report`" in result.output
 
 
-def test_worker_processes_give_the_same_bytes_as_one_process(built_demo, tmp_path, monkeypatch):
+@pytest.mark.parametrize("workers", [2, 5])
+def test_worker_processes_give_the_same_bytes_as_one_process(built_demo, tmp_path, monkeypatch,
+                                                             workers):
+    """Sources read by several processes, and the timeline written in stretches by several
+    (cut between merged events and the events they absorbed), give the bytes of one process."""
     import courseline.pipeline as pipeline_module
 
     monkeypatch.setattr(pipeline_module, "PARALLEL_MIN_BYTES", 0)
-    monkeypatch.setattr(pipeline_module, "SECOND_PROCESS_MIN_EVENTS", 0)
+    monkeypatch.setattr(pipeline_module, "PARALLEL_SEAL_MIN_EVENTS", 0)
     folder = write_demo_case(tmp_path / "case")
-    with CasePipeline(load_case(folder), workers=2) as pipeline:
+    with CasePipeline(load_case(folder), workers=workers) as pipeline:
         result = pipeline.build()
     assert result.events == DEMO_EVENTS
     for name in ("timeline.jsonl", "timeline.csv", "manifest.json", "conduct.json"):

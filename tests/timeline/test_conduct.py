@@ -28,3 +28,31 @@ def test_breaches_are_counted_per_order_even_without_references():
         ("spo (order 2", "b"), ("spo (order 2", "c"), ("spo (order 1", "d")]
     pair = next(p for p in result["pairs"] if p["to"] == "victim")
     assert (pair["events"], pair["days"]) == (3, 3)
+
+
+def test_figures_gathered_in_stretches_add_up_to_the_whole(built_demo):
+    """The timeline is written in stretches by several processes; their figures, joined in
+    order, are those of one pass over the whole timeline."""
+    import json
+
+    from courseline.casefile import load_case
+
+    case = load_case(built_demo)
+    victims = [p.key for p in case.persons if p.role == "victim"]
+    rows = [json.loads(line) for line in
+            (built_demo / "out" / "timeline.jsonl").read_text(encoding="utf-8").splitlines()]
+    whole = ConductAccumulator("Europe/London", victims, case.orders)
+    for item in rows:
+        whole.add(item)
+    for cuts in ([10], [1, 2, 30], [25, 26]):
+        parts = []
+        for start, end in zip([0, *cuts], [*cuts, len(rows)], strict=True):
+            part = ConductAccumulator("Europe/London", victims, case.orders)
+            for item in rows[start:end]:
+                part.add(item)
+            parts.append(part)
+        joined = parts[0]
+        for part in parts[1:]:
+            joined.extend(part)
+        assert joined.conduct() == whole.conduct()
+        assert joined.unknown_identifiers() == whole.unknown_identifiers()

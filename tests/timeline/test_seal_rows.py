@@ -59,8 +59,13 @@ def test_persons_are_filled_from_the_directory():
     assert row["sender_person"] == "suspect" and row["recipient_persons"] == ["victim"]
 
 
-def test_csv_cells_follow_the_columns(built_demo):
-    from courseline.timeline.seal import CSV_COLUMNS, _csv_cell, _csv_row
+def test_csv_fields_follow_the_columns(built_demo):
+    """Each CSV line is what the csv module writes for the row's values, column by column, with
+    formula-like cells neutralised and the chain last."""
+    import csv
+    import io
+
+    from courseline.timeline.seal import CSV_COLUMNS, _csv_fields
     from courseline.timeline.timeutil import civil_time
 
     derived = {
@@ -70,13 +75,29 @@ def test_csv_cells_follow_the_columns(built_demo):
         "recipient_persons": lambda r: "; ".join(p or "" for p in r["recipient_persons"]),
     }
     joined = {"time_flags", "time_readings", "recipients", "flags", "notes"}
+
+    def cell(value) -> str:
+        if value is None or value == [] or value == {}:
+            return ""
+        text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False) \
+            if isinstance(value, (list, dict)) else str(value)
+        return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+    csv_text = (built_demo / "out" / "timeline.csv").read_bytes().decode("utf-8").split("\r\n", 1)[1]
+    written = iter(csv.reader(io.StringIO(csv_text, newline="")))
     with (built_demo / "out" / "timeline.jsonl").open(encoding="utf-8") as handle:
         for line in handle:
             row = json.loads(line)
-            expected = [_csv_cell(derived[c](row) if c in derived else
-                                  "; ".join(map(str, row[c])) if c in joined else row.get(c))
+            expected = [cell(derived[c](row) if c in derived else
+                             "; ".join(map(str, row[c])) if c in joined else row.get(c))
                         for c in CSV_COLUMNS]
-            assert _csv_row(row, "Europe/London") == expected
+            buffer = io.StringIO(newline="")
+            csv.writer(buffer, lineterminator="\r\n").writerow(expected)
+            chain = row.pop("chain")
+            civil = civil_time(row["occurred_utc"], "Europe/London")
+            provenance = canonical_json(row["provenance"])
+            assert ",".join(_csv_fields(row, civil, provenance)) + f",{chain}\r\n" == buffer.getvalue()
+            assert next(written) == expected
 
 
 @pytest.mark.parametrize("cells", [

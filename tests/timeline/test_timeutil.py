@@ -69,3 +69,30 @@ def test_format_utc_shows_milliseconds_only_when_recorded():
     moment = datetime(2024, 1, 2, 3, 4, 5, 678000, tzinfo=timezone.utc)
     assert format_utc(moment, "ms") == "2024-01-02T03:04:05.678Z"
     assert format_utc(moment, "s") == "2024-01-02T03:04:05Z"
+
+
+@pytest.mark.parametrize("zone", ["Europe/London", "Australia/Lord_Howe", "America/St_Johns",
+                                  "Asia/Kathmandu", "Pacific/Chatham", "UTC", "Europe/Dublin"])
+def test_the_civil_clock_agrees_with_zoneinfo_time_by_time(zone):
+    """Offsets are looked up once per hour; every time must still read as zoneinfo reads it,
+    across clock changes (Lord Howe's is half an hour) and in zones with odd offsets."""
+    from datetime import datetime, timedelta, timezone
+    from zoneinfo import ZoneInfo
+
+    from courseline.timeline.timeutil import CivilClock
+
+    clock = CivilClock(zone)
+    checks = []
+    for start in ("2024-03-31T00:00:00", "2024-10-27T00:00:00", "2024-04-06T12:00:00",
+                  "2024-10-05T13:00:00", "1971-10-31T00:00:00", "2024-06-01T00:00:00"):
+        moment = datetime.fromisoformat(start).replace(tzinfo=timezone.utc)
+        checks += [moment + timedelta(seconds=s) for s in range(0, 2 * 86_400, 599)]
+    for moment in checks:
+        utc = moment.strftime("%Y-%m-%dT%H:%M:%S") + ".123Z"
+        local = moment.astimezone(ZoneInfo(zone))
+        offset = local.utcoffset()
+        sign = "-" if offset < timedelta(0) else "+"
+        hours, rest = divmod(abs(int(offset.total_seconds())), 3600)
+        expected = (f"{local:%Y-%m-%d %H:%M:%S} {local.tzname()} "
+                    f"(UTC{sign}{hours:02d}:{rest // 60:02d})")
+        assert clock.local(utc) == (expected, f"{local:%Y-%m-%d}"), utc
