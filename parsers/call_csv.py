@@ -102,6 +102,7 @@ from typing import Any, TextIO
 
 from courseline.collectors.identify import Sample
 from courseline.parsers import Parser, SourceFile
+from courseline.parsers._dates import DAY_FIRST, MONTH_FIRST, Order, OrderEvidence, decide_order
 from courseline.parsers._phone import (
     PAYPHONE, UNIX_EPOCH, UNKNOWN_NUMBER, WITHHELD, epoch_time, phone_identifier,
     unix_seconds_or_ms,
@@ -296,7 +297,6 @@ MONTHS = {name: number for number, names in enumerate(
 _SPACES = str.maketrans({"\u202f": " ", "\u00a0": " ", "\u2007": " ", "\u2009": " "})
 UTC_WORDS = {"z", "utc", "gmt"}
 
-DAY_FIRST, MONTH_FIRST = "day-first", "month-first"
 
 
 @dataclass(frozen=True)
@@ -765,63 +765,6 @@ def count_lines_after(path: Path, encoding: Encoding, skip: int) -> int | None:
 # -- the day/month order -------------------------------------------------------------------------
 
 
-@dataclass
-class OrderEvidence:
-    """What the rows say about the day/month order of numeric dates (first pass)."""
-
-    day_first: tuple[int, str] | None = None    # first row with a first number over 12
-    month_first: tuple[int, str] | None = None  # first row with a second number over 12
-    first_ambiguous: tuple[int, str] | None = None  # first row readable either way
-    ambiguous_count: int = 0
-
-    def add(self, row: int, text: str) -> None:
-        parts = numeric_date_parts(text)
-        if parts is None:
-            return
-        first, second = parts
-        if first > 12 and second <= 12:
-            self.day_first = self.day_first or (row, text)
-        elif second > 12 and first <= 12:
-            self.month_first = self.month_first or (row, text)
-        elif first <= 12 and second <= 12 and first != second:
-            self.ambiguous_count += 1
-            self.first_ambiguous = self.first_ambiguous or (row, text)
-
-
-@dataclass(frozen=True)
-class Order:
-    value: str | None      # DAY_FIRST, MONTH_FIRST, or None: each row must decide
-    assumed: bool
-    note: str | None
-
-
-def decide_order(evidence: OrderEvidence) -> Order:
-    example = '(e.g. time_format = "%m/%d/%Y %H:%M:%S")'
-    if evidence.day_first and evidence.month_first:
-        (d_row, d_text), (m_row, m_text) = evidence.day_first, evidence.month_first
-        return Order(None, False, (
-            f"day/month order: the rows disagree (row {d_row} {d_text!r} is day first, row "
-            f"{m_row} {m_text!r} month first); rows that show their own order are read so, the "
-            f"{evidence.ambiguous_count} that do not are rejected; set time_format for this "
-            f"source in the case file {example}"))
-    if evidence.day_first:
-        row, text = evidence.day_first
-        return Order(DAY_FIRST, False, f"day/month order: day first, decided from the file "
-                                       f"(row {row} {text!r} has a first number over 12)")
-    if evidence.month_first:
-        row, text = evidence.month_first
-        return Order(MONTH_FIRST, False, f"day/month order: month first, decided from the file "
-                                         f"(row {row} {text!r} has a second number over 12)")
-    if evidence.first_ambiguous:
-        row, text = evidence.first_ambiguous
-        return Order(DAY_FIRST, True, (
-            f"day/month order ASSUMED day first: no row has a number over 12 in either place "
-            f"({evidence.ambiguous_count} row(s) could be read either way, e.g. row {row} "
-            f"{text!r}); if the phone or account wrote month first, set time_format for this "
-            f"source in the case file {example}"))
-    return Order(DAY_FIRST, False, None)
-
-
 # -- values of a row -----------------------------------------------------------------------------
 
 
@@ -1236,7 +1179,7 @@ class CallCsvParser(Parser):
 
     def _decide_order(self, path: Path, plan: Plan) -> Order:
         """First pass: what the numeric dates of the whole file say about day/month order."""
-        evidence = OrderEvidence()
+        evidence = OrderEvidence("row")
         for row in read_rows(path, plan):
             if isinstance(row, Reject) or row.blank:
                 continue
@@ -1248,5 +1191,8 @@ class CallCsvParser(Parser):
                 text = row.fields[date] if date < len(row.fields) else ""
                 if clock < len(row.fields):
                     text = f"{text} {row.fields[clock]}"
-            evidence.add(row.number, text[:200].strip())
-        return decide_order(evidence)
+            text = text[:200].strip()
+            parts = numeric_date_parts(text)
+            if parts is not None:
+                evidence.add(row.number, text, *parts)
+        return decide_order(evidence, 'time_format (e.g. time_format = "%m/%d/%Y %H:%M:%S")')
