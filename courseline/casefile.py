@@ -36,7 +36,7 @@ _ALLOWED = {
               "terms"},
     "place": {"name", "lat", "lon", "radius_m"},
     "source": {"path", "owner", "timezone", "clock_offset_seconds", "exhibit", "region",
-               "columns", "time_format"},
+               "columns", "time_format", "date_order"},
 }
 
 
@@ -388,7 +388,8 @@ def _parse_sources(tables: list[dict[str, Any]], keys: set[str], loc: _Locator,
 
 def _source_options(table: dict[str, Any], err_at) -> dict[str, Any]:
     """A CSV call log's column mapping: ``columns = {time = "Date", number = "Number", …}`` and
-    ``time_format`` (strptime codes). Which keys a mapping may use is the CSV parser's business;
+    ``time_format`` (strptime codes); ``date_order`` for a chat whose numeric dates never show
+    whether the day or the month comes first. Which keys a mapping may use is the CSV parser's business;
     here they are only checked to be names mapped to column headings."""
     options: dict[str, Any] = {}
     if "columns" in table:
@@ -411,6 +412,13 @@ def _source_options(table: dict[str, Any], err_at) -> dict[str, Any]:
             raise err_at("time_format")(
                 'time_format must be a strptime layout, e.g. "%d/%m/%Y %H:%M:%S"')
         options["time_format"] = layout
+    if "date_order" in table:
+        order = table["date_order"]
+        if order not in ("day-first", "month-first"):
+            raise err_at("date_order")(
+                'date_order must be "day-first" or "month-first": the order the phone wrote '
+                'numeric dates in (a WhatsApp chat whose dates never show it)')
+        options["date_order"] = order
     return options
 
 
@@ -465,6 +473,7 @@ exhibit_prefix = {prefix}       # exhibits PREFIX/1, PREFIX/2 ... in order of co
 # columns = {{time = "Date", number = "Number", duration = "Duration", direction = "Type"}}
 #                                 # a CSV call log whose headings courseline does not know
 # time_format = "%d/%m/%Y %H:%M"  # how that CSV writes its times
+# date_order = "day-first"        # a WhatsApp chat whose dates never show day/month order
 '''
 
 

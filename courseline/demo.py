@@ -5,7 +5,8 @@ being blocked, from a new one nobody has tied to him yet. Sam asks him to stop; 
 Protection Order is served part-way; he goes on writing to Sam and to Sam's sister (indirect
 contact). The messages reach the case twice: in Sam's Google Takeout mbox and as .eml files
 Sam saved from her mail client (zipped), so duplicates are merged across sources. The phones
-(Sam's Android phone and its backup, her sister's iPhone) are in :mod:`courseline.demo_phone`. Two messages
+(Sam's Android phone and its backup, her sister's iPhone) are in :mod:`courseline.demo_phone`,
+her WhatsApp chat with Chris in :mod:`courseline.demo_chats`. Two messages
 fall on the night the clocks go back, one with no Date header at all. Everything here is
 synthetic: example.org/example.net addresses and Ofcom drama numbers.
 """
@@ -21,6 +22,8 @@ from email.policy import default as default_policy
 from email.utils import format_datetime
 from pathlib import Path
 
+from courseline.demo_chats import SOURCES_TOML as CHAT_SOURCES
+from courseline.demo_chats import write_chat_exports
 from courseline.demo_phone import SOURCES_TOML as PHONE_SOURCES
 from courseline.demo_phone import write_phone_exports
 
@@ -45,13 +48,14 @@ exhibit_prefix = "DEMO"
 key = "victim"
 role = "victim"
 name = "Sam Taylor"
-identifiers = ["email:sam.taylor@example.org", "tel:07700 900123"]
+identifiers = ["email:sam.taylor@example.org", "tel:07700 900123", "name:Sam Taylor"]
 
 [[person]]
 key = "suspect"
 role = "suspect"
 name = "Chris Walker"
-identifiers = ["email:chris.walker@example.net", "email:cw.1983@example.net", "tel:07700 900456"]
+identifiers = ["email:chris.walker@example.net", "email:cw.1983@example.net", "tel:07700 900456",
+               "name:Chris Walker"]
 
 [[person]]
 key = "sister"
@@ -84,7 +88,7 @@ exhibit = "DEMO/2"
 path = "exports/takeout/archive_browser.html"
 owner = "victim"
 exhibit = "DEMO/3"
-''' + PHONE_SOURCES
+''' + PHONE_SOURCES + CHAT_SOURCES
 
 # A 1x1 PNG, so one message carries a real attachment to hash.
 TINY_PNG = bytes.fromhex(
@@ -219,5 +223,6 @@ def write_demo_case(folder: Path) -> Path:
     (takeout / "archive_browser.html").write_text(BROWSER_PAGE, encoding="utf-8")
     (folder / "exports" / "saved-emails.zip").write_bytes(_saved_zip(mails))
     write_phone_exports(folder)
+    write_chat_exports(folder)
     (folder / "case.toml").write_text(CASE_TOML, encoding="utf-8")
     return folder

@@ -115,7 +115,7 @@ def read_source(job: ReadJob, conn: sqlite3.Connection,
     rows: list[tuple] = []
     seen: dict[str, int] = {}
     items = parser_cls().parse(SourceFile(job.path, job.case_path, job.name, job.sample,
-                                          related=job.related))
+                                          related=job.related, region=job.settings.region))
     for item in _guarded(items, outcome):
         if isinstance(item, SourceNote):
             outcome.notes.append(item.text)

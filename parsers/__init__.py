@@ -34,6 +34,8 @@ class SourceFile:
     ``related`` finds the evidence copy of another file of the same export by its path relative
     to this file's folder (``mmssms.db-wal``, ``app_parts/PART_1``), or None when the export does
     not hold it: a parser reads other files only through it, so they are hashed exhibits too.
+    ``region`` (ISO 3166, from the case file) settles what a format leaves to the phone's locale:
+    the day/month order of a WhatsApp chat whose dates never say.
     """
 
     path: Path
@@ -41,6 +43,7 @@ class SourceFile:
     name: str
     sample: Sample
     related: Callable[[str], Path | None] = field(default=_nothing_related, compare=False)
+    region: str = "GB"   # the source's region (case.toml), where a format leaves a locale open
 
 
 class Parser:

@@ -85,6 +85,12 @@ def normalise(text: str, region: str) -> Identifier:
         return Identifier("tel", value, False)
     if scheme == "email":
         return Identifier("email", value.lower(), "@" in value)
+    if scheme == "whatsapp" and _PUNCTUATED_DIGITS.fullmatch(value):
+        # A WhatsApp account is a phone number: written as one, it is the number in E.164, so
+        # that it meets the person's tel: identifier (Directory.person_of).
+        e164 = _e164(value, region)
+        if e164 is not None:
+            return Identifier("whatsapp", e164, True)
     if scheme in SCHEMES:
         return Identifier(scheme, fold_name(value), bool(value))
     return Identifier(scheme or "unknown", value, False)
@@ -161,6 +167,8 @@ class Directory:
         if not identifier:
             return None
         found = self._owner.get(identifier)
+        if found is None and identifier.startswith("whatsapp:+"):
+            found = self._owner.get("tel:" + identifier[9:])   # the account is the number
         if found is None and identifier.startswith("owner:"):
             # The device owner, written by the core where the record leaves them out.
             key = identifier.partition(":")[2]

@@ -23,7 +23,7 @@ from tests_support import make_writable, read_jsonl, run_cli
 
 # 15 e-mails (4 saved twice), Sam's phone (10 texts, 18 calls) and its backup (9 and 17 of them
 # again), Jo's iPhone (5 messages, 3 calls): 15 + 10 + 18 + 5 + 3 events after merging.
-DEMO_EVENTS = 51
+DEMO_EVENTS = 59
 
 
 def test_demo_builds_a_sealed_timeline_with_merges_breaches_and_flags(built_demo):
@@ -48,13 +48,15 @@ def test_demo_builds_a_sealed_timeline_with_merges_breaches_and_flags(built_demo
     order = [r["subject"] for r in rows]
     assert order.index("Clocks go back tonight") < order.index("Same hour twice")
     # Possible breaches: the suspect's known addresses writing to the victim after service.
-    # Two e-mails, a text and a blocked call from the suspect's known identifiers after service.
-    assert conduct["breach_counts"] == {"SPO 0001/2024": 4}
+    # Two e-mails, a text and a blocked call from the suspect's known identifiers after service,
+    # and six WhatsApp messages and calls from the name Sam's phone shows for him.
+    assert conduct["breach_counts"] == {"SPO 0001/2024": 10}
     assert conduct["repeated_breaches"] == ["SPO 0001/2024"]
     assert {c["platform"] for c in conduct["possible_indirect_contact"]} == {"email", "phone"}
     assert all(c["to"] == ["sister"] for c in conduct["possible_indirect_contact"])
     pair = next(p for p in conduct["pairs"] if (p["from"], p["to"]) == ("suspect", "victim"))
-    assert pair["events"] == 18 and pair["by_platform"] == {"email": 8, "phone": 10}
+    assert pair["events"] == 24
+    assert pair["by_platform"] == {"email": 8, "phone": 10, "whatsapp": 6}
     # The new address is not tied to anyone yet, and shows up.
     unknown = {u["identifier"]: u for u in manifest["unknown_identifiers"]}
     assert unknown[f"email:{NEW_ADDRESS}"]["events"] == 4
@@ -68,6 +70,25 @@ def test_demo_builds_a_sealed_timeline_with_merges_breaches_and_flags(built_demo
     assert sum(1 for p in paths if p.startswith("exports/saved-emails.zip!")) == 4
     attachment = next(r for r in rows if r["subject"] == "Your car")["attachments"][0]
     assert attachment["media_type"] == "image/png" and attachment["name"] == "car.png"
+
+
+def test_demo_whatsapp_chat_is_attributed_and_its_photo_hashed(built_demo):
+    rows = [r for r in read_jsonl(built_demo / "out" / "timeline.jsonl")
+            if r["platform"] == "whatsapp"]
+    assert len(rows) == 8
+    notice, *messages = rows
+    assert notice["details"]["notice"] == "encryption notice" and notice["sender"] is None
+    assert {(r["direction"], r["sender_person"]) for r in messages} == {
+        ("incoming", "suspect"), ("outgoing", "victim")}
+    photo = next(r for r in messages if r["attachments"])
+    # Named .jpg by WhatsApp, a PNG by its content; hashed from the file beside the chat.
+    assert photo["attachments"][0]["name"] == "IMG-20240920-WA0003.jpg"
+    assert photo["attachments"][0]["media_type"] == "image/png"
+    assert [r["call_status"] for r in messages if r["kind"] == "call"] == ["missed", "missed"]
+    assert [r["flags"] for r in messages if r["flags"]] == [["deleted"], ["edited"]]
+    # The phone's wall clock, read in the source's zone: 23:11 BST is 22:11 UTC.
+    assert messages[0]["occurred_utc"] == "2024-09-20T22:11:00Z"
+    assert messages[0]["time_basis"] == "local" and messages[0]["precision"] == "min"
 
 
 def test_demo_phones_are_attributed_merged_and_timed(built_demo):
@@ -225,7 +246,7 @@ def test_build_refuses_to_parse_an_evidence_copy_that_changed(demo_copy):
 
 
 @pytest.mark.parametrize("name, old, new", [
-    ("conduct.json", '"SPO 0001/2024": 4', '"SPO 0001/2024": 0'),
+    ("conduct.json", '"SPO 0001/2024": 10', '"SPO 0001/2024": 0'),
     ("timeline.csv", "I drove past at 2", "I drove past at 3"),
     ("report.html", "I drove past at 2", "I drove past at 3"),
     ("manifest.json", '"rejected": 0', '"rejected": 1'),

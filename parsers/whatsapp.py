@@ -1,0 +1,595 @@
+"""WhatsApp "Export chat" text: ``WhatsApp Chat with <name>.txt`` (Android) and ``_chat.txt``
+inside ``WhatsApp Chat - <name>.zip`` (iPhone), with or without media.
+
+How it is made: in the chat, ⋮ (Android) or the contact's name (iPhone) → *More* → *Export chat*
+→ *Without media* / *Attach media*. Research formats.md §4.1 (citing joweich/chat-miner,
+gesiscss/WhatsR, starkdmi/whats_json test data, Pustur/whatsapp-chat-parser and
+lucasrodes/whatstk issues, and AyazKhuraishi/whatsapp-export-inconsistencies).
+
+What is read:
+
+* One record per message: a header line and the lines that continue it (a message of several
+  lines). Android writes ``<date>, <time> - <author>: <text>``, the iPhone ``[<date>, <time>]
+  <author>: <text>``; a line without an author is a notice of WhatsApp's own (a group created,
+  someone added, the encryption notice). The iPhone puts its notices under an author (the chat's
+  name): notices are recognised by their words, wherever they stand.
+* Times are the phone's wall clock with no zone (basis ``local``: the core reads them in the
+  source's zone), precise to the minute or the second as written. Dates are numeric in the order
+  of the phone's language: year first (``2019/01/20``) is read as such; otherwise the day/month
+  order is decided from the whole file (:mod:`courseline.parsers._dates`); when no line decides,
+  the case file's ``date_order`` for the source is used, else the source's region (month first
+  for the United States and its territories, the Philippines, and the Pacific states that follow
+  them), else day first, and a source note says which and that it was assumed. Two-digit years are
+  20xx. Buddhist-era years (``2565``, with or without ``BE``: any year from 2400) are converted
+  (−543) and noted; Japanese era years (``R4`` Reiwa, ``H30`` Heisei) are converted and noted; a
+  year in another era is rejected with the reason. Twelve-hour clocks with AM/PM markers in the
+  languages of :data:`AM_MARKERS` / :data:`PM_MARKERS`, before or after the time; ``00:08 AM``
+  (seen in real exports) is read as 00:08.
+* The invisible characters real exports carry (U+200E/U+200F marks, isolates, a byte-order mark on
+  any line, U+202F and U+00A0 before AM/PM) are removed from headers and author names; message
+  text is kept as written, except the left-to-right mark WhatsApp puts before its placeholders.
+* Senders: the author as shown, ``name:<display name>``, or ``whatsapp:<number>`` when the author
+  is a phone number (a contact not in the phone's address book). Recipients: in a chat of two
+  authors, the other one; in a group, every other author seen in the file (the export does not
+  list silent members), with the group's name (from the file name, when it says) in details. A
+  chat where only one author wrote names the other party from the file name when it can; when
+  that author is the one the chat is named after, the other side is the phone's owner
+  (``owner_side``), whom the core names from the case file.
+* Markers, in English, German, French, Spanish, Italian, Portuguese, Dutch, Russian, Arabic and
+  Hindi (:data:`PHRASES`): "This message was deleted" / "You deleted this message" → flag
+  ``deleted``; "<This message was edited>" → flag ``edited`` (marker removed from the text); media
+  left out ("<Media omitted>", "image omitted"…) → details ``media: omitted``; media attached
+  ("IMG-….jpg (file attached)", "<attached: 0000-PHOTO-….jpg>") → the file, found beside the
+  chat in the same export, hashed as an attachment (listed by name when absent); missed voice and
+  video calls → ``call`` events, status ``missed``; group notices (created, added, joined with a
+  link, left, removed, changed number, subject or icon, the encryption notice) → ``message``
+  events with ``details.notice``. A notice not recognised is kept as text with
+  ``details.notice = "unrecognised"``: nothing is dropped.
+
+Not read: the media files' own dates (the attachment is hashed; its EXIF is another parser's job);
+reactions and polls (the export leaves them out); which member is the phone's owner (the case
+file's ``owner`` and identifiers decide direction).
+
+Checked on real data: ``realworld/whatsapp/chatminer_test_*.txt`` (joweich/chat-miner: one chat in
+five layouts: dd/mm/yy, mm/dd/yy, [mm/dd/yy hh:mm] without a comma, yyyy/mm/dd, mm/dd/yyyy with
+``a. m.``/``p. m.`` and ``00:08 a. m.``): 9 records each, 7 messages and 2 notices. The phrases
+in languages other than English, the iPhone layout, Buddhist and Japanese-era years and attached
+media follow formats.md's citations and were checked on synthetic files only (the real exports
+cited there are not in the corpus, for licence and privacy reasons).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from courseline.collectors.identify import Sample
+from courseline.parsers import Parser, SourceFile, hashed_attachment
+from courseline.parsers._dates import DAY_FIRST, MONTH_FIRST, Order, OrderEvidence, decide_order
+from courseline.timeline.event import (
+    MAX_FIELD_CHARS,
+    MAX_TEXT_CHARS,
+    Event,
+    RawTime,
+    Reject,
+    SourceNote,
+    bounded,
+)
+
+# Marks exports scatter through lines, removed from headers and names (not from message text).
+INVISIBLE = dict.fromkeys(map(ord, "\ufeff\u200e\u200f\u200b\u202a\u202b\u202c\u202d\u202e"
+                               "\u2066\u2067\u2068\u2069"), None)
+SPACES = dict.fromkeys(map(ord, "\u202f\u00a0\u2007\u2009"), " ")
+
+_DATE = r"(?P<date>[A-Z]?\d{1,4}[./\-][A-Z]?\d{1,2}[./\-][A-Z]?\d{1,4}(?:\s?(?:BE|พ\.ศ\.))?)"
+_TIME = r"(?P<time>[^\]\-–]*?\d{1,2}[:.]\d{2}(?:[:.]\d{2})?[^\]\-–]*?)"
+ANDROID_HEADER = re.compile(rf"^{_DATE}[,،]?\s+{_TIME}\s[-–]\s(?P<rest>.*)$", re.S)
+IPHONE_HEADER = re.compile(rf"^\[{_DATE}[,،]?\s+{_TIME}\]\s?(?P<rest>.*)$", re.S)
+DATE_PARTS = re.compile(r"^(?P<a>[A-Z]?\d{1,4})[./\-](?P<b>[A-Z]?\d{1,2})[./\-](?P<c>[A-Z]?\d{1,4})"
+                        r"(?:\s?(?P<era>BE|พ\.ศ\.))?$")
+CLOCK = re.compile(r"(?P<h>\d{1,2})[:.](?P<m>\d{2})(?:[:.](?P<s>\d{2}))?")
+AUTHOR = re.compile(r"^(?P<author>[^:\n]{1,100}?):\s?(?P<text>.*)$", re.S)
+PHONE_AUTHOR = re.compile(r"^\+?[\d\s().\-]{7,}$")
+
+# AM/PM as phones write them, lower-cased with dots and spaces taken out.
+AM_MARKERS = frozenset({"am", "a", "vorm", "午前", "上午", "오전", "ص", "पूर्वाह्न", "पूर्वा",
+                        "قظ", "ก่อนเที่ยง", "πμ", "дп", "sa", "fm", "ap", "vm", "de"})
+PM_MARKERS = frozenset({"pm", "p", "nachm", "午後", "下午", "오후", "م", "अपराह्न", "अपरा",
+                        "بظ", "หลังเที่ยง", "μμ", "пп", "ch", "em", "ip", "nm", "du"})
+# Words some languages put between the date and the time ("klo" in Finnish).
+CONNECTORS = frozenset({"klo", "um", "à", "a las", "alle", "om", "в", "às"})
+MONTH_FIRST_REGIONS = frozenset({"US", "PH", "FM", "MH", "PW", "AS", "GU", "MP", "PR", "VI", "UM"})
+ERAS = {"R": 2018, "H": 1988, "S": 1925}   # Reiwa 1 = 2019, Heisei 1 = 1989, Shōwa 1 = 1926
+BUDDHIST_FROM = 2400
+MAX_AUTHORS_NAMED = 256   # group members listed as recipients; more are counted, not listed
+
+
+def _phrases(*texts: str) -> tuple[str, ...]:
+    return tuple(t.casefold() for t in texts)
+
+
+# What WhatsApp writes, by language (en, de, fr, es, it, pt, nl, ru, ar, hi). Matched after
+# invisible marks are removed, case-folded.
+PHRASES: dict[str, tuple[str, ...]] = {
+    "deleted": _phrases(
+        "This message was deleted", "You deleted this message",
+        "Diese Nachricht wurde gelöscht", "Du hast diese Nachricht gelöscht",
+        "Ce message a été supprimé", "Vous avez supprimé ce message",
+        "Se eliminó este mensaje", "Eliminaste este mensaje", "Este mensaje fue eliminado",
+        "Questo messaggio è stato eliminato", "Hai eliminato questo messaggio",
+        "Mensagem apagada", "Você apagou esta mensagem", "Esta mensagem foi apagada",
+        "Dit bericht is verwijderd", "Je hebt dit bericht verwijderd",
+        "Данное сообщение удалено", "Вы удалили данное сообщение", "Это сообщение удалено",
+        "تم حذف هذه الرسالة", "لقد حذفت هذه الرسالة",
+        "यह मैसेज डिलीट किया गया था", "आपने यह मैसेज डिलीट किया"),
+    "edited": _phrases(
+        "<This message was edited>", "<Diese Nachricht wurde bearbeitet>",
+        "<Ce message a été modifié>", "<Se editó este mensaje.>", "<Se editó este mensaje>",
+        "<Questo messaggio è stato modificato>", "<Esta mensagem foi editada>",
+        "<Dit bericht is bewerkt>", "<Сообщение изменено>", "<تم تعديل هذه الرسالة>",
+        "<यह मैसेज एडिट किया गया था>"),
+    "omitted": _phrases(
+        "<Media omitted>", "<Medien ausgeschlossen>", "<Médias omis>", "<Multimedia omitido>",
+        "<Media omessi>", "<Mídia oculta>", "<Ficheiro omitido>", "<Media weggelaten>",
+        "<Без медиафайлов>", "<تم استبعاد الوسائط>", "<मीडिया के बिना>",
+        "image omitted", "video omitted", "audio omitted", "sticker omitted", "GIF omitted",
+        "document omitted", "Contact card omitted",
+        "Bild weggelassen", "Video weggelassen", "Audio weggelassen", "Sticker weggelassen",
+        "image absente", "vidéo absente", "audio absent", "autocollant absent",
+        "imagen omitida", "video omitido", "audio omitido", "sticker omitido",
+        "immagine omessa", "video omesso", "audio omesso",
+        "imagem ocultada", "vídeo omitido", "áudio ocultado",
+        "afbeelding weggelaten", "video weggelaten", "audio weggelaten",
+        "изображение отсутствует", "видео отсутствует", "аудиофайл отсутствует",
+        "تم استبعاد الصورة", "تم استبعاد الفيديو", "छवि छोड़ी गई", "वीडियो छोड़ा गया"),
+    "missed voice call": _phrases(
+        "Missed voice call", "Verpasster Sprachanruf", "Appel vocal manqué", "Llamada perdida",
+        "Llamada de voz perdida", "Chiamata vocale persa", "Chamada de voz perdida",
+        "Gemiste spraakoproep", "Пропущенный аудиозвонок", "مكالمة صوتية فائتة",
+        "मिस्ड वॉइस कॉल"),
+    "missed video call": _phrases(
+        "Missed video call", "Verpasster Videoanruf", "Appel vidéo manqué", "Videollamada perdida",
+        "Videochiamata persa", "Chamada de vídeo perdida", "Gemiste video-oproep",
+        "Пропущенный видеозвонок", "مكالمة فيديو فائتة", "मिस्ड वीडियो कॉल"),
+}
+FILE_ATTACHED = _phrases(
+    "(file attached)", "(Datei angehängt)", "(fichier joint)", "(archivo adjunto)",
+    "(file allegato)", "(arquivo anexado)", "(ficheiro anexado)", "(bestand bijgevoegd)",
+    "(файл добавлен)", "(الملف مرفق)", "(फ़ाइल अटैच की गई)")
+ATTACHED_TAG = re.compile(r"^<(?:attached|Anhang|pièce jointe|adjunto|allegato|anexado|anexo|"
+                          r"bijlage|вложение|مرفق|संलग्न)\s?:\s?(?P<name>[^>]+)>$", re.I)
+# Notices of WhatsApp's own, by what they say (the text that follows a name, or the whole line).
+NOTICES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("encryption notice", _phrases(
+        "end-to-end encrypted", "Ende-zu-Ende-verschlüsselt", "de bout en bout",
+        "de extremo a extremo", "crittografia end-to-end", "crittografati end-to-end",
+        "ponta a ponta", "end-to-end versleuteld", "сквозным шифрованием",
+        "تمامًا بين الطرفين", "एंड-टू-एंड")),
+    ("security code changed", _phrases(
+        "security code changed", "security code with", "Sicherheitsnummer", "code de sécurité",
+        "código de seguridad", "codice di sicurezza", "código de segurança",
+        "beveiligingscode", "код безопасности", "رمز الأمان", "सुरक्षा कोड")),
+    ("changed number", _phrases(
+        "changed their phone number", "changed to +", "changed to a new number",
+        "hat die Telefonnummer", "a changé de numéro",
+        "cambió su número", "ha cambiato numero", "mudou seu número", "mudou o número",
+        "heeft zijn/haar nummer gewijzigd", "сменил(-а) номер", "غيّر رقم هاتفه",
+        "ने अपना फ़ोन नंबर बदल")),
+    ("joined with a link", _phrases(
+        "joined using this group's invite link", "joined using this group", "ist über den Einladungslink",
+        "a rejoint ce groupe via le lien", "se unió usando el enlace", "si è unito tramite il link",
+        "entrou usando o link", "neemt deel via de uitnodigingslink",
+        "присоединился(-ась) по ссылке", "انضم باستخدام رابط", "लिंक से शामिल हुए")),
+    ("created group", _phrases(
+        "created group", "created this group", "hat die Gruppe", "a créé le groupe",
+        "creó el grupo", "ha creato il gruppo", "criou o grupo", "heeft groep",
+        "создал(-а) группу", "أنشأ المجموعة", "ने ग्रुप बनाया")),
+    ("added", _phrases(
+        "You were added", "added you", " added ", "hat dich hinzugefügt", " hinzugefügt",
+        "vous a ajouté", " a ajouté ", "te añadió", " añadió a ", "ti ha aggiunto",
+        " ha aggiunto ", "adicionou você", " adicionou ", "heeft je toegevoegd", " toegevoegd",
+        "добавил(-а)", "أضافك", " أضاف ", "ने आपको जोड़ा", "ने जोड़ा")),
+    ("left", _phrases(
+        " left ", "hat die Gruppe verlassen", " est parti", "salió del grupo", " è uscito",
+        " saiu ", "heeft de groep verlaten", "вышел(-а) из группы", " غادر ",
+        "ने ग्रुप छोड़ दिया")),
+    ("removed", _phrases(
+        " removed ", "hat dich entfernt", " entfernt ", " a retiré ", " eliminó a ",
+        " ha rimosso ", " removeu ", " verwijderd ", "удалил(-а)", " أزال ", "ने हटाया")),
+    ("changed the subject", _phrases(
+        "changed the subject", "changed the group name", "hat den Betreff", "a modifié le sujet",
+        "cambió el asunto", "ha cambiato l'oggetto", "mudou o assunto", "heeft het onderwerp",
+        "изменил(-а) тему", "غيّر الموضوع", "ने विषय बदल")),
+    ("changed the icon", _phrases(
+        "changed this group's icon", "changed the group icon", "hat das Gruppenbild",
+        "a changé l'icône", "cambió el ícono", "ha cambiato l'immagine", "mudou a imagem",
+        "heeft de groepsafbeelding", "изменил(-а) изображение", "غيّر صورة", "ने ग्रुप आइकन")),
+    ("changed the description", _phrases(
+        "changed the group description", "hat die Gruppenbeschreibung", "a modifié la description",
+        "cambió la descripción", "ha cambiato la descrizione", "mudou a descrição",
+        "heeft de groepsbeschrijving", "изменил(-а) описание", "غيّر وصف", "ने विवरण बदल")),
+    ("message timer", _phrases(
+        "disappearing messages", "selbstlöschende Nachrichten", "messages éphémères",
+        "mensajes temporales", "messaggi effimeri", "mensagens temporárias",
+        "verdwijnende berichten", "исчезающие сообщения", "الرسائل المؤقتة", "गायब होने वाले मैसेज")),
+)
+CHAT_NAME = re.compile(r"^(?:WhatsApp Chat (?:with|-) |WhatsApp-Chat mit |Discussion WhatsApp avec |"
+                       r"Chat de WhatsApp con |Chat WhatsApp con |Conversa do WhatsApp com |"
+                       r"WhatsApp-chat met |Чат WhatsApp с |دردشة واتساب مع |"
+                       r"WhatsApp चैट )(?P<name>.+?)(?:\.txt|\.zip)?$", re.I)
+
+
+class WhatsAppChatParser(Parser):
+    NAME = "whatsapp-txt"
+    DATA_FORMAT = 'WhatsApp "Export chat" text'
+    VERSION = "1"
+
+    @classmethod
+    def recognises(cls, sample: Sample) -> bool:
+        text = sample.head.decode("utf-8", "replace")
+        lines = [clean(line) for line in text.splitlines()[:12]]
+        lines = [line for line in lines if line.strip()]
+        # The first line of every export is a dated line (the encryption notice, or a message).
+        return bool(lines) and _header(lines[0]) is not None
+
+    def parse(self, source: SourceFile) -> Iterator[Event | Reject | SourceNote]:
+        survey = _survey(source.path)
+        order = _order(survey.evidence, source)
+        if order.note:
+            yield SourceNote(order.note)
+        chat = _chat_name(source)
+        names = sorted(survey.authors)
+        for record in _records(source.path):
+            yield _event(record, order, names, chat, source)
+
+
+# -- lines and records -----------------------------------------------------------------------------
+
+def clean(line: str) -> str:
+    """A line as headers are matched: invisible marks out, odd spaces made plain."""
+    return line.translate(INVISIBLE).translate(SPACES).rstrip("\r\n")
+
+
+@dataclass(frozen=True)
+class Header:
+    date: str
+    time: str
+    rest: str
+    layout: str   # "android" or "iphone"
+
+
+def _header(line: str) -> Header | None:
+    for layout, pattern in (("iphone", IPHONE_HEADER), ("android", ANDROID_HEADER)):
+        match = pattern.match(line)
+        if match and DATE_PARTS.match(match.group("date").strip()):
+            return Header(match.group("date").strip(), match.group("time").strip(),
+                          match.group("rest"), layout)
+    return None
+
+
+@dataclass
+class Record:
+    line: int            # the header's line number (1-based)
+    header: Header
+    raw_header: str      # the line as written
+    more: list[str] = field(default_factory=list)   # the lines that continue it
+    cut: bool = False    # more lines than a message may hold
+
+
+def _lines(path: Path) -> Iterator[tuple[int, str]]:
+    with path.open(encoding="utf-8", errors="replace", newline="") as handle:
+        for number, line in enumerate(handle, 1):
+            yield number, line.rstrip("\r\n")
+
+
+def _records(path: Path) -> Iterator[Record | Reject]:
+    current: Record | None = None
+    size = 0
+    for number, line in _lines(path):
+        header = _header(clean(line))
+        if header is not None:
+            if current is not None:
+                yield current
+            current, size = Record(number, header, line), len(line)
+        elif current is None:
+            if line.strip("\ufeff\u200e\u200f \t"):
+                yield Reject(f"line:{number}", "text before the first dated line: not part of "
+                                               "any message")
+        elif size < MAX_TEXT_CHARS:
+            current.more.append(line)
+            size += len(line) + 1
+        else:
+            current.cut = True
+    if current is not None:
+        yield current
+
+
+@dataclass
+class Survey:
+    """The first pass: what the whole file says about its dates and who wrote in it."""
+
+    evidence: OrderEvidence = field(default_factory=lambda: OrderEvidence("line"))
+    authors: set[str] = field(default_factory=set)
+    too_many_authors: bool = False
+
+
+def _survey(path: Path) -> Survey:
+    survey = Survey()
+    for number, line in _lines(path):
+        header = _header(clean(line))
+        if header is None:
+            continue
+        parts = DATE_PARTS.match(header.date)
+        if parts and len(parts.group("a")) <= 2 and parts.group("a").isdigit() \
+                and parts.group("b").isdigit():
+            survey.evidence.add(number, header.date, int(parts.group("a")), int(parts.group("b")))
+        author = _author(header.rest)
+        if author and _notice(author[1], authored=True) is None:
+            if len(survey.authors) < MAX_AUTHORS_NAMED:
+                survey.authors.add(author[0])
+            elif author[0] not in survey.authors:
+                survey.too_many_authors = True
+    return survey
+
+
+def _order(evidence: OrderEvidence, source: SourceFile) -> Order:
+    override = 'date_order = "month-first" (or "day-first")'
+    chosen = source.sample.options.get("date_order")
+    if chosen in (DAY_FIRST, MONTH_FIRST):
+        decided = decide_order(evidence, override)
+        if decided.assumed or decided.value is None:
+            return Order(chosen, False, f"day/month order: {chosen.replace('-', ' ')}, as the "
+                                        f"case file sets for this source")
+        return decided
+    decided = decide_order(evidence, override)
+    if decided.assumed and source.region in MONTH_FIRST_REGIONS:
+        return Order(MONTH_FIRST, True, decided.note.replace(
+            "ASSUMED day first", f"ASSUMED month first (the source's region is {source.region})")
+            .replace("if the phone or account wrote month first", "if the phone wrote day first")
+            .replace('date_order = "month-first" (or "day-first")', 'date_order = "day-first"'))
+    return decided
+
+
+def _chat_name(source: SourceFile) -> str | None:
+    """The chat's name from the export's file name (``WhatsApp Chat with Chris.txt``), or from
+    the zip it came out of for an iPhone's ``_chat.txt``."""
+    for candidate in (source.name, source.case_path.rpartition("!")[0].rpartition("/")[2]):
+        match = CHAT_NAME.match(candidate.translate(INVISIBLE))
+        if match:
+            return match.group("name").strip()
+    return None
+
+
+# -- what a record says ----------------------------------------------------------------------------
+
+def _author(rest: str) -> tuple[str, str] | None:
+    """(author, text) of a header's rest, or None for a notice without an author."""
+    match = AUTHOR.match(rest)
+    if not match:
+        return None
+    author = " ".join(match.group("author").translate(INVISIBLE).translate(SPACES).split())
+    if not author or _notice(author) is not None:
+        # 'Chris changed the subject from "A" to "B: C"': a notice, not an author's line.
+        return None
+    return author, match.group("text")
+
+
+STRONG_NOTICES = frozenset({"encryption notice", "security code changed"})
+
+
+def _notice(text: str, authored: bool = False) -> str | None:
+    """What kind of WhatsApp notice a text is, or None. A text under an author (``authored``)
+    is a notice only when it is one of the long, unmistakable ones, or when it starts with the
+    left-to-right mark the iPhone puts before its notices: "Chris left" from a person is a
+    message, not a notice."""
+    if authored and not text.lstrip(" ").startswith("\u200e"):
+        kinds = [item for item in NOTICES if item[0] in STRONG_NOTICES]
+    else:
+        kinds = list(NOTICES)
+    folded = " ".join(text.translate(INVISIBLE).translate(SPACES).casefold().split())
+    for kind, phrases in kinds:
+        if any(phrase in f" {folded} " for phrase in phrases):
+            return kind
+    return None
+
+
+def _phrase(text: str, kind: str) -> bool:
+    folded = text.translate(INVISIBLE).translate(SPACES).casefold().strip()
+    return folded in PHRASES[kind]
+
+
+def identifier(author: str) -> str:
+    """``whatsapp:<number>`` for an author shown as a phone number, else ``name:<author>``."""
+    if PHONE_AUTHOR.match(author) and sum(c.isdigit() for c in author) >= 7:
+        return f"whatsapp:{author}"
+    return f"name:{author}"
+
+
+def _event(record: Record | Reject, order: Order, names: list[str], chat: str | None,
+           source: SourceFile) -> Event | Reject:
+    if isinstance(record, Reject):
+        return record
+    locator = f"line:{record.line}"
+    try:
+        time, time_notes = _time(record.header, order)
+    except ValueError as error:
+        return Reject(locator, f"{error}: {record.raw_header[:200]!r}")
+    author = _author(record.header.rest)
+    text = "\n".join([author[1] if author else record.header.rest, *record.more])
+    notes = list(time_notes)
+    details: dict = {"layout": record.header.layout}
+    if chat:
+        details["chat"] = chat
+    notice = _notice(text, authored=author is not None) if len(text) < 2000 else None
+    if author is None or notice is not None:
+        # WhatsApp's own notice: the iPhone puts it under the chat's name as the author.
+        details["notice"] = notice or "unrecognised"
+        if author is not None:
+            details["shown_under"] = author[0]
+        body, cut = bounded(text.translate(INVISIBLE).strip(), MAX_TEXT_CHARS)
+        return Event(kind="message", platform="whatsapp", time=time, locator=locator, text=body,
+                     flags=["truncated"] if cut or record.cut else [], details=details,
+                     notes=notes)
+    name, _ = author
+    sender = identifier(name)
+    others = [identifier(n) for n in names if n != name]
+    owner_side = None
+    if not others and chat and chat != name:
+        others = [identifier(chat)]
+        notes.append(f"the other party ({chat}) is named from the export's file name: they wrote "
+                     f"nothing in this chat")
+    elif not others and chat == name:
+        # The chat is named after its one author, so the phone's owner is the other side and
+        # never wrote in it: the core names them from the case file.
+        owner_side = "recipients"
+    if len(names) > 2 and chat:
+        details["group"] = chat
+    flags: list[str] = []
+    attachments = []
+    kind, call_status = "message", None
+    stripped = text.translate(INVISIBLE).strip()
+    for marker in PHRASES["edited"]:
+        if stripped.casefold().endswith(marker):
+            stripped = stripped[:len(stripped) - len(marker)].rstrip()
+            flags.append("edited")
+            break
+    if _phrase(stripped, "deleted"):
+        flags.append("deleted")
+    elif _phrase(stripped, "omitted"):
+        details["media"] = "omitted"
+    elif _phrase(stripped, "missed voice call") or _phrase(stripped, "missed video call"):
+        kind, call_status = "call", "missed"
+        details["call"] = "video" if _phrase(stripped, "missed video call") else "voice"
+    else:
+        media = _attached_name(stripped)
+        if media:
+            found = _attachment(source, media)
+            if found is not None:
+                attachments.append(found)
+            else:
+                details["media_not_in_export"] = media
+    body, cut = bounded(text.removeprefix("\u200e"), MAX_TEXT_CHARS)
+    if cut or record.cut:
+        flags.append("truncated")
+    if "edited" in flags:
+        body = stripped
+    return Event(
+        kind=kind, platform="whatsapp", time=time, locator=locator, sender=sender,
+        recipients=others, text=body, call_status=call_status, flags=flags,
+        attachments=attachments, details=details, notes=notes, owner_side=owner_side)
+
+
+def _attached_name(text: str) -> str | None:
+    first = text.splitlines()[0] if text else ""
+    match = ATTACHED_TAG.match(first)
+    if match:
+        return match.group("name").strip()
+    folded = first.casefold()
+    for phrase in FILE_ATTACHED:
+        if folded.endswith(phrase):
+            return first[:len(first) - len(phrase)].strip()
+    return None
+
+
+MAX_MEDIA_BYTES = 256 * 1024 * 1024   # a media file larger than this is listed, not read
+
+
+def _attachment(source: SourceFile, name: str):
+    path = source.related(name)
+    if path is None or not path.is_file():
+        return None
+    if path.stat().st_size > MAX_MEDIA_BYTES:
+        return None
+    return hashed_attachment(name, path.read_bytes())
+
+
+# -- times -----------------------------------------------------------------------------------------
+
+def _time(header: Header, order: Order) -> tuple[RawTime, list[str]]:
+    raw = f"{header.date} {header.time}"
+    year, month, day, notes = _date(header.date, order)
+    hour, minute, second, precision, clock_notes = _clock(header.time)
+    try:
+        moment = datetime(year, month, day, hour, minute, second)
+    except ValueError as error:
+        raise ValueError(f"not a date and time ({error})") from None
+    return RawTime(raw, moment, "local", precision, "chat line (the phone's clock, no zone)"), \
+        notes + clock_notes
+
+
+def _date(text: str, order: Order) -> tuple[int, int, int, list[str]]:
+    parts = DATE_PARTS.match(text)
+    if parts is None:
+        raise ValueError("not a date")
+    a, b, c, era = parts.group("a", "b", "c", "era")
+    notes: list[str] = []
+    if not b.isdigit():
+        raise ValueError("not a date")
+    if len(a) == 4 and a.isdigit():
+        year_text, month, day = a, int(b), int(c) if c.isdigit() else -1
+    else:
+        if not a.isdigit():
+            raise ValueError("not a date")
+        first, second = int(a), int(b)
+        chosen = order.value
+        if chosen is None:   # the file's lines disagree: this line must decide on its own
+            chosen = DAY_FIRST if first > 12 else MONTH_FIRST if second > 12 else None
+            if chosen is None and first != second:
+                raise ValueError("day/month order not decided: the file's lines disagree and "
+                                 "this one could be read either way")
+            chosen = chosen or DAY_FIRST
+        day, month = (first, second) if chosen == DAY_FIRST else (second, first)
+        year_text = c
+    year, year_note = _year(year_text, era)
+    if year_note:
+        notes.append(year_note)
+    if day < 0:
+        raise ValueError("not a date")
+    return year, month, day, notes
+
+
+def _year(text: str, era: str | None) -> tuple[int, str | None]:
+    if text[:1].isalpha():
+        start = ERAS.get(text[0])
+        number = text[1:]
+        if start is None or not number.isdigit():
+            raise ValueError(f"year {text!r} is in a calendar era courseline does not convert "
+                             f"(Reiwa R and Heisei H are converted)")
+        year = start + int(number)
+        return year, f"year {text} (Japanese era) read as {year}"
+    value = int(text)
+    if len(text) <= 2:
+        return 2000 + value, None
+    if era or value >= BUDDHIST_FROM:
+        year = value - 543
+        return year, f"year {text} (Buddhist era) read as {year}"
+    return value, None
+
+
+def _clock(text: str) -> tuple[int, int, int, str, list[str]]:
+    match = CLOCK.search(text)
+    if match is None:
+        raise ValueError("no time of day")
+    hour, minute = int(match.group("h")), int(match.group("m"))
+    second = int(match.group("s")) if match.group("s") else 0
+    precision = "s" if match.group("s") else "min"
+    marker = (text[:match.start()] + " " + text[match.end():]).strip()
+    notes: list[str] = []
+    words = [w for w in marker.split() if w.casefold() not in CONNECTORS]
+    key = "".join(words).replace(".", "").casefold()
+    if marker.casefold() in CONNECTORS or not key:
+        return hour, minute, second, precision, notes
+    if key in AM_MARKERS or key in PM_MARKERS:
+        if hour > 12:
+            notes.append(f"{match.group(0)} {marker}: a 24-hour time with an AM/PM marker, "
+                         f"read as {hour:02d}:{minute:02d}")
+        elif key in AM_MARKERS:
+            hour = 0 if hour == 12 else hour
+        else:
+            hour = 12 if hour == 12 else hour + 12
+        return hour, minute, second, precision, notes
+    raise ValueError(f"time of day {text!r} has a marker courseline does not know as AM or PM "
+                     f"({marker!r})")
