@@ -28,7 +28,7 @@ KINDS = frozenset({
 })
 PLATFORMS = frozenset({
     "email", "phone", "whatsapp", "facebook", "instagram", "x", "telegram", "snapchat", "discord",
-    "google-chat", "google-voice", "device", "diary",
+    "google-chat", "google-voice", "signal", "device", "diary",
 })
 DIRECTIONS = frozenset({"incoming", "outgoing", "unknown"})
 TIME_BASES = frozenset({"utc", "offset", "local", "assumed", "recalled"})
