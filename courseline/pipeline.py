@@ -11,7 +11,6 @@ from __future__ import annotations
 from contextlib import nullcontext
 import multiprocessing
 import os
-import posixpath
 import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -248,13 +247,13 @@ class CasePipeline:
 
     def read_job(self, source: SourceRow, sample: Sample, settings: SourceSettings) -> ReadJob:
         parser = parser_named(source.parser)
-        folder = posixpath.dirname(source.case_path)
         copies = {s.case_path: self.store.path_of(s.sha256)
                   for s in self.db.sources([source.entry]) if not s.container}
         return ReadJob(
             source_id=source.id, parser=parser.NAME, path=self.store.path_of(source.sha256),
             case_path=source.case_path, name=source.name, sample=sample,
-            related=RelatedFiles(folder, copies), settings=settings,
+            related=RelatedFiles(RelatedFiles.folder_of(source.case_path), copies),
+            settings=settings,
             provenance={"exhibit": self.db.exhibit_of(source.entry),
                         "source_sha256": source.sha256, "path": source.case_path,
                         "parser": parser.NAME, "parser_version": parser.VERSION})

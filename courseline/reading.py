@@ -34,13 +34,26 @@ CREATE TABLE rejects (source_id, locator, reason);
 @dataclass(frozen=True)
 class RelatedFiles:
     """Finds the evidence copy of a file beside a source in the same export, by a path relative
-    to the source's folder (``mmssms.db-wal``, ``../app_parts/PART_1``)."""
+    to the source's folder (``mmssms.db-wal``, ``../app_parts/PART_1``). Inside an archive
+    (``chat.zip!_chat.txt``) the folder is the member's folder within it, and a path that would
+    leave the archive finds nothing."""
 
-    folder: str
+    folder: str        # the source's folder: ``exports/phone`` or ``exports/chat.zip!inner``
     copies: dict[str, Path] = field(default_factory=dict)
 
+    @staticmethod
+    def folder_of(case_path: str) -> str:
+        archive, bang, member = case_path.rpartition("!")
+        return f"{archive}!{posixpath.dirname(member)}" if bang else posixpath.dirname(case_path)
+
     def __call__(self, relative: str) -> Path | None:
-        return self.copies.get(posixpath.normpath(posixpath.join(self.folder, relative)))
+        archive, bang, inner = self.folder.rpartition("!")
+        if not bang:
+            return self.copies.get(posixpath.normpath(posixpath.join(self.folder, relative)))
+        path = posixpath.normpath(posixpath.join(inner, relative))
+        if path == ".." or path.startswith(("../", "/")):
+            return None
+        return self.copies.get(f"{archive}!{path}")
 
 
 @dataclass(frozen=True)

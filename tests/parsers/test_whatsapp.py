@@ -259,3 +259,30 @@ def test_every_event_is_a_valid_event(tmp_path):
     for item in events(chat(tmp_path, ANDROID)):
         assert isinstance(item, Event)
         item.check()
+
+
+def test_an_iphone_export_zip_links_its_media_end_to_end(tmp_path):
+    """The media of an exported .zip are found beside _chat.txt inside the archive."""
+    import zipfile
+
+    from courseline.casefile import load_case
+    from courseline.pipeline import CasePipeline
+    from tests_support import read_jsonl
+
+    (tmp_path / "exports").mkdir()
+    with zipfile.ZipFile(tmp_path / "exports" / "WhatsApp Chat - Chris.zip", "w") as archive:
+        archive.writestr("_chat.txt", f"[03/04/2024, 21:05:00] Chris: {LRM}<attached: "
+                                      f"00000012-PHOTO-2024-04-03-21-05-00.jpg>\r\n"
+                                      f"[13/04/2024, 21:06:01] Sam: {LRM}<attached: ../../escape.jpg>\r\n")
+        archive.writestr("00000012-PHOTO-2024-04-03-21-05-00.jpg", png())
+    (tmp_path / "escape.jpg").write_bytes(png())
+    (tmp_path / "case.toml").write_text(
+        '[case]\nreference = "W"\n[[person]]\nkey = "victim"\nrole = "victim"\n'
+        'identifiers = ["name:Sam"]\n[[source]]\npath = "exports/WhatsApp Chat - Chris.zip"\n'
+        'owner = "victim"\n')
+    with CasePipeline(load_case(tmp_path)) as pipeline:
+        pipeline.build()
+    photo, escape = read_jsonl(tmp_path / "out" / "timeline.jsonl")
+    assert photo["attachments"][0]["media_type"] == "image/png"
+    assert photo["direction"] == "incoming" and escape["direction"] == "outgoing"
+    assert escape["attachments"] == [] and escape["details"]["media_not_in_export"] == "../../escape.jpg"
