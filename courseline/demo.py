@@ -61,7 +61,7 @@ identifiers = ["email:chris.walker@example.net", "email:cw.1983@example.net", "t
 key = "sister"
 role = "witness"
 name = "Jo Taylor"
-identifiers = ["email:jo.taylor@example.org", "tel:07700 900321"]
+identifiers = ["email:jo.taylor@example.org", "tel:07700 900321", "name:Jo Taylor"]
 
 [[order]]
 kind = "spo"

@@ -1,26 +1,53 @@
-"""The demo case's chat exports: Sam's WhatsApp chat with Chris, exported from her Android phone
-with its media (*Export chat* → *Attach media*), written as WhatsApp writes it.
+"""The demo case's chat and social-media exports, each written as the app writes it:
 
-What it shows: blocked on his number, Chris moves to WhatsApp after the order is served: a photo
-of Sam's front door at night, missed calls, a message he deleted and one he edited, the
-encryption notice WhatsApp puts at the top of every chat. Everything is synthetic.
+* Sam's WhatsApp chat with Chris, exported from her Android phone with its media: blocked on his
+  number, Chris moves to WhatsApp after the order is served (a photo of Sam's front door at
+  night, missed calls, a message he deleted and one he edited);
+* Sam's Instagram download: a follow request and messages from a new account, "chris.w.83",
+  that nothing yet ties to Chris (it shows up among the unknown identifiers), with Meta's
+  garbled accents (mojibake) to repair;
+* Sam's Telegram Desktop export: Chris, under his Telegram id, writing and calling;
+* Jo's Signal chat with Chris, exported from her computer: indirect contact.
+
+Everything is synthetic.
 """
 
 from __future__ import annotations
 
+import json
 import struct
 import zlib
+from datetime import datetime
 from pathlib import Path
 
 WHATSAPP = "exports/sam-whatsapp"
 CHAT_FILE = "WhatsApp Chat with Chris Walker.txt"
 PHOTO_FILE = "IMG-20240920-WA0003.jpg"
 
+INSTAGRAM = "exports/sam-instagram"
+TELEGRAM = "exports/sam-telegram"
+SIGNAL = "exports/jo-signal"
+
 SOURCES_TOML = f'''
 [[source]]
 path = "{WHATSAPP}"
 owner = "victim"
 exhibit = "DEMO/7"
+
+[[source]]
+path = "{INSTAGRAM}"
+owner = "victim"
+exhibit = "DEMO/8"
+
+[[source]]
+path = "{TELEGRAM}"
+owner = "victim"
+exhibit = "DEMO/9"
+
+[[source]]
+path = "{SIGNAL}"
+owner = "sister"
+exhibit = "DEMO/10"
 '''
 
 def _png(width: int, height: int) -> bytes:
@@ -52,8 +79,87 @@ CHAT = (
 )
 
 
+def _unix_ms(text: str) -> int:
+    return int(datetime.fromisoformat(text).timestamp() * 1000)
+
+
+def _mojibake(text: str) -> str:
+    """How Meta writes non-ASCII text: each UTF-8 byte as a character of its own."""
+    return text.encode("utf-8").decode("latin-1")
+
+
+def _instagram_messages() -> dict:
+    chris, sam = "chris.w.83", "Sam Taylor"
+    said = [("2024-10-03T21:40:00+01:00", chris, "Found you here too ❤️"),
+            ("2024-10-03T21:41:30+01:00", chris, "Don't block this one, café girl."),
+            ("2024-10-04T08:15:00+01:00", sam, "Leave me alone. I'm reporting this account.")]
+    return {
+        "participants": [{"name": chris}, {"name": sam}],
+        "messages": [{"sender_name": _mojibake(who), "timestamp_ms": _unix_ms(when),
+                      "content": _mojibake(text), "is_geoblocked_for_viewer": False}
+                     for when, who, text in reversed(said)],   # Meta writes newest first
+        "title": chris, "is_still_participant": True,
+        "thread_path": "inbox/chrisw83_1234567890",
+    }
+
+
+def _instagram_requests() -> dict:
+    return {"relationships_follow_requests_received": [{
+        "title": "", "media_list_data": [],
+        "string_list_data": [{"href": "https://www.instagram.com/chris.w.83",
+                              "value": "chris.w.83",
+                              "timestamp": _unix_ms("2024-10-03T21:35:00+01:00") // 1000}]}]}
+
+
+def _telegram_chat() -> dict:
+    chris_id, sam_id = 5550001, 5550002
+
+    def message(number: int, when: str, sender: tuple[str, int], text: str) -> dict:
+        moment = datetime.fromisoformat(when)
+        return {"id": number, "type": "message",
+                "date": moment.replace(tzinfo=None).isoformat(),
+                "date_unixtime": str(int(moment.timestamp())),
+                "from": sender[0], "from_id": f"user{sender[1]}", "text": text,
+                "text_entities": [{"type": "plain", "text": text}]}
+
+    chris, sam = ("Chris", chris_id), ("Sam Taylor", sam_id)
+    call_time = datetime.fromisoformat("2024-10-12T01:12:00+01:00")
+    return {
+        "name": "Chris", "type": "personal_chat", "id": chris_id,
+        "messages": [
+            message(101, "2024-10-12T01:05:00+01:00", chris, "Telegram then. You can't hide."),
+            {"id": 102, "type": "service", "date": call_time.replace(tzinfo=None).isoformat(),
+             "date_unixtime": str(int(call_time.timestamp())), "actor": "Chris",
+             "actor_id": f"user{chris_id}", "action": "phone_call",
+             "discard_reason": "missed", "text": "", "text_entities": []},
+            message(103, "2024-10-12T01:14:00+01:00", chris, "Pick up."),
+        ],
+    }
+
+
+SIGNAL_CHAT = ("[2024-10-20, 19:02] Chris Walker: Jo, tell Sam I just want to talk.\n"
+               "[2024-10-20, 19:30] Jo Taylor: No. Stop contacting our family.\n")
+
+
 def write_chat_exports(folder: Path) -> None:
     target = folder / WHATSAPP
     target.mkdir(parents=True, exist_ok=True)
     (target / CHAT_FILE).write_text(CHAT, encoding="utf-8", newline="\n")
     (target / PHOTO_FILE).write_bytes(DOOR_PHOTO)
+    instagram = folder / INSTAGRAM / "your_instagram_activity"
+    thread = instagram / "messages" / "inbox" / "chrisw83_1234567890"
+    requests = instagram / "connections" / "followers_and_following"
+    for path in (thread, requests):
+        path.mkdir(parents=True, exist_ok=True)
+    # Meta escapes every non-ASCII character (ensure_ascii), which is what makes its mojibake.
+    (thread / "message_1.json").write_text(json.dumps(_instagram_messages(), indent=2),
+                                           encoding="ascii")
+    (requests / "follow_requests_you've_received.json").write_text(
+        json.dumps(_instagram_requests(), indent=2), encoding="ascii")
+    telegram = folder / TELEGRAM / "ChatExport_2024-11-20"
+    telegram.mkdir(parents=True, exist_ok=True)
+    (telegram / "result.json").write_text(json.dumps(_telegram_chat(), indent=1,
+                                                     ensure_ascii=False), encoding="utf-8")
+    signal = folder / SIGNAL
+    signal.mkdir(parents=True, exist_ok=True)
+    (signal / "Chris Walker.txt").write_text(SIGNAL_CHAT, encoding="utf-8", newline="\n")

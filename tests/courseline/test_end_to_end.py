@@ -23,7 +23,7 @@ from tests_support import make_writable, read_jsonl, run_cli
 
 # 15 e-mails (4 saved twice), Sam's phone (10 texts, 18 calls) and its backup (9 and 17 of them
 # again), Jo's iPhone (5 messages, 3 calls): 15 + 10 + 18 + 5 + 3 events after merging.
-DEMO_EVENTS = 59
+DEMO_EVENTS = 68
 
 
 def test_demo_builds_a_sealed_timeline_with_merges_breaches_and_flags(built_demo):
@@ -52,7 +52,8 @@ def test_demo_builds_a_sealed_timeline_with_merges_breaches_and_flags(built_demo
     # and six WhatsApp messages and calls from the name Sam's phone shows for him.
     assert conduct["breach_counts"] == {"SPO 0001/2024": 10}
     assert conduct["repeated_breaches"] == ["SPO 0001/2024"]
-    assert {c["platform"] for c in conduct["possible_indirect_contact"]} == {"email", "phone"}
+    assert {c["platform"] for c in conduct["possible_indirect_contact"]} == {"email", "phone",
+                                                                              "signal"}
     assert all(c["to"] == ["sister"] for c in conduct["possible_indirect_contact"])
     pair = next(p for p in conduct["pairs"] if (p["from"], p["to"]) == ("suspect", "victim"))
     assert pair["events"] == 24
@@ -89,6 +90,29 @@ def test_demo_whatsapp_chat_is_attributed_and_its_photo_hashed(built_demo):
     # The phone's wall clock, read in the source's zone: 23:11 BST is 22:11 UTC.
     assert messages[0]["occurred_utc"] == "2024-09-20T22:11:00Z"
     assert messages[0]["time_basis"] == "local" and messages[0]["precision"] == "min"
+
+
+def test_demo_channel_hopping_shows_on_one_timeline(built_demo):
+    """Blocked, Chris turns up on Instagram under a new account and on Telegram: each lands on
+    the timeline, and the identities nothing ties to him yet are listed for a look."""
+    out = built_demo / "out"
+    rows = read_jsonl(out / "timeline.jsonl")
+    manifest = json.loads((out / "manifest.json").read_text())
+    request = next(r for r in rows if r["kind"] == "friend-request")
+    assert (request["platform"], request["sender"], request["recipient_persons"]) == (
+        "instagram", "instagram:chris.w.83", ["victim"])
+    instagram = [r for r in rows if r["platform"] == "instagram" and r["kind"] == "message"]
+    # Meta's mojibake repaired, and said.
+    assert any("café" in r["text"] for r in instagram)
+    assert any("mojibake" in note for r in instagram for note in r["notes"])
+    telegram = [r for r in rows if r["platform"] == "telegram"]
+    assert [r["kind"] for r in telegram] == ["message", "call", "message"]
+    assert telegram[1]["call_status"] == "missed" and telegram[1]["recipient_persons"] == ["victim"]
+    unknown = {u["identifier"] for u in manifest["unknown_identifiers"]}
+    assert {"instagram:chris.w.83", "name:chris.w.83", "telegram:user5550001"} <= unknown
+    signal = [r for r in rows if r["platform"] == "signal"]
+    assert [(r["sender_person"], r["recipient_persons"]) for r in signal] == [
+        ("suspect", ["sister"]), ("sister", ["suspect"])]
 
 
 def test_demo_phones_are_attributed_merged_and_timed(built_demo):
