@@ -17,7 +17,7 @@ from functools import cached_property
 from typing import Any
 
 from courseline.timeline.event import Event, canonical_json, clean_text, sha256_hex
-from courseline.timeline.identity import normalise
+from courseline.timeline.identity import PLATFORM_SCHEMES, normalise
 from courseline.timeline.timeutil import normalise as normalise_time
 
 # Fields a third party strips from a timeline row to recompute its event_id (docs/VERIFYING.md).
@@ -142,8 +142,11 @@ def _record(event: Event, settings: SourceSettings) -> tuple[dict[str, Any], int
             recipients.append(ident)
     owner_side = None
     if event.owner_side:
-        scheme = (sender or (recipients[0] if recipients else "tel:")).partition(":")[0]
-        owner = settings.owner_identifier("tel" if scheme in ("owner", "") else scheme)
+        scheme = (sender or (recipients[0] if recipients else "")).partition(":")[0]
+        if scheme in ("owner", ""):
+            # Nothing in the record names a scheme: the platform's own, else a phone's number.
+            scheme = event.platform if event.platform in PLATFORM_SCHEMES else "tel"
+        owner = settings.owner_identifier(scheme)
         if owner and event.owner_side == "sender" and sender is None:
             sender, owner_side = owner, "sender"
         elif owner and event.owner_side == "recipients" and owner not in recipients:

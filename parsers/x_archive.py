@@ -1,0 +1,631 @@
+"""X (Twitter) account archive: direct messages and the account's own tweets.
+
+How it is made: on x.com, *More* → *Settings and privacy* → *Your account* → *Download an archive
+of your data* (password, then a code); a day or more later X offers ``twitter-<date>-<id>.zip``.
+Add the zip as it is, or its ``data/`` folder with the media folders beside the ``.js`` files.
+
+Sources: research formats.md §4.5 (file names and the ``window.YTD.<name>.part<N> = [ … ]``
+assignment; DMs ``dmConversation{conversationId, messages[{messageCreate{id, senderId,
+recipientId, text, createdAt, urls, mediaUrls, reactions, editHistory}} | joinConversation |
+participantsJoin | participantsLeave | conversationNameUpdate]}``, newest first, ``text``
+HTML-escaped; tweets ``created_at`` ``"Wed Oct 10 20:19:24 +0000 2018"``; ``deleted-tweets.js``;
+pitfalls 19 and 20 of §6), which cites timhutton/twitter-archive-parser ``parser.py`` (the
+``tweet.js``/``tweets.js``/``tweets-part*.js`` names, the ``%a %b %d %X %z %Y`` layout and the
+media file names ``<tweet or message id>-<last part of the media URL>`` in ``tweets_media/`` and
+``direct_messages_media/``) and rust-utilities/twitter-archive ``src/structs/direct_message.rs``
+and ``direct_messages_group.rs`` (the notice entries and their fields: ``initiatingUserId``,
+``participantsSnapshot``, ``userIds``, ``name``; a group message has no ``recipientId``).
+Archives from 2019 to 2024 (the ``tweet``/``direct_message`` names of the early ones and the
+``tweets``/``direct_messages`` names of the later ones are both read).
+
+Recognised by content: the text, after a byte order mark and white space, starts with
+``window.YTD.<name>.part<N> =`` and an array, for a name read here: ``direct_messages``,
+``direct_messages_group`` (and the singular ``direct_message``, ``direct_message_group``),
+``tweets``, ``tweet``, ``deleted_tweets``. The assignment is stripped and the rest read as JSON.
+
+Direct messages (what is read), one event per entry of a conversation's ``messages``:
+
+* ``messageCreate``: a ``message`` (platform ``x``). Time ``createdAt`` (ISO 8601 with ``Z``) →
+  basis ``utc``, precision ``ms`` (``s`` when written without a fraction); X's server wrote it, so
+  a source's clock offset does not apply. Sender ``x:<senderId>``; recipients ``x:<recipientId>``
+  in a one-to-one conversation (the other id of the ``<low>-<high>`` conversation id when
+  ``recipientId`` is missing), and in a group every participant the file shows other than the
+  sender: senders, ``initiatingUserId``, ``participantsSnapshot`` and the ``userIds`` of joins and
+  leaves, plus the account itself when ``account.js`` is found (the group's membership at that
+  moment is not recorded; the event says so). Text HTML-unescaped (X writes ``&amp;``, ``&lt;``,
+  ``&gt;``) and bounded (flag ``truncated``); ``urls`` (the ``t.co`` link and what it expands to)
+  and ``reactions`` (``senderId``, ``reactionKey``, ``eventId``, ``createdAt``) are kept in
+  details; ``editHistory`` (present and not empty) → flag ``edited``, kept in details.
+  ``mediaUrls``: the file ``<message id>-<last part of the URL's path>`` is looked for in
+  ``direct_messages_media/`` (``direct_messages_group_media/`` first for a group) through
+  ``source.related``, hashed when present, and every URL is listed in ``details.media`` with
+  ``hashed`` or ``not in the export``.
+* ``joinConversation``, ``participantsJoin``, ``participantsLeave``, ``conversationNameUpdate``
+  (and any other entry with a ``createdAt``): a ``message`` event without text whose
+  ``details.notice`` names the entry, its fields kept verbatim; sender ``x:<initiatingUserId>``
+  where there is one, recipients the ``userIds`` or ``participantsSnapshot`` named.
+* Direction: when ``account.js`` is found beside the file (``source.related("account.js")``),
+  its ``accountId`` decides it (the account sent it: outgoing; else incoming) and its
+  ``username`` and ``accountDisplayName`` are in details; otherwise it is left to the core.
+  No other id is resolved to a name (``follower.js``, ``following.js`` and the headers files are
+  not read); screen names are in details where the record gives them.
+
+Tweets (``tweets.js``, ``tweet.js``, ``tweets-part<N>.js``, ``deleted-tweets.js``), one ``post``
+event per element (``{"tweet": {…}}``, or the bare tweet object of early archives):
+
+* Time ``created_at`` read with ``%a %b %d %H:%M:%S %z %Y`` → basis ``offset``, precision ``s``.
+* Sender: the account, ``x:<accountId>`` when ``account.js`` is found; else none, with
+  ``owner_side = "sender"`` (the core names the owner from the case file). Direction outgoing:
+  the archive holds only the account's own tweets.
+* Text ``full_text`` (``text`` in early archives), HTML-unescaped and bounded.
+* Recipients: ``entities.user_mentions[].id_str`` → ``x:<id>`` (a tweet that mentions someone is
+  contact with them), and ``in_reply_to_user_id_str`` (a reply is addressed to that account),
+  the account itself left out; mentions with their ``screen_name``, ``in_reply_to_*``,
+  ``entities.urls`` (expanded), ``source`` (the client), ``edit_info``, ``deleted_at`` and
+  ``id_str`` are in details. A retweet (``RT @…``) is marked ``details.retweet``.
+* ``deleted-tweets.js`` → flag ``deleted``; ``edit_info.edit`` (a later version of a tweet) or an
+  ``edit_info.initial`` naming more than one version → flag ``edited``.
+* Media (``extended_entities.media``, else ``entities.media``): ``<tweet id>-<last part of the
+  media or video variant URL>`` is looked for in ``tweets_media/`` (``tweet_media/`` in early
+  archives; ``deleted_tweets_media/`` for deleted tweets) and hashed when present.
+
+Locators: ``json:[I].dmConversation.messages[J]`` and ``json:[I]`` (tweets), indexes from 0.
+A record without a usable time is a reject naming it; an element that is not a conversation or a
+tweet is a reject; a file whose JSON breaks gives the records before the break and one reject
+naming the element it broke in, with the line and column.
+
+Memory: the file is read whole as text (about its size) and its top-level elements are decoded
+one at a time (a conversation, or a tweet): the parsed archive is never held whole. X splits
+large sets into ``part0…partN`` files.
+
+Not read: ``account.js`` beyond the owner's id and names; ``direct-message-headers.js`` and the
+other headers files (ids and times only, repeating the full files); likes, follows, blocks, mutes
+and lists; ``note-tweet.js`` (long-form text of tweets whose ``full_text`` is cut); reactions as
+events of their own (kept in details of the message they react to). X's ``window.YTD`` files
+of other names are not recognised.
+
+Checked on synthetic files only (tests/parsers/test_x_archive.py), built in the shapes
+formats.md §4.5 and the cited projects describe: every public ``direct-messages.js`` is a real
+person's private messages, so none was used.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+import posixpath
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from courseline.collectors.hashing import hash_file
+from courseline.collectors.identify import HEAD_BYTES, Sample, media_type_of
+from courseline.parsers import Parser, SourceFile
+from courseline.timeline.event import (MAX_TEXT_CHARS, Attachment, Event, RawTime, Reject,
+                                       SourceNote, bounded, clean_text)
+
+PLATFORM = "x"
+# window.YTD.<name>.part<N> = ; after an optional byte order mark and white space.
+ASSIGNMENT = re.compile(r"\A\ufeff?\s*window\.YTD\.([A-Za-z0-9_]+)\.part(\d+)\s*=\s*")
+ONE_TO_ONE = frozenset({"direct_messages", "direct_message"})
+GROUP = frozenset({"direct_messages_group", "direct_message_group"})
+TWEETS = frozenset({"tweets", "tweet"})
+DELETED_TWEETS = frozenset({"deleted_tweets"})
+READ_NAMES = ONE_TO_ONE | GROUP | TWEETS | DELETED_TWEETS
+TWEET_LAYOUT = "%a %b %d %H:%M:%S %z %Y"
+MAX_LIST_ITEMS = 1_000          # urls, reactions, mentions, media kept per record
+MAX_DEPTH_KEPT = 6              # nesting kept in details; deeper values are written as JSON text
+NOTICE_FIELDS_NOT_KEPT = frozenset({"createdAt"})
+TWEET_DETAIL_FIELDS = ("id_str", "in_reply_to_status_id_str", "in_reply_to_user_id_str",
+                       "in_reply_to_screen_name", "source", "edit_info", "deleted_at", "lang")
+GROUP_NOTE = ("group recipients: every participant the file shows for this conversation (senders, "
+              "joins, leaves, snapshots) other than the sender; who was a member at this moment "
+              "is not recorded")
+
+_DECODER = json.JSONDecoder()
+_WHITESPACE = re.compile(r"[ \t\n\r]*")
+
+
+# -- reading the file ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Broken:
+    """The JSON stops being readable at an element of the top-level array."""
+
+    reason: str
+
+
+def iter_array(text: str, position: int) -> Iterator[Any | Broken]:
+    """The elements of the JSON array starting at ``position``, decoded one at a time; a
+    :class:`Broken` (last) where the array stops being JSON."""
+    position = _WHITESPACE.match(text, position).end()
+    if not text.startswith("[", position):
+        yield Broken(f"expected '[' at {_where(text, position)}")
+        return
+    position += 1
+    while True:
+        position = _WHITESPACE.match(text, position).end()
+        if text.startswith("]", position):
+            return
+        if position >= len(text):
+            yield Broken(f"the file ends inside the array ({_where(text, position)}): cut short?")
+            return
+        try:
+            value, position = _DECODER.raw_decode(text, position)
+        except json.JSONDecodeError as error:
+            yield Broken(f"not JSON at line {error.lineno}, column {error.colno}: {error.msg}"
+                         + cut_short(text, "]"))
+            return
+        yield value
+        position = _WHITESPACE.match(text, position).end()
+        if text.startswith(",", position):
+            position += 1
+        elif not text.startswith("]", position):
+            yield Broken(f"expected ',' or ']' at {_where(text, position)}")
+            return
+
+
+def cut_short(text: str, closing: str) -> str:
+    """What to add to a JSON error when the document does not end as it must: a file cut short
+    (an interrupted download or copy) rather than one damaged in the middle."""
+    if text.rstrip().rstrip(";").endswith(closing):
+        return ""
+    return " (the file ends early: cut short?)"
+
+
+def _where(text: str, position: int) -> str:
+    line = text.count("\n", 0, position) + 1
+    column = position - (text.rfind("\n", 0, position) + 1) + 1
+    return f"line {line}, column {column}"
+
+
+def read_text(path: Any) -> tuple[str, bool]:
+    """The file as text, and whether bytes that are not UTF-8 had to be replaced."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8"), False
+    except UnicodeDecodeError:
+        return data.decode("utf-8", "replace"), True
+
+
+@dataclass(frozen=True)
+class Account:
+    """The archive's own account, from ``account.js``."""
+
+    account_id: str | None
+    username: str | None
+    display_name: str | None
+
+
+def read_account(source: SourceFile) -> tuple[Account | None, str]:
+    """The account from ``account.js`` beside the file, and a note saying what was found."""
+    path = source.related("account.js")
+    if path is None:
+        return None, ("account.js is not beside this file: the account's own id is not known, "
+                      "so direction is left to the case file's identifiers")
+    try:
+        text, _ = read_text(path)
+        found = ASSIGNMENT.match(text)
+        data = json.loads(text[found.end():].rstrip().rstrip(";")) if found else None
+        entry = data[0]["account"] if isinstance(data, list) and data else None
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        return None, f"account.js could not be read ({type(error).__name__}): owner not known"
+    if not isinstance(entry, dict):
+        return None, "account.js holds no account entry: owner not known"
+    account = Account(_id(entry.get("accountId")), _short(entry.get("username")),
+                      _short(entry.get("accountDisplayName")))
+    return account, (f"the account (account.js): id {account.account_id}, username "
+                     f"@{account.username}")
+
+
+# -- small values ----------------------------------------------------------------------------------
+
+def _id(value: Any) -> str | None:
+    """An X id as text (ids are strings in archives; a bare number is accepted)."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str) and value.strip():
+        return bounded(value.strip(), 100)[0]
+    return None
+
+
+def _short(value: Any) -> str | None:
+    return bounded(clean_text(value))[0] if isinstance(value, str) else None
+
+
+def plain(value: Any, depth: int = 0) -> Any:
+    """A JSON value fit for details: strings bounded, lists cut, deep nesting written as text."""
+    if isinstance(value, str):
+        return bounded(clean_text(value))[0]
+    if isinstance(value, (bool, int)) or value is None:
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if depth >= MAX_DEPTH_KEPT:
+        return bounded(json.dumps(value, ensure_ascii=False, default=str))[0]
+    if isinstance(value, dict):
+        return {bounded(str(k), 200)[0]: plain(v, depth + 1)
+                for k, v in list(value.items())[:MAX_LIST_ITEMS]}
+    if isinstance(value, list):
+        return [plain(v, depth + 1) for v in value[:MAX_LIST_ITEMS]]
+    return bounded(str(value))[0]
+
+
+def message_text(value: Any, flags: list[str], notes: list[str]) -> str | None:
+    """X's HTML-escaped text, unescaped and bounded."""
+    if not isinstance(value, str) or value == "":
+        return None
+    text = html.unescape(value)
+    if text != value:
+        notes.append("text HTML-unescaped (X writes &amp;, &lt;, &gt; in its archive)")
+    kept, cut = bounded(clean_text(text), MAX_TEXT_CHARS)
+    if cut:
+        flags.append("truncated")
+    return kept
+
+
+def iso_time(value: Any, field_name: str) -> RawTime | str:
+    """A ``createdAt`` (``2020-11-30T08:15:28.282Z``) as a UTC time, or why it is not one."""
+    if not isinstance(value, str) or not value.strip():
+        return f"no {field_name}"
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return f"{field_name} {bounded(value, 100)[0]!r} is not an ISO 8601 time"
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        return f"{field_name} {bounded(value, 100)[0]!r} has no zone"
+    precision = "ms" if "." in value else "s"
+    basis = "utc" if moment.utcoffset().total_seconds() == 0 else "offset"
+    if basis == "utc":
+        moment = moment.astimezone(UTC)
+    return RawTime(raw=value, value=moment, basis=basis, precision=precision, source=field_name,
+                   device_clock=False)
+
+
+def tweet_time(value: Any) -> RawTime | str:
+    if not isinstance(value, str) or not value.strip():
+        return "no created_at"
+    try:
+        moment = datetime.strptime(value.strip(), TWEET_LAYOUT)
+    except ValueError:
+        return f"created_at {bounded(value, 100)[0]!r} is not in X's layout ({TWEET_LAYOUT})"
+    return RawTime(raw=value, value=moment, basis="offset", precision="s", source="created_at",
+                   device_clock=False)
+
+
+def hashed_related(source: SourceFile, relative: str, name: str) -> Attachment | None | str:
+    """A file of the export found through ``source.related``, hashed as it is read; None when it
+    is not in the export, a reason when it is but cannot be read."""
+    path = source.related(relative)
+    if path is None:
+        return None
+    try:
+        digests = hash_file(path)
+        with open(path, "rb") as handle:
+            head = handle.read(HEAD_BYTES)
+    except OSError as error:
+        return f"in the export but could not be read ({type(error).__name__})"
+    return Attachment(name=name, sha256=digests.sha256, size=digests.size,
+                      media_type=media_type_of(head))
+
+
+def url_file_name(url: str) -> str | None:
+    """The last part of a URL's path (``abc.jpg`` of ``https://…/abc.jpg?tag=1``)."""
+    try:
+        last = posixpath.basename(urlsplit(url).path)
+    except ValueError:
+        return None
+    return last if last not in ("", ".", "..") else None
+
+
+def find_media(source: SourceFile, record_id: str | None, urls: list[str], folders: tuple[str, ...],
+               details: dict[str, Any], notes: list[str]) -> list[Attachment]:
+    """Attachments for the media URLs of a record, looked for as ``<record id>-<file>`` in each
+    folder; every URL listed in ``details.media`` with what was found."""
+    attachments: list[Attachment] = []
+    listed: list[dict[str, Any]] = []
+    for url in urls[:MAX_LIST_ITEMS]:
+        entry: dict[str, Any] = {"url": plain(url)}
+        last = url_file_name(url)
+        if record_id is None or last is None:
+            entry["status"] = "no file name can be made from it"
+            listed.append(entry)
+            continue
+        name = f"{record_id}-{last}"
+        entry["file"] = name
+        entry["status"] = "not in the export"
+        for folder in folders:
+            found = hashed_related(source, f"{folder}/{name}", name)
+            if isinstance(found, Attachment):
+                if all(a.sha256 != found.sha256 for a in attachments):
+                    attachments.append(found)
+                entry.update(status="hashed", path=f"{folder}/{name}", sha256=found.sha256)
+                break
+            if isinstance(found, str):
+                entry["status"] = found
+        listed.append(entry)
+    if listed:
+        details["media"] = listed
+        missing = sum(1 for e in listed if e["status"] != "hashed")
+        if missing:
+            notes.append(f"{missing} of {len(listed)} media item(s) not hashed: see media in "
+                         "details")
+    if len(urls) > MAX_LIST_ITEMS:
+        notes.append(f"{len(urls) - MAX_LIST_ITEMS} further media URL(s) not read")
+    return attachments
+
+
+def _ids(values: Any) -> list[str]:
+    if not isinstance(values, list):
+        return []
+    return [i for i in (_id(v) for v in values[:MAX_LIST_ITEMS]) if i is not None]
+
+
+def _sorted_ids(ids: set[str]) -> list[str]:
+    """Ids in a fixed order: by number, then as text (the output must not depend on set order)."""
+    return sorted(ids, key=lambda i: (len(i), i))
+
+
+# -- direct messages -------------------------------------------------------------------------------
+
+@dataclass
+class Conversation:
+    conversation_id: str | None
+    group: bool
+    participants: set[str] = field(default_factory=set)
+
+
+def conversation_of(conv: dict[str, Any], group: bool, account: Account | None) -> Conversation:
+    """The conversation's id and every participant the file shows for it."""
+    found = Conversation(_id(conv.get("conversationId")), group)
+    if not group and found.conversation_id and "-" in found.conversation_id:
+        found.participants.update(p for p in found.conversation_id.split("-") if p)
+    messages = conv.get("messages")
+    for entry in messages if isinstance(messages, list) else []:
+        if not isinstance(entry, dict):
+            continue
+        for body in entry.values():
+            if not isinstance(body, dict):
+                continue
+            for key in ("senderId", "recipientId", "initiatingUserId"):
+                if (value := _id(body.get(key))) is not None:
+                    found.participants.add(value)
+            for key in ("participantsSnapshot", "userIds"):
+                found.participants.update(_ids(body.get(key)))
+    if group and account is not None and account.account_id:
+        found.participants.add(account.account_id)
+    return found
+
+
+def dm_events(source: SourceFile, text: str, start: int, group: bool,
+              account: Account | None) -> Iterator[Event | Reject]:
+    for index, element in enumerate(iter_array(text, start)):
+        locator = f"json:[{index}]"
+        if isinstance(element, Broken):
+            yield Reject(locator, f"the file's JSON breaks here: {element.reason}")
+            return
+        conv = element.get("dmConversation") if isinstance(element, dict) else None
+        if not isinstance(conv, dict) or not isinstance(conv.get("messages"), list):
+            yield Reject(locator, "not a dmConversation with a messages list")
+            continue
+        conversation = conversation_of(conv, group, account)
+        for position, entry in enumerate(conv["messages"]):
+            where = f"{locator}.dmConversation.messages[{position}]"
+            yield dm_entry(source, entry, where, conversation, account)
+
+
+def dm_entry(source: SourceFile, entry: Any, locator: str, conversation: Conversation,
+             account: Account | None) -> Event | Reject:
+    if not isinstance(entry, dict) or not entry:
+        return Reject(locator, "not an object naming an entry (messageCreate, …)")
+    kind_name, body = next(iter(entry.items()))
+    if not isinstance(body, dict):
+        return Reject(locator, f"{bounded(str(kind_name), 100)[0]!r} holds no object")
+    when = iso_time(body.get("createdAt"), "createdAt")
+    if isinstance(when, str):
+        return Reject(locator, f"{kind_name}: {when}")
+    details: dict[str, Any] = {"conversation_id": conversation.conversation_id,
+                               "conversation": "group" if conversation.group else "one-to-one"}
+    if account is not None:
+        details["account"] = {"id": account.account_id, "username": account.username,
+                              "display_name": account.display_name}
+    if len(entry) > 1:
+        details["other_entries"] = plain({k: v for k, v in list(entry.items())[1:]})
+    if kind_name == "messageCreate":
+        return message_create(source, body, locator, when, conversation, account, details)
+    return notice(body, str(kind_name), locator, when, conversation, account, details)
+
+
+def message_create(source: SourceFile, body: dict[str, Any], locator: str, when: RawTime,
+                   conversation: Conversation, account: Account | None,
+                   details: dict[str, Any]) -> Event:
+    flags: list[str] = []
+    notes: list[str] = []
+    sender = _id(body.get("senderId"))
+    message_id = _id(body.get("id"))
+    details["message_id"] = message_id
+    recipient = _id(body.get("recipientId"))
+    if recipient is not None:
+        recipients = [recipient]
+    else:
+        recipients = _sorted_ids(conversation.participants - {sender} if sender
+                                 else conversation.participants)
+        if conversation.group:
+            notes.append(GROUP_NOTE)
+        elif recipients:
+            notes.append("no recipientId: the recipient is the conversation id's other party")
+    if sender is None:
+        notes.append("no senderId: the sender is not known")
+    text = message_text(body.get("text"), flags, notes)
+    for name in ("urls", "reactions"):
+        if isinstance(body.get(name), list) and body[name]:
+            details[name] = plain(body[name])
+    if body.get("editHistory"):
+        flags.append("edited")
+        details["editHistory"] = plain(body["editHistory"])
+    known = {"id", "senderId", "recipientId", "text", "createdAt", "urls", "reactions",
+             "mediaUrls", "editHistory"}
+    other = {k: v for k, v in body.items() if k not in known}
+    if other:
+        details["other_fields"] = plain(other)
+    media_urls = [u for u in body.get("mediaUrls") or [] if isinstance(u, str)] \
+        if isinstance(body.get("mediaUrls"), list) else []
+    folders = (("direct_messages_group_media", "direct_messages_media") if conversation.group
+               else ("direct_messages_media", "direct_messages_group_media"))
+    attachments = find_media(source, message_id, media_urls, folders, details, notes)
+    return Event(kind="message", platform=PLATFORM, time=when, locator=locator,
+                 direction=_direction(sender, account), sender=_x(sender),
+                 recipients=[f"x:{r}" for r in recipients], text=text, attachments=attachments,
+                 flags=flags, details=details, notes=notes)
+
+
+def notice(body: dict[str, Any], kind_name: str, locator: str, when: RawTime,
+           conversation: Conversation, account: Account | None, details: dict[str, Any]) -> Event:
+    """A conversation notice (someone joined, left, renamed it): an event without text."""
+    notes = [f"a conversation notice ({bounded(kind_name, 100)[0]}), not a typed message"]
+    details["notice"] = bounded(kind_name, 100)[0]
+    details["fields"] = plain({k: v for k, v in body.items() if k not in NOTICE_FIELDS_NOT_KEPT})
+    sender = _id(body.get("initiatingUserId")) or _id(body.get("senderId"))
+    named = _ids(body.get("userIds")) or _ids(body.get("participantsSnapshot"))
+    recipients = [r for r in dict.fromkeys(named) if r != sender]
+    return Event(kind="message", platform=PLATFORM, time=when, locator=locator,
+                 direction=_direction(sender, account) if sender else "unknown",
+                 sender=_x(sender), recipients=[f"x:{r}" for r in recipients],
+                 details=details, notes=notes)
+
+
+def _x(identifier: str | None) -> str | None:
+    return f"x:{identifier}" if identifier else None
+
+
+def _direction(sender: str | None, account: Account | None) -> str:
+    if account is None or not account.account_id or sender is None:
+        return "unknown"
+    return "outgoing" if sender == account.account_id else "incoming"
+
+
+# -- tweets ----------------------------------------------------------------------------------------
+
+def tweet_events(source: SourceFile, text: str, start: int, deleted: bool,
+                 account: Account | None) -> Iterator[Event | Reject]:
+    for index, element in enumerate(iter_array(text, start)):
+        locator = f"json:[{index}]"
+        if isinstance(element, Broken):
+            yield Reject(locator, f"the file's JSON breaks here: {element.reason}")
+            return
+        tweet = element.get("tweet", element) if isinstance(element, dict) else None
+        if not isinstance(tweet, dict):
+            yield Reject(locator, "not a tweet object")
+            continue
+        yield tweet_event(source, tweet, locator, deleted, account)
+
+
+def tweet_event(source: SourceFile, tweet: dict[str, Any], locator: str, deleted: bool,
+                account: Account | None) -> Event | Reject:
+    when = tweet_time(tweet.get("created_at"))
+    if isinstance(when, str):
+        return Reject(locator, when)
+    flags: list[str] = ["deleted"] if deleted else []
+    notes: list[str] = []
+    details: dict[str, Any] = {k: plain(tweet[k]) for k in TWEET_DETAIL_FIELDS if k in tweet}
+    body = tweet.get("full_text", tweet.get("text"))
+    text = message_text(body, flags, notes)
+    if isinstance(body, str) and body.startswith("RT @"):
+        details["retweet"] = True
+    own_id = account.account_id if account is not None else None
+    entities = tweet.get("entities") if isinstance(tweet.get("entities"), dict) else {}
+    mentions = [m for m in entities.get("user_mentions") or [] if isinstance(m, dict)] \
+        if isinstance(entities.get("user_mentions"), list) else []
+    if mentions:
+        details["mentions"] = [{"id": _id(m.get("id_str", m.get("id"))),
+                                "screen_name": _short(m.get("screen_name"))}
+                               for m in mentions[:MAX_LIST_ITEMS]]
+    addressed = [_id(m.get("id_str", m.get("id"))) for m in mentions[:MAX_LIST_ITEMS]]
+    addressed.append(_id(tweet.get("in_reply_to_user_id_str", tweet.get("in_reply_to_user_id"))))
+    recipients = [f"x:{r}" for r in dict.fromkeys(a for a in addressed if a) if r != own_id]
+    if isinstance(entities.get("urls"), list) and entities["urls"]:
+        details["urls"] = [plain({k: u.get(k) for k in ("url", "expanded_url", "display_url")})
+                           for u in entities["urls"][:MAX_LIST_ITEMS] if isinstance(u, dict)]
+    edit = tweet.get("edit_info") if isinstance(tweet.get("edit_info"), dict) else {}
+    initial = edit.get("initial") if isinstance(edit.get("initial"), dict) else {}
+    if "edit" in edit or len(initial.get("editTweetIds") or []) > 1:
+        flags.append("edited")
+    if account is not None:
+        details["account"] = {"id": account.account_id, "username": account.username,
+                              "display_name": account.display_name}
+    folders = ("deleted_tweets_media",) if deleted else ("tweets_media", "tweet_media")
+    attachments = find_media(source, _id(tweet.get("id_str", tweet.get("id"))),
+                             tweet_media_urls(tweet), folders, details, notes)
+    return Event(kind="post", platform=PLATFORM, time=when, locator=locator,
+                 direction="outgoing", sender=_x(own_id), recipients=recipients, text=text,
+                 attachments=attachments, flags=flags, details=details, notes=notes,
+                 owner_side=None if own_id else "sender")
+
+
+def tweet_media_urls(tweet: dict[str, Any]) -> list[str]:
+    """The URLs whose last part names a media file of the tweet: each photo's ``media_url``,
+    and for a video or GIF each variant's URL (the archive keeps one of them)."""
+    holder = tweet.get("extended_entities")
+    if not isinstance(holder, dict) or not isinstance(holder.get("media"), list):
+        holder = tweet.get("entities")
+    media = holder.get("media") if isinstance(holder, dict) else None
+    urls: list[str] = []
+    for item in media if isinstance(media, list) else []:
+        if not isinstance(item, dict):
+            continue
+        info = item.get("video_info")
+        variants = info.get("variants") if isinstance(info, dict) else None
+        if isinstance(variants, list) and variants:
+            urls.extend(v["url"] for v in variants
+                        if isinstance(v, dict) and isinstance(v.get("url"), str))
+        else:
+            url = item.get("media_url_https") or item.get("media_url")
+            if isinstance(url, str):
+                urls.append(url)
+    return list(dict.fromkeys(urls))
+
+
+# -- the parser ------------------------------------------------------------------------------------
+
+class XArchiveParser(Parser):
+    NAME = "x-archive-js"
+    DATA_FORMAT = "X (Twitter) archive: direct messages and tweets (data/*.js)"
+    VERSION = "1"
+
+    @classmethod
+    def recognises(cls, sample: Sample) -> bool:
+        text = sample.head.decode("utf-8", "replace")
+        found = ASSIGNMENT.match(text)
+        return (found is not None and found.group(1) in READ_NAMES
+                and text[found.end():].lstrip().startswith("["))
+
+    def parse(self, source: SourceFile) -> Iterator[Event | Reject | SourceNote]:
+        try:
+            text, replaced = read_text(source.path)
+        except OSError as error:
+            yield Reject("source", f"could not be read: {type(error).__name__}: {error}")
+            return
+        found = ASSIGNMENT.match(text)
+        if found is None or found.group(1) not in READ_NAMES:
+            yield Reject("source", "does not start with window.YTD.<name>.part<N> = for a name "
+                                   "this parser reads")
+            return
+        name, part = found.group(1), found.group(2)
+        if replaced:
+            yield SourceNote("bytes that are not UTF-8 were replaced by U+FFFD to read the file")
+        account, account_note = read_account(source)
+        yield SourceNote(f"window.YTD.{name}.part{part}; {account_note}")
+        if name in ONE_TO_ONE or name in GROUP:
+            if name in GROUP and account is None:
+                yield SourceNote("group conversations: without account.js the account is among "
+                                 "a message's recipients only where the file shows it "
+                                 "(a sender, a join, a snapshot)")
+            yield from dm_events(source, text, found.end(), name in GROUP, account)
+        else:
+            yield from tweet_events(source, text, found.end(), name in DELETED_TWEETS, account)
