@@ -3,10 +3,13 @@
     python benchmarks/run.py email --messages 20000
     python benchmarks/run.py email --messages 200000 --keep /tmp/bench-case
     python benchmarks/run.py android --rows 1000000
+    python benchmarks/run.py whatsapp --messages 1000000
 
 Prints records per second end to end (collect → parse → merge → sealed timeline) and the peak
-resident memory of the process. The input (an mbox; an Android ``mmssms.db`` and ``calllog.db``)
-is generated before timing starts.
+resident memory of the process. The input (an mbox; an Android ``mmssms.db`` and ``calllog.db``;
+a WhatsApp chat) is generated before timing starts. For WhatsApp it first prints the parser's own
+rate, lines read per second, with the memory it took, then builds the case (``--parse-only``
+skips the build).
 """
 
 from __future__ import annotations
@@ -166,6 +169,76 @@ def bench_android(args: argparse.Namespace) -> None:
         shutil.rmtree(root, ignore_errors=True)
 
 
+WHATSAPP_CASE_TOML = """\
+[case]
+reference = "BENCH"
+[[person]]
+key = "victim"
+role = "victim"
+identifiers = ["name:Sam Taylor"]
+[[person]]
+key = "suspect"
+role = "suspect"
+identifiers = ["name:Chris Walker"]
+[[source]]
+path = "WhatsApp Chat with Chris Walker.txt"
+owner = "victim"
+"""
+
+
+def write_whatsapp(path: Path, messages: int) -> int:
+    """An Android-layout chat of two people over many days, with multi-line messages, media left
+    out, deletions and missed calls; return the number of lines written."""
+    rng = random.Random(3)
+    lines = 0
+    start = 1_690_000_000
+    with path.open("w", encoding="utf-8", newline="\n") as handle:
+        for n in range(messages):
+            moment = time.gmtime(start + n * 37)
+            stamp = time.strftime("%d/%m/%Y, %H:%M", moment)
+            author = "Chris Walker" if rng.random() < 0.7 else "Sam Taylor"
+            roll = rng.random()
+            if roll < 0.05:
+                text = "<Media omitted>"
+            elif roll < 0.07:
+                text = "This message was deleted"
+            elif roll < 0.09:
+                text = "Missed voice call"
+            elif roll < 0.25:
+                text = f"{rng.choice(SMS_WORDS)} ({n})\nand another line\nand a third"
+            else:
+                text = f"{rng.choice(SMS_WORDS)} ({n})"
+            handle.write(f"{stamp} - {author}: {text}\n")
+            lines += text.count("\n") + 1
+    return lines
+
+
+def bench_whatsapp(args: argparse.Namespace) -> None:
+    from courseline.collectors.identify import sample_file
+    from courseline.parsers import SourceFile
+    from courseline.parsers.whatsapp import WhatsAppChatParser
+
+    root = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="courseline-bench-"))
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "case.toml").write_text(WHATSAPP_CASE_TOML, encoding="utf-8")
+    chat = root / "WhatsApp Chat with Chris Walker.txt"
+    lines = write_whatsapp(chat, args.messages)
+    print(f"generated {args.messages:,} messages, {lines:,} lines, "
+          f"{chat.stat().st_size / 2**20:.1f} MiB, in {root}")
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    start = time.perf_counter()
+    count = sum(1 for _ in WhatsAppChatParser().parse(
+        SourceFile(chat, chat.name, chat.name, sample_file(chat, chat.name))))
+    elapsed = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(f"parser alone: {count:,} records in {elapsed:.1f} s; {lines / elapsed:,.0f} lines per "
+          f"second; peak memory {peak / 1024:.0f} MiB (before: {before / 1024:.0f} MiB)")
+    if not args.parse_only:
+        _timed_build(root, lines, "lines")
+    if not args.keep:
+        shutil.rmtree(root, ignore_errors=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="what", required=True)
@@ -177,11 +250,13 @@ def main(argv: list[str] | None = None) -> None:
     android = sub.add_parser("android", help="a generated Android mmssms.db and calllog.db")
     android.add_argument("--rows", type=int, default=100_000)
     android.add_argument("--keep", help="build the case in this folder and keep it")
+    whatsapp = sub.add_parser("whatsapp", help="a generated WhatsApp chat export")
+    whatsapp.add_argument("--messages", type=int, default=100_000)
+    whatsapp.add_argument("--parse-only", action="store_true",
+                          help="measure the parser alone, without building the case")
+    whatsapp.add_argument("--keep", help="build the case in this folder and keep it")
     args = parser.parse_args(argv)
-    if args.what == "email":
-        bench_email(args)
-    else:
-        bench_android(args)
+    {"email": bench_email, "android": bench_android, "whatsapp": bench_whatsapp}[args.what](args)
 
 
 if __name__ == "__main__":

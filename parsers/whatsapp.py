@@ -62,9 +62,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from functools import lru_cache
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import NamedTuple
 
 from courseline.collectors.identify import Sample
 from courseline.parsers import Parser, SourceFile, hashed_attachment
@@ -155,10 +157,10 @@ PHRASES: dict[str, tuple[str, ...]] = {
         "Videochiamata persa", "Chamada de vídeo perdida", "Gemiste video-oproep",
         "Пропущенный видеозвонок", "مكالمة فيديو فائتة", "मिस्ड वीडियो कॉल"),
 }
-FILE_ATTACHED = _phrases(
+FILE_ATTACHED = frozenset(_phrases(
     "(file attached)", "(Datei angehängt)", "(fichier joint)", "(archivo adjunto)",
     "(file allegato)", "(arquivo anexado)", "(ficheiro anexado)", "(bestand bijgevoegd)",
-    "(файл добавлен)", "(الملف مرفق)", "(फ़ाइल अटैच की गई)")
+    "(файл добавлен)", "(الملف مرفق)", "(फ़ाइल अटैच की गई)"))
 ATTACHED_TAG = re.compile(r"^<(?:attached|Anhang|pièce jointe|adjunto|allegato|anexado|anexo|"
                           r"bijlage|вложение|مرفق|संलग्न)\s?:\s?(?P<name>[^>]+)>$", re.I)
 # Notices of WhatsApp's own, by what they say (the text that follows a name, or the whole line).
@@ -241,36 +243,57 @@ class WhatsAppChatParser(Parser):
         if order.note:
             yield SourceNote(order.note)
         chat = _chat_name(source)
-        names = sorted(survey.authors)
+        parties = Parties(sorted(survey.authors), chat)
         for record in _records(source.path):
-            yield _event(record, order, names, chat, source)
+            yield _event(record, order, parties, chat, source)
 
 
 # -- lines and records -----------------------------------------------------------------------------
 
 def clean(line: str) -> str:
     """A line as headers are matched: invisible marks out, odd spaces made plain."""
+    if line.isascii():   # no mark or odd space can be in it: the common case, kept cheap
+        return line.rstrip("\r\n")
     return line.translate(INVISIBLE).translate(SPACES).rstrip("\r\n")
 
 
-@dataclass(frozen=True)
-class Header:
+def fold(text: str) -> str:
+    """Text as phrases are compared: marks out, spaces plain and single, case folded."""
+    if not text.isascii():
+        text = text.translate(INVISIBLE).translate(SPACES)
+    return " ".join(text.casefold().split())
+
+
+class Header(NamedTuple):   # one per line of the file, twice: kept cheap
     date: str
     time: str
     rest: str
     layout: str   # "android" or "iphone"
 
 
-def _header(line: str) -> Header | None:
-    for layout, pattern in (("iphone", IPHONE_HEADER), ("android", ANDROID_HEADER)):
-        match = pattern.match(line)
-        if match and DATE_PARTS.match(match.group("date").strip()):
-            return Header(match.group("date").strip(), match.group("time").strip(),
-                          match.group("rest"), layout)
+def _header_match(line: str) -> tuple[str, re.Match] | None:
+    # The iPhone's lines open with a bracket, Android's with a digit; any other line continues
+    # a message and is not matched at all (most of a chat's lines are one or the other).
+    first = line[:1]
+    if first == "[":
+        match = IPHONE_HEADER.match(line)
+        return ("iphone", match) if match else None
+    if first.isdigit():
+        match = ANDROID_HEADER.match(line)
+        return ("android", match) if match else None
     return None
 
 
-@dataclass
+def _header(line: str) -> Header | None:
+    found = _header_match(line)
+    if found is None:
+        return None
+    layout, match = found
+    date, clock, rest = match.group("date", "time", "rest")
+    return Header(date.strip(), clock.strip(), rest, layout)
+
+
+@dataclass(slots=True)
 class Record:
     line: int            # the header's line number (1-based)
     header: Header
@@ -318,21 +341,35 @@ class Survey:
 
 def _survey(path: Path) -> Survey:
     survey = Survey()
+    authors = survey.authors
     for number, line in _lines(path):
-        header = _header(clean(line))
-        if header is None:
+        found = _header_match(clean(line))
+        if found is None:
             continue
-        parts = DATE_PARTS.match(header.date)
-        if parts and len(parts.group("a")) <= 2 and parts.group("a").isdigit() \
-                and parts.group("b").isdigit():
-            survey.evidence.add(number, header.date, int(parts.group("a")), int(parts.group("b")))
-        author = _author(header.rest)
-        if author and _notice(author[1], authored=True) is None:
+        layout, match = found
+        date, rest = match.group("date", "rest")
+        numbers = _day_month_numbers(date.strip())
+        if numbers is not None:
+            survey.evidence.add(number, date.strip(), *numbers)
+        author = _author(rest)
+        if author is None or author[0] in authors:
+            continue
+        if layout == "android" or _notice(author[1], authored=True) is None:
             if len(survey.authors) < MAX_AUTHORS_NAMED:
                 survey.authors.add(author[0])
             elif author[0] not in survey.authors:
                 survey.too_many_authors = True
     return survey
+
+
+@lru_cache(maxsize=1024)
+def _day_month_numbers(date: str) -> tuple[int, int] | None:
+    """The first two numbers of a date that is not year first (whose order is to be decided)."""
+    parts = DATE_PARTS.match(date)
+    if parts and len(parts.group("a")) <= 2 and parts.group("a").isdigit() \
+            and parts.group("b").isdigit():
+        return int(parts.group("a")), int(parts.group("b"))
+    return None
 
 
 def _order(evidence: OrderEvidence, source: SourceFile) -> Order:
@@ -370,14 +407,29 @@ def _author(rest: str) -> tuple[str, str] | None:
     match = AUTHOR.match(rest)
     if not match:
         return None
-    author = " ".join(match.group("author").translate(INVISIBLE).translate(SPACES).split())
-    if not author or _notice(author) is not None:
-        # 'Chris changed the subject from "A" to "B: C"': a notice, not an author's line.
+    author = match.group("author")
+    if not author.isascii():
+        author = author.translate(INVISIBLE).translate(SPACES)
+    author = " ".join(author.split())
+    # 'Chris changed the subject from "A" to "B: C"': a notice, not an author's line. Only a
+    # notice quoting something can hold a colon, so only then is the name looked at.
+    if not author or (('"' in author or "\u201c" in author) and _notice(author) is not None):
         return None
     return author, match.group("text")
 
 
 STRONG_NOTICES = frozenset({"encryption notice", "security code changed"})
+
+
+def _notice_pattern(kinds: list[tuple[str, tuple[str, ...]]]) -> re.Pattern:
+    return re.compile("|".join(
+        f"(?P<k{index}>{'|'.join(re.escape(p) for p in phrases)})"
+        for index, (_, phrases) in enumerate(kinds)))
+
+
+_ALL_NOTICES = list(NOTICES)
+_STRONG = [item for item in NOTICES if item[0] in STRONG_NOTICES]
+_ALL_PATTERN, _STRONG_PATTERN = _notice_pattern(_ALL_NOTICES), _notice_pattern(_STRONG)
 
 
 def _notice(text: str, authored: bool = False) -> str | None:
@@ -386,19 +438,17 @@ def _notice(text: str, authored: bool = False) -> str | None:
     left-to-right mark the iPhone puts before its notices: "Chris left" from a person is a
     message, not a notice."""
     if authored and not text.lstrip(" ").startswith("\u200e"):
-        kinds = [item for item in NOTICES if item[0] in STRONG_NOTICES]
+        kinds, pattern = _STRONG, _STRONG_PATTERN
     else:
-        kinds = list(NOTICES)
-    folded = " ".join(text.translate(INVISIBLE).translate(SPACES).casefold().split())
-    for kind, phrases in kinds:
-        if any(phrase in f" {folded} " for phrase in phrases):
-            return kind
-    return None
+        kinds, pattern = _ALL_NOTICES, _ALL_PATTERN
+    found = pattern.search(f" {fold(text)} ")
+    return kinds[int(found.lastgroup[1:])][0] if found else None
 
 
-def _phrase(text: str, kind: str) -> bool:
-    folded = text.translate(INVISIBLE).translate(SPACES).casefold().strip()
-    return folded in PHRASES[kind]
+# Whole-message phrases (deleted, media left out, missed calls), by their folded text.
+_PHRASE_KINDS = {phrase: kind for kind in ("deleted", "omitted", "missed voice call",
+                                           "missed video call") for phrase in PHRASES[kind]}
+_EDITED_MARKERS = PHRASES["edited"]
 
 
 def identifier(author: str) -> str:
@@ -408,7 +458,38 @@ def identifier(author: str) -> str:
     return f"name:{author}"
 
 
-def _event(record: Record | Reject, order: Order, names: list[str], chat: str | None,
+class Parties:
+    """Who a message is from and to, by its author (worked out once per author): the other
+    authors of the chat, or the party the file is named after, or the phone's owner."""
+
+    def __init__(self, names: list[str], chat: str | None):
+        self.names, self.chat = names, chat
+        self.group = len(names) > 2
+        self._known: dict[str, tuple[str, tuple[str, ...], str | None, str | None]] = {}
+
+    def of(self, name: str) -> tuple[str, tuple[str, ...], str | None, str | None]:
+        found = self._known.get(name)
+        if found is None:
+            found = self._work_out(name)
+            if len(self._known) < MAX_AUTHORS_NAMED:
+                self._known[name] = found
+        return found
+
+    def _work_out(self, name: str) -> tuple[str, tuple[str, ...], str | None, str | None]:
+        chat = self.chat
+        others = tuple(identifier(n) for n in self.names if n != name)
+        if not others and chat and chat != name:
+            return identifier(name), (identifier(chat),), None, (
+                f"the other party ({chat}) is named from the export's file name: they wrote "
+                f"nothing in this chat")
+        if not others and chat == name:
+            # The chat is named after its one author, so the phone's owner is the other side
+            # and never wrote in it: the core names them from the case file.
+            return identifier(name), (), "recipients", None
+        return identifier(name), others, None, None
+
+
+def _event(record: Record | Reject, order: Order, parties: Parties, chat: str | None,
            source: SourceFile) -> Event | Reject:
     if isinstance(record, Reject):
         return record
@@ -423,7 +504,10 @@ def _event(record: Record | Reject, order: Order, names: list[str], chat: str | 
     details: dict = {"layout": record.header.layout}
     if chat:
         details["chat"] = chat
-    notice = _notice(text, authored=author is not None) if len(text) < 2000 else None
+    # Android writes its notices without an author; only the iPhone puts them under one.
+    notice = None
+    if len(text) < 2000 and (author is None or record.header.layout == "iphone"):
+        notice = _notice(text, authored=author is not None)
     if author is None or notice is not None:
         # WhatsApp's own notice: the iPhone puts it under the chat's name as the author.
         details["notice"] = notice or "unrecognised"
@@ -433,36 +517,30 @@ def _event(record: Record | Reject, order: Order, names: list[str], chat: str | 
         return Event(kind="message", platform="whatsapp", time=time, locator=locator, text=body,
                      flags=["truncated"] if cut or record.cut else [], details=details,
                      notes=notes)
-    name, _ = author
-    sender = identifier(name)
-    others = [identifier(n) for n in names if n != name]
-    owner_side = None
-    if not others and chat and chat != name:
-        others = [identifier(chat)]
-        notes.append(f"the other party ({chat}) is named from the export's file name: they wrote "
-                     f"nothing in this chat")
-    elif not others and chat == name:
-        # The chat is named after its one author, so the phone's owner is the other side and
-        # never wrote in it: the core names them from the case file.
-        owner_side = "recipients"
-    if len(names) > 2 and chat:
+    sender, others, owner_side, note = parties.of(author[0])
+    if note:
+        notes.append(note)
+    if parties.group and chat:
         details["group"] = chat
     flags: list[str] = []
     attachments = []
     kind, call_status = "message", None
-    stripped = text.translate(INVISIBLE).strip()
-    for marker in PHRASES["edited"]:
-        if stripped.casefold().endswith(marker):
-            stripped = stripped[:len(stripped) - len(marker)].rstrip()
-            flags.append("edited")
-            break
-    if _phrase(stripped, "deleted"):
+    stripped = (text if text.isascii() else text.translate(INVISIBLE)).strip()
+    if stripped.endswith(">"):
+        folded_end = stripped.casefold()
+        for marker in _EDITED_MARKERS:
+            if folded_end.endswith(marker):
+                stripped = stripped[:len(stripped) - len(marker)].rstrip()
+                flags.append("edited")
+                break
+    said = _PHRASE_KINDS.get(fold(stripped)) if len(stripped) < 80 else None
+    if said == "deleted":
         flags.append("deleted")
-    elif _phrase(stripped, "omitted"):
+    elif said == "omitted":
         details["media"] = "omitted"
-    elif _phrase(stripped, "missed voice call") or _phrase(stripped, "missed video call"):
+    elif said in ("missed voice call", "missed video call"):
         kind, call_status = "call", "missed"
-        details["call"] = "video" if _phrase(stripped, "missed video call") else "voice"
+        details["call"] = "video" if said == "missed video call" else "voice"
     else:
         media = _attached_name(stripped)
         if media:
@@ -478,19 +556,20 @@ def _event(record: Record | Reject, order: Order, names: list[str], chat: str | 
         body = stripped
     return Event(
         kind=kind, platform="whatsapp", time=time, locator=locator, sender=sender,
-        recipients=others, text=body, call_status=call_status, flags=flags,
+        recipients=list(others), text=body, call_status=call_status, flags=flags,
         attachments=attachments, details=details, notes=notes, owner_side=owner_side)
 
 
 def _attached_name(text: str) -> str | None:
-    first = text.splitlines()[0] if text else ""
+    first = text.partition("\n")[0].rstrip("\r")
+    if not (first.endswith(")") or first.startswith("<")):
+        return None
     match = ATTACHED_TAG.match(first)
     if match:
         return match.group("name").strip()
-    folded = first.casefold()
-    for phrase in FILE_ATTACHED:
-        if folded.endswith(phrase):
-            return first[:len(first) - len(phrase)].strip()
+    name, bracket, tail = first.rpartition("(")
+    if bracket and f"({tail}".casefold() in FILE_ATTACHED:
+        return name.strip()
     return None
 
 
@@ -508,19 +587,28 @@ def _attachment(source: SourceFile, name: str):
 
 # -- times -----------------------------------------------------------------------------------------
 
-def _time(header: Header, order: Order) -> tuple[RawTime, list[str]]:
-    raw = f"{header.date} {header.time}"
-    year, month, day, notes = _date(header.date, order)
-    hour, minute, second, precision, clock_notes = _clock(header.time)
+def _time(header: Header, order: Order) -> tuple[RawTime, tuple[str, ...]]:
+    return _time_of(header.date, header.time, order.value)
+
+
+@lru_cache(maxsize=4096)
+def _time_of(date: str, clock: str, order: str | None) -> tuple[RawTime, tuple[str, ...]]:
+    """A header's time (cached: a chat's messages share their dates and often their minutes;
+    a RawTime does not change once made)."""
+    year, month, day, notes = _date(date, order)
+    hour, minute, second, precision, clock_notes = _clock(clock)
     try:
         moment = datetime(year, month, day, hour, minute, second)
     except ValueError as error:
         raise ValueError(f"not a date and time ({error})") from None
-    return RawTime(raw, moment, "local", precision, "chat line (the phone's clock, no zone)"), \
-        notes + clock_notes
+    return (RawTime(f"{date} {clock}", moment, "local", precision,
+                    "chat line (the phone's clock, no zone)"), (*notes, *clock_notes))
 
 
-def _date(text: str, order: Order) -> tuple[int, int, int, list[str]]:
+@lru_cache(maxsize=1024)
+def _date(text: str, order: str | None) -> tuple[int, int, int, tuple[str, ...]]:
+    """Year, month and day of a header's date; ``order``: the file's day/month order (None:
+    the file's lines disagree, and this one must decide)."""
     parts = DATE_PARTS.match(text)
     if parts is None:
         raise ValueError("not a date")
@@ -534,7 +622,7 @@ def _date(text: str, order: Order) -> tuple[int, int, int, list[str]]:
         if not a.isdigit():
             raise ValueError("not a date")
         first, second = int(a), int(b)
-        chosen = order.value
+        chosen = order
         if chosen is None:   # the file's lines disagree: this line must decide on its own
             chosen = DAY_FIRST if first > 12 else MONTH_FIRST if second > 12 else None
             if chosen is None and first != second:
@@ -548,7 +636,7 @@ def _date(text: str, order: Order) -> tuple[int, int, int, list[str]]:
         notes.append(year_note)
     if day < 0:
         raise ValueError("not a date")
-    return year, month, day, notes
+    return year, month, day, tuple(notes)
 
 
 def _year(text: str, era: str | None) -> tuple[int, str | None]:
@@ -569,7 +657,8 @@ def _year(text: str, era: str | None) -> tuple[int, str | None]:
     return value, None
 
 
-def _clock(text: str) -> tuple[int, int, int, str, list[str]]:
+@lru_cache(maxsize=4096)
+def _clock(text: str) -> tuple[int, int, int, str, tuple[str, ...]]:
     match = CLOCK.search(text)
     if match is None:
         raise ValueError("no time of day")
@@ -581,7 +670,7 @@ def _clock(text: str) -> tuple[int, int, int, str, list[str]]:
     words = [w for w in marker.split() if w.casefold() not in CONNECTORS]
     key = "".join(words).replace(".", "").casefold()
     if marker.casefold() in CONNECTORS or not key:
-        return hour, minute, second, precision, notes
+        return hour, minute, second, precision, tuple(notes)
     if key in AM_MARKERS or key in PM_MARKERS:
         if hour > 12:
             notes.append(f"{match.group(0)} {marker}: a 24-hour time with an AM/PM marker, "
@@ -590,6 +679,6 @@ def _clock(text: str) -> tuple[int, int, int, str, list[str]]:
             hour = 0 if hour == 12 else hour
         else:
             hour = 12 if hour == 12 else hour + 12
-        return hour, minute, second, precision, notes
+        return hour, minute, second, precision, tuple(notes)
     raise ValueError(f"time of day {text!r} has a marker courseline does not know as AM or PM "
                      f"({marker!r})")
