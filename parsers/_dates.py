@@ -5,6 +5,8 @@ of the phone's or the account's locale without saying which. One row cannot deci
 usually can: a first number over 12 makes it day-first, a second number over 12 month-first.
 When nothing in the file decides, day-first is assumed (courseline's users are in day-first
 regions), and the note says so and names the case-file setting that overrides it.
+
+It also holds the English month names that the parsers of dates written in words share.
 """
 
 from __future__ import annotations
@@ -12,6 +14,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 DAY_FIRST, MONTH_FIRST = "day-first", "month-first"
+
+# English month names and the abbreviations exports write (``sept`` too), lower case → number.
+ENGLISH_MONTHS: dict[str, int] = {name: number for number, names in enumerate(
+    (("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"), ("may",),
+     ("jun", "june"), ("jul", "july"), ("aug", "august"), ("sep", "sept", "september"),
+     ("oct", "october"), ("nov", "november"), ("dec", "december")), 1) for name in names}
 
 
 @dataclass

@@ -102,7 +102,15 @@ from typing import Any, TextIO
 
 from courseline.collectors.identify import Sample
 from courseline.parsers import Parser, SourceFile
-from courseline.parsers._dates import DAY_FIRST, MONTH_FIRST, Order, OrderEvidence, decide_order
+from courseline.parsers._chat import SPACES
+from courseline.parsers._dates import (
+    DAY_FIRST,
+    ENGLISH_MONTHS,
+    MONTH_FIRST,
+    Order,
+    OrderEvidence,
+    decide_order,
+)
 from courseline.parsers._phone import (
     PAYPHONE, UNIX_EPOCH, UNKNOWN_NUMBER, WITHHELD, epoch_time, phone_identifier,
     unix_seconds_or_ms,
@@ -290,11 +298,6 @@ TIME_PATTERNS = {
     for form, date in DATE_FORMS.items()
 }
 _EPOCH = re.compile(r"\d{10}(?:\d{3})?")
-MONTHS = {name: number for number, names in enumerate(
-    (("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"), ("may",),
-     ("jun", "june"), ("jul", "july"), ("aug", "august"), ("sep", "sept", "september"),
-     ("oct", "october"), ("nov", "november"), ("dec", "december")), 1) for name in names}
-_SPACES = str.maketrans({"\u202f": " ", "\u00a0": " ", "\u2007": " ", "\u2009": " "})
 UTC_WORDS = {"z", "utc", "gmt"}
 
 
@@ -346,7 +349,7 @@ def _clock_of(match: re.Match[str]) -> tuple[int, int, int, int, str]:
 
 def numeric_date_parts(text: str) -> tuple[int, int] | None:
     """The two leading numbers of a numeric day/month date, or None for any other form."""
-    match = TIME_PATTERNS["numeric"].fullmatch(text.strip().translate(_SPACES))
+    match = TIME_PATTERNS["numeric"].fullmatch(text.strip().translate(SPACES))
     if not match:
         return None
     return int(match.group("first")), int(match.group("second_part"))
@@ -356,7 +359,7 @@ def read_time(text: str, order: str | None) -> TimeRead:
     """A time in one of the layouts of the module docstring. ``order`` is the file's day/month
     order for numeric dates (None: the file does not decide it and this row must). Raises
     ValueError with the reason."""
-    cleaned = " ".join(text.translate(_SPACES).split())
+    cleaned = " ".join(text.translate(SPACES).split())
     for form, pattern in TIME_PATTERNS.items():
         match = pattern.fullmatch(cleaned)
         if match:
@@ -377,9 +380,9 @@ def read_time(text: str, order: str | None) -> TimeRead:
         day, month = int(match.group("day")), int(match.group("month"))
     else:
         name = match.group("monthname").lower()
-        if name not in MONTHS:
+        if name not in ENGLISH_MONTHS:
             raise ValueError(f"unknown month name {match.group('monthname')!r}")
-        day, month = int(match.group("day")), MONTHS[name]
+        day, month = int(match.group("day")), ENGLISH_MONTHS[name]
     hour, minute, second, micro, precision = _clock_of(match)
     tzinfo, basis = _zone_of(match.group("zone"))
     value = datetime(_year(match.group("year")), month, day, hour, minute, second, micro,
@@ -399,7 +402,7 @@ def format_precision(layout: str) -> str:
 
 def read_formatted_time(text: str, layout: str) -> TimeRead:
     """A time read with the case file's strptime layout."""
-    value = datetime.strptime(" ".join(text.translate(_SPACES).split()), layout)
+    value = datetime.strptime(" ".join(text.translate(SPACES).split()), layout)
     if value.tzinfo is None:
         return TimeRead(value, "local", format_precision(layout))
     basis = "utc" if value.utcoffset() == timedelta(0) and re.search(

@@ -76,6 +76,8 @@ from typing import Any
 
 from courseline.collectors.identify import Sample
 from courseline.parsers import Parser, SourceFile
+from courseline.parsers._chat import detail_value, flagged_text, platform_id
+from courseline.parsers._json_stream import array_records, read_small_json, read_whole
 from courseline.timeline.event import (MAX_TEXT_CHARS, Event, RawTime, Reject, SourceNote,
                                        bounded, clean_text)
 
@@ -93,7 +95,6 @@ NAIVE_NOTE = ("Timestamp written without a zone: read in the source's time zone 
               "Discord times without a zone as UTC; set the source's timezone to UTC if so)")
 
 _DECODER = json.JSONDecoder()
-_WHITESPACE = re.compile(r"[ \t\n\r]*")
 _HEAD_ARRAY = re.compile(r"\A\ufeff?\s*\[\s*\{")
 _CHANNEL_FOLDER = re.compile(r"\Ac?(\d+)\Z")
 
@@ -103,10 +104,7 @@ _CHANNEL_FOLDER = re.compile(r"\Ac?(\d+)\Z")
 @lru_cache(maxsize=8)
 def _read_small_json(path: str) -> Any:
     """A small JSON file of the package (evidence copies never change: cached by path)."""
-    file = Path(path)
-    if file.stat().st_size > MAX_SMALL_FILE:
-        raise ValueError(f"larger than {MAX_SMALL_FILE} bytes")
-    return json.loads(file.read_bytes().decode("utf-8-sig", "replace"))
+    return read_small_json(Path(path), MAX_SMALL_FILE)
 
 
 def small_json(source: SourceFile, relative: str) -> tuple[Any, str | None]:
@@ -130,8 +128,8 @@ def read_owner(source: SourceFile) -> tuple[Owner | None, str]:
     reasons = []
     for folder in ACCOUNT_FOLDERS:
         data, problem = small_json(source, f"../../{folder}/user.json")
-        if problem is None and isinstance(data, dict) and _id(data.get("id")):
-            owner = Owner(_id(data.get("id")), _short(data.get("username")))
+        if problem is None and isinstance(data, dict) and platform_id(data.get("id")):
+            owner = Owner(platform_id(data.get("id")), _short(data.get("username")))
             return owner, f"the account ({folder}/user.json): id {owner.user_id}"
         reasons.append(f"{folder}/user.json {problem or 'holds no id'}")
     return None, ("the account's id is not known (" + "; ".join(reasons)
@@ -155,25 +153,25 @@ def read_channel(source: SourceFile) -> tuple[Channel, list[str]]:
         notes.append(f"channel.json {problem or 'is not an object'}: the channel's recipients "
                      "are not known")
         data = {}
-    channel_id = _id(data.get("id")) or (from_folder.group(1) if from_folder else None)
+    channel_id = platform_id(data.get("id")) or (from_folder.group(1) if from_folder else None)
     details: dict[str, Any] = {"id": channel_id}
     kind = data.get("type")
     if kind is not None:
-        details["type"] = _plain(kind)
+        details["type"] = detail_value(kind)
         if isinstance(kind, int) and kind in CHANNEL_TYPES:
             details["type_name"] = CHANNEL_TYPES[kind]
     if data.get("name") is not None:
-        details["name"] = _plain(data["name"])
+        details["name"] = detail_value(data["name"])
     guild = data.get("guild")
     if isinstance(guild, dict):
-        details["guild"] = {"id": _id(guild.get("id")), "name": _short(guild.get("name"))}
+        details["guild"] = {"id": platform_id(guild.get("id")), "name": _short(guild.get("name"))}
     index, _ = small_json(source, "../index.json")
     if isinstance(index, dict) and channel_id in index:
-        details["index_name"] = _plain(index[channel_id])
+        details["index_name"] = detail_value(index[channel_id])
     recipients = []
     raw = data.get("recipients")
     for item in raw[:MAX_LIST_ITEMS] if isinstance(raw, list) else []:
-        found = _id(item.get("id")) if isinstance(item, dict) else _id(item)
+        found = platform_id(item.get("id")) if isinstance(item, dict) else platform_id(item)
         if found is not None and found not in recipients:
             recipients.append(found)
     return Channel(channel_id, recipients, details), notes
@@ -181,26 +179,8 @@ def read_channel(source: SourceFile) -> tuple[Channel, list[str]]:
 
 # -- small values ----------------------------------------------------------------------------------
 
-def _id(value: Any) -> str | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, str) and value.strip():
-        return bounded(value.strip(), 100)[0]
-    return None
-
-
 def _short(value: Any) -> str | None:
     return bounded(clean_text(value), 1000)[0] if isinstance(value, str) else None
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, str):
-        return bounded(clean_text(value))[0]
-    if isinstance(value, (bool, int)) or value is None:
-        return value
-    return bounded(clean_text(json.dumps(value, ensure_ascii=False, default=str)))[0]
 
 
 def message_time(value: Any) -> RawTime | str:
@@ -267,20 +247,19 @@ def message_event(fields: dict[str, Any], locator: str, context: Context) -> Eve
     text = None
     contents = fields.get("Contents")
     if isinstance(contents, str) and contents != "":
-        text, cut = bounded(clean_text(contents), MAX_TEXT_CHARS)
-        if cut:
-            flags.append("truncated")
+        text = flagged_text(contents, MAX_TEXT_CHARS, flags)
     elif contents not in (None, ""):
         notes.append("Contents is not text: kept in details")
-    details: dict[str, Any] = {"message_id": _id(fields.get("ID")),
+    details: dict[str, Any] = {"message_id": platform_id(fields.get("ID")),
                                "channel": context.channel.details}
     if contents not in (None, "") and not isinstance(contents, str):
-        details["Contents"] = _plain(contents)
+        details["Contents"] = detail_value(contents)
     urls = attachment_urls(fields.get("Attachments"))
     if urls:
         details["attachment_urls"] = urls
         notes.append("attachments are links to Discord's servers: the package holds no files")
-    other = {k: _plain(v) for k, v in list(fields.items())[:MAX_LIST_ITEMS] if k not in CSV_HEADER}
+    other = {k: detail_value(v) for k, v in list(fields.items())[:MAX_LIST_ITEMS]
+             if k not in CSV_HEADER}
     if other:
         details["other_fields"] = other
     if context.owner is not None:
@@ -298,39 +277,13 @@ def message_event(fields: dict[str, Any], locator: str, context: Context) -> Eve
 # -- the two layouts -------------------------------------------------------------------------------
 
 def json_messages(text: str, context: Context) -> Iterator[Event | Reject]:
-    position = _WHITESPACE.match(text, 1 if text.startswith("\ufeff") else 0).end()
-    if not text.startswith("[", position):
-        yield Reject("json:start", "not a JSON array")
-        return
-    position += 1
-    index = 0
-    while True:
-        position = _WHITESPACE.match(text, position).end()
-        if text.startswith("]", position):
+    for record in array_records(text):
+        if isinstance(record, Reject):
+            yield record
             return
-        try:
-            value, position = _DECODER.raw_decode(text, position)
-        except json.JSONDecodeError as error:
-            yield Reject(f"json:[{index}]", f"the file's JSON breaks here: line {error.lineno}, "
-                         f"column {error.colno}: {error.msg}"
-                         + cut_short(text, "]"))
-            return
-        locator = f"json:[{index}]"
+        locator, value = record
         yield (message_event(value, locator, context) if isinstance(value, dict)
                else Reject(locator, "not an object"))
-        index += 1
-        position = _WHITESPACE.match(text, position).end()
-        if text.startswith(",", position):
-            position += 1
-        elif not text.startswith("]", position):
-            yield Reject(f"json:[{index}]", "the file's JSON breaks here: expected ',' or ']'")
-            return
-
-
-def cut_short(text: str, closing: str) -> str:
-    """What to add to a JSON error when the document does not end as it must: a file cut short
-    (an interrupted download or copy) rather than one damaged in the middle."""
-    return "" if text.rstrip().endswith(closing) else " (the file ends early: cut short?)"
 
 
 def csv_messages(path: Path, context: Context) -> Iterator[Event | Reject]:
@@ -392,14 +345,10 @@ class DiscordMessagesParser(Parser):
             if head.startswith(",".join(CSV_HEADER)):
                 yield from csv_messages(source.path, context)
                 return
-            data = source.path.read_bytes()
+            text, decoding_note = read_whole(source.path, source.name)
         except OSError as error:
             yield Reject("source", f"could not be read: {type(error).__name__}: {error}")
             return
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError:
-            text = data.decode("utf-8", "replace")
-            yield SourceNote("bytes that are not UTF-8 were replaced by U+FFFD to read the file")
-        del data
+        if decoding_note:
+            yield SourceNote(decoding_note)
         yield from json_messages(text, context)

@@ -48,14 +48,15 @@ messages, and the case file names the owner); Hangouts ``Hangouts.json`` (anothe
 ``created_date`` strings in other languages (rejected with the reason).
 
 Streaming: ``messages.json`` is one JSON document that can be tens of megabytes for a long
-conversation, so it is never loaded whole: :class:`JsonMessages` reads it in chunks of
-:data:`CHUNK_BYTES` and decodes one message at a time with the standard library's C decoder
-(``JSONDecoder.raw_decode``). Memory is bounded by a chunk plus one message (a message larger
-than :data:`MAX_MESSAGE_CHARS` ends the read with a reject). ``group_info.json`` (a few hundred
-bytes) is read whole, up to :data:`MAX_GROUP_INFO_BYTES`. A file that is not valid JSON from
-some point on (cut short, damaged) gives the messages before that point and one reject naming
-the message and the character where reading stopped. Bytes that are not UTF-8 are read as U+FFFD
-and said once in a source note.
+conversation, so it is never loaded whole: the parsers' shared chunked reader
+(``_json_stream.JsonStream``) reads it in chunks of :data:`CHUNK_BYTES` and decodes one message
+at a time with the standard library's C decoder (``JSONDecoder.raw_decode``). Memory is bounded
+by a chunk plus one message (a message larger than :data:`MAX_MESSAGE_CHARS` ends the read with a
+reject). ``group_info.json`` (a few hundred bytes) is read whole, up to
+:data:`MAX_GROUP_INFO_BYTES`. A file that is not valid JSON from some point on (cut short,
+damaged) gives the messages before that point and one reject naming the message and the
+character where reading stopped. Bytes that are not UTF-8 are read as U+FFFD and said once in a
+source note.
 
 Locators: ``json:messages[N]``, N counted from 0 as in JSON (jq's ``.messages[N]``);
 ``json:file`` for the file as a whole.
@@ -73,8 +74,6 @@ export.
 
 from __future__ import annotations
 
-import codecs
-import hashlib
 import json
 import posixpath
 import re
@@ -83,14 +82,22 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
-from courseline.collectors.identify import HEAD_BYTES, Sample, media_type_of
+from courseline.collectors.identify import Sample
 from courseline.parsers import Parser, SourceFile
+from courseline.parsers._chat import (
+    NOT_IN_EXPORT,
+    SPACES,
+    flagged_text,
+    followable,
+    related_attachment,
+)
+from courseline.parsers._dates import ENGLISH_MONTHS
+from courseline.parsers._json_stream import JsonStream, TooLarge, json_head, read_small_json
 from courseline.timeline.event import (
     MAX_FIELD_CHARS,
     MAX_TEXT_CHARS,
-    Attachment,
     Event,
     RawTime,
     Reject,
@@ -105,78 +112,7 @@ MAX_GROUP_INFO_BYTES = 16 * 1024 * 1024
 MAX_LIST_ITEMS = 1_000               # items kept of a list copied verbatim into details
 MAX_DEPTH = 12                       # nesting kept of a value copied verbatim into details
 
-# -- shared with the Google Voice parser: decoding in chunks, hashing files of the export ---------
-
-
-class TextChunks:
-    """A UTF-8 file decoded chunk by chunk. A leading byte-order mark is dropped; bytes that are
-    not UTF-8 become U+FFFD from the first of them on, and :attr:`first_bad_byte` says where it
-    was (None while the file is valid)."""
-
-    def __init__(self, handle: BinaryIO, chunk_bytes: int | None = None):
-        self.handle = handle
-        self.chunk_bytes = chunk_bytes or CHUNK_BYTES
-        self.first_bad_byte: int | None = None
-        self._decoder = codecs.getincrementaldecoder("utf-8")("strict")
-        self._offset = 0          # bytes handed to the decoder so far
-        self._started = False
-        self._ended = False
-
-    def read(self, size: int | None = None) -> str:
-        """The next piece of text (at least one character), or "" at the end of the file."""
-        while not self._ended:
-            data = self.handle.read(max(size or 0, self.chunk_bytes))
-            if not self._started and data:
-                self._started = True
-                if data.startswith(codecs.BOM_UTF8):
-                    data = data[len(codecs.BOM_UTF8):]
-                    self._offset += len(codecs.BOM_UTF8)
-            self._ended = not data
-            text = self._decode(data, self._ended)
-            self._offset += len(data)
-            if text:
-                return text
-        return ""
-
-    def _decode(self, data: bytes, final: bool) -> str:
-        if self.first_bad_byte is None:
-            pending = self._decoder.getstate()[0]
-            try:
-                return self._decoder.decode(data, final)
-            except UnicodeDecodeError as error:
-                self.first_bad_byte = self._offset - len(pending) + error.start
-                self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
-                data = pending + data
-        return self._decoder.decode(data, final)
-
-    def decoding_note(self, what: str) -> str | None:
-        if self.first_bad_byte is None:
-            return None
-        return (f"{what} is not valid UTF-8 from byte {self.first_bad_byte}: bytes that are not "
-                "UTF-8 were read as U+FFFD (\ufffd)")
-
-
-def followable(name: str) -> bool:
-    """Whether a file name written in an export may be looked up beside it: a plain name, not a
-    path (absolute, climbing out with ``..``, or into another folder) nor a URL."""
-    return (bool(name) and name not in (".", "..")
-            and not any(mark in name for mark in ("/", "\\", "\x00"))
-            and re.match(r"[A-Za-z]:", name) is None)
-
-
-def hashed_file(path: Path, name: str | None) -> Attachment:
-    """An attachment that is a file of the export: hashed as it is read, typed by its content."""
-    digest = hashlib.sha256()
-    size = 0
-    head = b""
-    with path.open("rb") as handle:
-        while chunk := handle.read(CHUNK_BYTES):
-            if len(head) < HEAD_BYTES:
-                head += chunk[:HEAD_BYTES - len(head)]
-            digest.update(chunk)
-            size += len(chunk)
-    return Attachment(name=name, sha256=digest.hexdigest(), size=size,
-                      media_type=media_type_of(head))
+# -- values kept in details -----------------------------------------------------------------------
 
 
 def verbatim(value: Any, depth: int = 0) -> Any:
@@ -199,15 +135,8 @@ def verbatim(value: Any, depth: int = 0) -> Any:
 
 # -- created_date ---------------------------------------------------------------------------------
 
-MONTHS = {name: number for number, name in enumerate(
-    ("january", "february", "march", "april", "may", "june", "july", "august", "september",
-     "october", "november", "december"), start=1)}
-MONTHS.update({name[:3]: number for name, number in list(MONTHS.items())})
-MONTHS["sept"] = 9
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
-# Spaces Google writes inside the sentence: U+202F before AM/PM since 2023, NBSP, thin spaces.
-_SPACES = dict.fromkeys(map(ord, "\u202f\u00a0\u2009\u2007"), " ")
 _CREATED = re.compile(
     r"(?P<weekday>[^\W\d_]+),? "
     r"(?:(?P<us_month>[^\W\d_]+)\.? (?P<us_day>\d{1,2}),? (?P<us_year>\d{4})"
@@ -223,7 +152,8 @@ class DateError(ValueError):
 
 def read_created_date(raw: str) -> tuple[RawTime, list[str]]:
     """The time of ``created_date`` and notes on it, or DateError saying why it is not read."""
-    text = " ".join(raw.translate(_SPACES).split())
+    # Google writes U+202F before AM/PM since 2023, NBSP or thin spaces elsewhere.
+    text = " ".join(raw.translate(SPACES).split())
     match = _CREATED.fullmatch(text)
     if match is None:
         raise DateError(f"created_date {bounded(raw, 200)[0]!r} is not in a layout courseline "
@@ -231,7 +161,7 @@ def read_created_date(raw: str) -> tuple[RawTime, list[str]]:
                         "UTC' or 'Monday, 7 January 2019 at 19:25:08 UTC')")
     parts = match.groupdict()
     month_name = (parts["us_month"] or parts["month"]).lower()
-    month = MONTHS.get(month_name)
+    month = ENGLISH_MONTHS.get(month_name)
     if month is None:
         raise DateError(f"created_date {raw!r}: {month_name!r} is not an English month name")
     day = int(parts["us_day"] or parts["day"])
@@ -318,11 +248,7 @@ class Conversation:
 
     def _read_group_info(self, path: Path) -> None:
         try:
-            with path.open("rb") as handle:
-                data = handle.read(MAX_GROUP_INFO_BYTES + 1)
-            if len(data) > MAX_GROUP_INFO_BYTES:
-                raise ValueError(f"larger than {MAX_GROUP_INFO_BYTES} bytes")
-            info = json.loads(data.decode("utf-8-sig", "replace"))
+            info = read_small_json(path, MAX_GROUP_INFO_BYTES)
         except (OSError, ValueError, RecursionError) as error:
             self.notes.append(f"group_info.json could not be read ({type(error).__name__}: "
                               f"{bounded(str(error), 300)[0]}): the recipients are not known")
@@ -366,11 +292,7 @@ def _plain(value: Any) -> str | None:
     return bounded(clean_text(value.strip()), MAX_FIELD_CHARS)[0]
 
 
-# -- streaming the messages array -----------------------------------------------------------------
-
-_WHITESPACE = re.compile(r"[ \t\n\r]*")
-_DECODER = json.JSONDecoder()
-
+# -- reading messages.json: the shared chunked reader, ending at the first fault ------------------
 
 class Broken(Exception):
     """The JSON stops being readable; reading ends here."""
@@ -381,80 +303,33 @@ class Broken(Exception):
         self.at = at        # character offset in the file
 
 
-class JsonMessages:
-    """Walks ``{"messages": [ … ], …}`` in chunks, one value at a time."""
+def _take(stream: JsonStream, char: str, where: str) -> None:
+    found = stream.peek()
+    if found != char:
+        shown = repr(found) if found else "the end of the file"
+        raise Broken(f"expected {char!r} {where} but found {shown}", stream.char_offset())
+    stream.pos += 1
 
-    def __init__(self, chunks: TextChunks):
-        self.chunks = chunks
-        self.buf = ""
-        self.pos = 0
-        self.dropped = 0     # characters already discarded from the front of ``buf``
-        self.eof = False
 
-    @property
-    def offset(self) -> int:
-        return self.dropped + self.pos
-
-    def _fill(self, at_least: int = 0) -> bool:
-        """Read more text into the buffer; False at the end of the file."""
-        if self.eof:
-            return False
-        if self.pos > CHUNK_BYTES or self.pos > len(self.buf) // 2:
-            self.dropped += self.pos
-            self.buf = self.buf[self.pos:]
-            self.pos = 0
-        text = self.chunks.read(at_least)
-        if not text:
-            self.eof = True
-            return False
-        self.buf += text
-        return True
-
-    def peek(self) -> str:
-        """The next character that is not white space ("" at the end), without taking it."""
-        while True:
-            self.pos = _WHITESPACE.match(self.buf, self.pos).end()
-            if self.pos < len(self.buf):
-                return self.buf[self.pos]
-            if not self._fill():
-                return ""
-
-    def take(self, char: str, where: str) -> None:
-        found = self.peek()
-        if found != char:
-            shown = repr(found) if found else "the end of the file"
-            raise Broken(f"expected {char!r} {where} but found {shown}", self.offset)
-        self.pos += 1
-
-    def value(self) -> Any:
-        """The next JSON value, decoded whole (a message, a key, a section stepped over)."""
-        self.peek()
-        while True:
-            try:
-                value, end = _DECODER.raw_decode(self.buf, self.pos)
-            except json.JSONDecodeError as error:
-                if len(self.buf) - self.pos > MAX_MESSAGE_CHARS:
-                    raise Broken(f"a value longer than {MAX_MESSAGE_CHARS} characters that is "
-                                 f"not valid JSON ({error.msg})", self.offset) from None
-                # Perhaps only cut by the chunk: read as much again (geometric, so a large
-                # message is decoded a few times, not once per chunk) and try once more.
-                if self._fill(len(self.buf) - self.pos):
-                    continue
-                raise Broken(f"not valid JSON ({error.msg} at character "
-                             f"{self.dropped + error.pos})", self.offset) from None
-            except RecursionError:
-                raise Broken("JSON nested too deeply", self.offset) from None
-            if end == len(self.buf) and self._fill():
-                continue         # a number may go on in the next chunk
-            self.pos = end
-            return value
+def _value(stream: JsonStream) -> Any:
+    """The next JSON value, decoded whole (a message, a key, a section stepped over)."""
+    stream.peek()
+    try:
+        return stream.value(MAX_MESSAGE_CHARS)
+    except json.JSONDecodeError as error:
+        raise Broken(f"not valid JSON ({error.msg} at character "
+                     f"{stream.char_offset(error.pos)})", stream.char_offset()) from None
+    except TooLarge as error:
+        raise Broken(f"a value longer than {MAX_MESSAGE_CHARS} characters that is not valid "
+                     f"JSON ({error.detail})", stream.char_offset()) from None
+    except RecursionError:
+        raise Broken("JSON nested too deeply", stream.char_offset()) from None
 
 
 # -- the parser -----------------------------------------------------------------------------------
 
-_HEAD = re.compile(rb'\A(?:\xef\xbb\xbf)?[ \t\r\n]*\{[ \t\r\n]*"messages"[ \t\r\n]*:[ \t\r\n]*\[')
-_EMPTY = re.compile(rb'\A(?:\xef\xbb\xbf)?[ \t\r\n]*\{[ \t\r\n]*"messages"[ \t\r\n]*:'
-                    rb'[ \t\r\n]*\[[ \t\r\n]*\][ \t\r\n]*\}[ \t\r\n]*\Z')
+_HEAD = json_head(rb"\{", rb'"messages"', rb":", rb"\[")
+_EMPTY = json_head(rb"\{", rb'"messages"', rb":", rb"\[", rb"\]", rb"\}", rb"\Z")
 KNOWN_FIELDS = frozenset({"creator", "created_date", "text", "topic_id", "message_id",
                           "attached_files", "annotations", "message_state", "deletion_metadata",
                           "reactions"})
@@ -481,9 +356,9 @@ class GoogleChatParser(Parser):
         for note in conversation.notes:
             yield SourceNote(note)
         with source.path.open("rb") as handle:
-            chunks = TextChunks(handle)
-            yield from _Reading(source, conversation, JsonMessages(chunks)).run()
-            note = chunks.decoding_note(source.name)
+            stream = JsonStream(handle, CHUNK_BYTES, errors="replace")
+            yield from _Reading(source, conversation, stream).run()
+            note = stream.chunks.decoding_note(source.name)
             if note:
                 yield SourceNote(note)
 
@@ -491,7 +366,7 @@ class GoogleChatParser(Parser):
 class _Reading:
     """One pass over one messages.json."""
 
-    def __init__(self, source: SourceFile, conversation: Conversation, stream: JsonMessages):
+    def __init__(self, source: SourceFile, conversation: Conversation, stream: JsonStream):
         self.source = source
         self.conversation = conversation
         self.stream = stream
@@ -509,20 +384,20 @@ class _Reading:
             stream.pos += 1
             if stream.peek() != "}":
                 while True:
-                    key = stream.value()
+                    key = _value(stream)
                     if not isinstance(key, str):
-                        raise Broken("an object key is not a string", stream.offset)
-                    stream.take(":", f"after the key {bounded(key, 100)[0]!r}")
+                        raise Broken("an object key is not a string", stream.char_offset())
+                    _take(stream, ":", f"after the key {bounded(key, 100)[0]!r}")
                     if key == "messages" and stream.peek() == "[" and not found:
                         found = True
                         yield from self._messages()
                     else:
-                        stream.value()
+                        _value(stream)
                         other_keys.append(bounded(clean_text(key), 100)[0])
                     if stream.peek() == ",":
                         stream.pos += 1
                         continue
-                    stream.take("}", "at the end of the top-level object")
+                    _take(stream, "}", "at the end of the top-level object")
                     break
             else:
                 stream.pos += 1
@@ -538,22 +413,22 @@ class _Reading:
         if other_keys:
             yield SourceNote(f"top-level field(s) not read: {', '.join(other_keys[:20])}")
         if stream.peek() != "":
-            yield SourceNote(f"text after the JSON object (from character {stream.offset}) "
-                             "was not read")
+            yield SourceNote(f"text after the JSON object (from character "
+                             f"{stream.char_offset()}) was not read")
 
     def _messages(self) -> Iterator[Event | Reject]:
         stream = self.stream
-        stream.take("[", "to open the messages list")
+        _take(stream, "[", "to open the messages list")
         if stream.peek() == "]":
             stream.pos += 1
             return
         while True:
             self.index += 1
-            yield self._event(stream.value())
+            yield self._event(_value(stream))
             if stream.peek() == ",":
                 stream.pos += 1
                 continue
-            stream.take("]", "after a message (a ',' or the end of the list)")
+            _take(stream, "]", "after a message (a ',' or the end of the list)")
             self.index = -1
             return
 
@@ -623,9 +498,8 @@ class _Reading:
             event.details["text_value"] = verbatim(text)
             event.notes.append("text is not a string: kept in details.text_value")
             return
-        event.text, cut = bounded(clean_text(text), MAX_TEXT_CHARS)
-        if cut:
-            event.flags.append("truncated")
+        event.text = flagged_text(text, MAX_TEXT_CHARS, event.flags)
+        if len(text) > MAX_TEXT_CHARS:
             event.notes.append(f"text cut to {MAX_TEXT_CHARS} characters of {len(text)}")
 
     def _attachments(self, files: Any, event: Event) -> None:
@@ -652,20 +526,20 @@ class _Reading:
                 missing.append({**shown, "reason": "the name is a path: not followed"})
                 continue
             found = self._find_file(export_name, use, event)
-            if found is None:
-                missing.append({**shown, "reason": "not in the export"})
-                continue
-            try:
-                event.attachments.append(hashed_file(found, original or export_name))
-            except OSError as error:
-                missing.append({**shown, "reason": f"could not be read: {error}"})
+            attachment, status = (None, NOT_IN_EXPORT) if found is None else \
+                related_attachment(self.source, found, original or export_name)
+            if attachment is None:
+                missing.append({**shown, "reason": status})
+            else:
+                event.attachments.append(attachment)
         if missing:
             event.details["attachments_not_in_export"] = missing
 
-    def _find_file(self, export_name: str, use: int, event: Event) -> Path | None:
-        """The file of an ``export_name`` beside messages.json: as written, then as Takeout writes
-        names on disk (``?`` and ``:`` as ``_``, ``.jpg`` added to a name without extension), and
-        for the second and later message naming the same file, numbered ``(1)``, ``(2)``…"""
+    def _find_file(self, export_name: str, use: int, event: Event) -> str | None:
+        """The name under which an ``export_name`` is beside messages.json: as written, then as
+        Takeout writes names on disk (``?`` and ``:`` as ``_``, ``.jpg`` added to a name without
+        extension), and for the second and later message naming the same file, numbered ``(1)``,
+        ``(2)``…"""
         spellings: list[tuple[str, list[str]]] = [(export_name, [])]
         on_disk = re.sub(r"[?:]", "_", export_name)
         if on_disk != export_name:
@@ -678,13 +552,12 @@ class _Reading:
                          "Takeout numbers same-named files (1), (2)... in order")
             spellings = [(_numbered(name, use), [*why, numbering]) for name, why in spellings]
         for name, why in spellings:
-            path = self.source.related(name)
-            if path is not None:
+            if self.source.related(name) is not None:
                 if why:
                     event.notes.append(f"attachment {export_name!r} found as {name!r} ("
                                        + "; ".join(why) + "): the file name was derived, not "
                                        "written in messages.json")
-                return path
+                return name
         return None
 
     @staticmethod
@@ -734,9 +607,6 @@ def _numbered(name: str, number: int) -> str:
 __all__ = [
     "DateError",
     "GoogleChatParser",
-    "TextChunks",
-    "followable",
-    "hashed_file",
     "read_created_date",
     "verbatim",
 ]

@@ -92,7 +92,13 @@ from urllib.parse import unquote
 from courseline.collectors.identify import Sample
 from courseline.parsers import Parser, SourceFile
 from courseline.parsers._phone import UNKNOWN_NUMBER
-from courseline.parsers.google_chat import TextChunks, followable, hashed_file
+from courseline.parsers._chat import (
+    NOT_IN_EXPORT,
+    flagged_text,
+    followable,
+    related_attachment,
+)
+from courseline.parsers._json_stream import TextChunks
 from courseline.timeline.event import (
     MAX_FIELD_CHARS,
     MAX_TEXT_CHARS,
@@ -489,13 +495,12 @@ def _contact_identifier(contact: str) -> str:
     return f"name:{contact}"
 
 
-def _find_media(source: SourceFile, media: Media) -> tuple[Path, str] | None:
-    """The file a page names, and the name it was found under: as written, else with one of
-    the extensions Takeout gives media of that kind (the page writes pictures without one)."""
+def _find_media(source: SourceFile, media: Media) -> str | None:
+    """The name a file the page names is found under: as written, else with one of the
+    extensions Takeout gives media of that kind (the page writes pictures without one)."""
     for name in (media.name, *(media.name + ext for ext in EXTENSIONS.get(media.kind, ()))):
-        path = source.related(name)
-        if path is not None:
-            return path, name
+        if source.related(name) is not None:
+            return name
     return None
 
 
@@ -506,15 +511,13 @@ def _attach(source: SourceFile, media: list[Media], event: Event) -> None:
         if not followable(item.name):
             missing.append({**shown, "reason": "the name is a path or a URL: not followed"})
             continue
-        found = _find_media(source, item)
-        if found is None:
-            missing.append({**shown, "reason": "not in the export"})
-            continue
-        path, name = found
-        try:
-            event.attachments.append(hashed_file(path, name))
-        except OSError as error:
-            missing.append({**shown, "reason": f"could not be read: {error}"})
+        name = _find_media(source, item)
+        attachment, status = (None, NOT_IN_EXPORT) if name is None else \
+            related_attachment(source, name, name)
+        if attachment is None:
+            missing.append({**shown, "reason": status})
+        else:
+            event.attachments.append(attachment)
     if missing:
         event.details["attachments_not_in_export"] = missing
 
@@ -688,9 +691,7 @@ def _call_event(call: Call, context: _PageContext, source: SourceFile) -> Event 
         notes.append(f"the kind of call ({kind}) was read from {decided_by}: no label says it")
     _call_meaning(kind, event, other, context)
     if call.transcript:
-        event.text, cut = bounded(clean_text(call.transcript), MAX_TEXT_CHARS)
-        if cut:
-            event.flags.append("truncated")
+        event.text = flagged_text(call.transcript, MAX_TEXT_CHARS, event.flags)
         notes.append("the text is Google's transcript of the voicemail or recording")
     if call.warnings:
         details["recording_messages"] = call.warnings
@@ -791,9 +792,8 @@ class _TextConversation:
             notes.append("the page ends inside this message: its text may be incomplete")
         self._parties(message.sender, event)
         if message.text:
-            event.text, cut = bounded(clean_text(message.text), MAX_TEXT_CHARS)
-            if cut:
-                event.flags.append("truncated")
+            event.text = flagged_text(message.text, MAX_TEXT_CHARS, event.flags)
+            if len(message.text) > MAX_TEXT_CHARS:
                 notes.append(f"text cut to {MAX_TEXT_CHARS} characters of {len(message.text)}")
         _attach(self.source, message.media, event)
         if message.media_dropped:

@@ -96,9 +96,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from courseline.collectors.hashing import hash_file
-from courseline.collectors.identify import HEAD_BYTES, media_type_of
 from courseline.parsers import SourceFile
+from courseline.parsers._chat import NOT_IN_EXPORT, related_attachment
 from courseline.parsers._phone import (
     APPLE_EPOCH,
     apple_unit,
@@ -854,17 +853,10 @@ def _hash_from_export(row: Row, name: str | None, source: SourceFile,
     if not row["filename"]:
         return None
     for relative in _export_paths(str(row["filename"])):
-        path = source.related(relative)
-        if path is None:
+        attachment, status = related_attachment(source, relative, name)
+        if status == NOT_IN_EXPORT:
             continue
-        try:
-            digests = hash_file(path)
-            with path.open("rb") as handle:
-                head = handle.read(HEAD_BYTES)
-        except OSError as error:
-            notes.append(f"attachment {relative} is in the export but could not be read "
-                         f"({type(error).__name__})")
-            return None
-        return Attachment(name=name, sha256=digests.sha256, size=digests.size,
-                          media_type=media_type_of(head))
+        if attachment is None:
+            notes.append(f"attachment {relative} is {status}")
+        return attachment
     return None

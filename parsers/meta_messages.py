@@ -125,9 +125,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from courseline.collectors.hashing import hash_file
-from courseline.collectors.identify import HEAD_BYTES, Sample, media_type_of
+from courseline.collectors.identify import Sample
 from courseline.parsers import Parser, SourceFile
+from courseline.parsers._chat import (
+    HASHED,
+    NOT_IN_EXPORT,
+    detail_value,
+    flagged_text,
+    related_attachment,
+)
+from courseline.parsers._json_stream import JSON_SPACE, json_head, line_column, read_whole
 from courseline.timeline.event import (MAX_FIELD_CHARS, MAX_TEXT_CHARS, Attachment, Event,
                                        RawTime, Reject, SourceNote, bounded, clean_text)
 
@@ -178,19 +185,14 @@ class Repairs:
 # -- reading the thread file -----------------------------------------------------------------------
 
 _DECODER = json.JSONDecoder(strict=False)   # Meta's strings are escaped; be lenient all the same
-_SPACE = re.compile(r"[ \t\n\r]*")
 
 
 def _skip(text: str, pos: int) -> int:
-    return _SPACE.match(text, pos).end()  # type: ignore[union-attr]  # always matches
-
-
-def _line_column(text: str, pos: int) -> tuple[int, int]:
-    return text.count("\n", 0, pos) + 1, pos - text.rfind("\n", 0, pos)
+    return JSON_SPACE.match(text, pos).end()  # type: ignore[union-attr]  # always matches
 
 
 def _position_locator(text: str, pos: int) -> str:
-    line, column = _line_column(text, pos)
+    line, column = line_column(text, pos)
     return f"json:line={line},column={column}"
 
 
@@ -223,7 +225,7 @@ class _Broken(Exception):
 
 def _break(text: str, pos: int, what: str, locator: str | None = None,
            record: bool = False) -> _Broken:
-    line, column = _line_column(text, pos)
+    line, column = line_column(text, pos)
     where = f"line {line}, column {column}"
     locator = locator or _position_locator(text, pos)
     if record:
@@ -345,16 +347,6 @@ def _root(uri: Any) -> str | None:
     return uri.split("/", 1)[0]
 
 
-def decode_text(data: bytes) -> tuple[str, str | None]:
-    """The file as text, and a note when it was not valid UTF-8 (Meta writes ASCII)."""
-    try:
-        return data.decode("utf-8-sig"), None
-    except UnicodeDecodeError as error:
-        note = (f"the file is not valid UTF-8 (first bad byte at offset {error.start}): bytes "
-                "that are not UTF-8 were read as U+FFFD")
-        return data.decode("utf-8-sig", "replace"), note
-
-
 # -- deciding the platform -------------------------------------------------------------------------
 
 INSTAGRAM_ROOTS = frozenset({"your_instagram_activity"})
@@ -444,26 +436,25 @@ def _text_or_none(value: Any, repairs: Repairs, name: str,
 
 
 def _verbatim(value: Any) -> Any:
-    """A value for details: plain values as written (strings bounded), others as JSON text."""
-    if value is None or isinstance(value, (bool, int)):
-        return value
-    if isinstance(value, str):
-        return bounded(clean_text(value))[0]
-    return bounded(clean_text(json.dumps(value, ensure_ascii=False, sort_keys=True)))[0]
+    """A value for details: plain values as written (strings bounded), others as JSON text with
+    its keys sorted."""
+    return detail_value(value, sort_keys=True)
 
 
-def message_time(value: Any) -> RawTime | str:
-    """``timestamp_ms`` as a UTC instant, or why it cannot be one."""
+def unix_time(value: Any, field_name: str, precision: str, what: str) -> RawTime | str:
+    """A Unix time Meta writes (``timestamp_ms`` in milliseconds, ``timestamp`` in seconds) as a
+    UTC instant, or why it cannot be one; ``what`` names the record that has no time."""
     if type(value) is not int:
         shown = "missing" if value is None else f"{_verbatim(value)!r} (not a whole number)"
-        return f"timestamp_ms is {shown}: the message has no time"
+        return f"{field_name} is {shown}: the {what} has no time"
     if value <= 0:
-        return f"timestamp_ms is {value}: not a time Meta writes (0 or before 1970)"
+        return f"{field_name} is {value}: not a time Meta writes (0 or before 1970)"
     try:
-        moment = UNIX_EPOCH + timedelta(milliseconds=value)
+        moment = UNIX_EPOCH + (timedelta(milliseconds=value) if precision == "ms"
+                               else timedelta(seconds=value))
     except OverflowError:
-        return f"timestamp_ms {value} is beyond any calendar date"
-    return RawTime(str(value), moment, "utc", "ms", "timestamp_ms")
+        return f"{field_name} {value} is beyond any calendar date"
+    return RawTime(str(value), moment, "utc", precision, field_name)
 
 
 def convert_message(index: int, message: Any, context: ThreadContext,
@@ -472,7 +463,7 @@ def convert_message(index: int, message: Any, context: ThreadContext,
     if not isinstance(message, dict):
         return Reject(locator, f"the message is a JSON {type(message).__name__}, not an object: "
                                "not read")
-    time = message_time(message.get("timestamp_ms"))
+    time = unix_time(message.get("timestamp_ms"), "timestamp_ms", "ms", "message")
     if isinstance(time, str):
         return Reject(locator, time)
     repairs = Repairs()
@@ -534,10 +525,7 @@ def _content(event: Event, message: dict[str, Any], repairs: Repairs) -> None:
         event.details["content"] = _verbatim(content)
         event.notes.append("content is not text: kept in details as written")
         return
-    text, cut = bounded(repairs.text(content, "content"), MAX_TEXT_CHARS)
-    event.text = text
-    if cut:
-        event.flags.append("truncated")
+    event.text = flagged_text(repairs.text(content, "content"), MAX_TEXT_CHARS, event.flags)
 
 
 MEMBERSHIP_NOTES = {
@@ -652,7 +640,7 @@ def _media(message: dict[str, Any], source: SourceFile, details: dict[str, Any],
         listed.append(entry)
     if listed:
         details["media"] = listed
-        missing = sum(1 for e in listed if e["status"] != "hashed")
+        missing = sum(1 for e in listed if e["status"] != HASHED)
         if missing:
             notes.append(f"{missing} of {len(listed)} media item(s) could not be hashed: "
                          "see media in details")
@@ -672,20 +660,12 @@ def _find_media(uri: str, source: SourceFile, repairs: Repairs) -> tuple[Attachm
     if not candidates:
         return None, ("not in the export: the message file is not inside the folders the uri "
                       "names, so where the export's root is cannot be told")
+    name = posixpath.basename(spellings[0])
     for relative in candidates:
-        path = source.related(relative)
-        if path is None:
-            continue
-        try:
-            digests = hash_file(path)
-            with path.open("rb") as handle:
-                head = handle.read(HEAD_BYTES)
-        except OSError as error:
-            return None, f"in the export but could not be read ({type(error).__name__})"
-        name = posixpath.basename(spellings[0])
-        return Attachment(name=name, sha256=digests.sha256, size=digests.size,
-                          media_type=media_type_of(head)), "hashed"
-    return None, "not in the export"
+        attachment, status = related_attachment(source, relative, name)
+        if status != NOT_IN_EXPORT:
+            return attachment, status
+    return None, NOT_IN_EXPORT
 
 
 # -- share, reactions, users -----------------------------------------------------------------------
@@ -722,7 +702,7 @@ def _kept_lists(message: dict[str, Any], details: dict[str, Any], notes: list[st
 
 # -- the message parser ----------------------------------------------------------------------------
 
-_OBJECT_START = re.compile(rb"\A(?:\xef\xbb\xbf)?[ \t\r\n]*\{")
+_OBJECT_START = json_head(rb"\{")
 _MESSAGES_LIST = re.compile(rb'"messages"[ \t\r\n]*:[ \t\r\n]*\[')
 _SENDER = re.compile(rb'"sender_name"[ \t\r\n]*:')
 _TIMESTAMP = re.compile(rb'"timestamp_ms"[ \t\r\n]*:')
@@ -769,12 +749,10 @@ class MetaMessagesParser(Parser):
 
     def parse(self, source: SourceFile) -> Iterator[Event | Reject | SourceNote]:
         try:
-            data = source.path.read_bytes()
+            text, decoding_note = read_whole(source.path, source.name)
         except OSError as error:
             yield Reject("json:file", f"could not be read: {type(error).__name__}: {error}")
             return
-        text, decoding_note = decode_text(data)
-        del data
         if decoding_note:
             yield SourceNote(decoding_note)
         thread = scan_thread(text)
@@ -860,9 +838,9 @@ REQUEST_LISTS: dict[str, RequestList] = {
     "relationships_follow_requests_received": RequestList("instagram", "incoming", "received"),
     "relationships_follow_requests_sent": RequestList("instagram", "outgoing", "sent"),
 }
-_REQUESTS_HEAD = re.compile(
-    rb'\A(?:\xef\xbb\xbf)?[ \t\r\n]*\{[ \t\r\n]*"(' +
-    b"|".join(re.escape(k.encode()) for k in REQUEST_LISTS) + rb')"[ \t\r\n]*:[ \t\r\n]*\[')
+_REQUESTS_HEAD = json_head(
+    rb"\{", rb'"(' + b"|".join(re.escape(k.encode()) for k in REQUEST_LISTS) + rb')"', rb":",
+    rb"\[")
 _PROFILE = re.compile(r"instagram\.com/(?:_u/)?([A-Za-z0-9._]+)/?(?:[?#].*)?$")
 
 
@@ -873,19 +851,6 @@ def _list_note(key: str, kind: RequestList, count: int) -> str:
     return (f"{what} requests {kind.status} ({key}): {count} entr{'y' if count == 1 else 'ies'}; "
             f"Meta does not document what each timestamp marks: read as the time of the "
             f"request{when}")
-
-
-def request_time(value: Any) -> RawTime | str:
-    if type(value) is not int:
-        shown = "missing" if value is None else f"{_verbatim(value)!r} (not a whole number)"
-        return f"timestamp is {shown}: the request has no time"
-    if value <= 0:
-        return f"timestamp is {value}: not a time Meta writes (0 or before 1970)"
-    try:
-        moment = UNIX_EPOCH + timedelta(seconds=value)
-    except OverflowError:
-        return f"timestamp {value} is beyond any calendar date"
-    return RawTime(str(value), moment, "utc", "s", "timestamp")
 
 
 class MetaFriendRequestsParser(Parser):
@@ -900,7 +865,7 @@ class MetaFriendRequestsParser(Parser):
 
     def parse(self, source: SourceFile) -> Iterator[Event | Reject | SourceNote]:
         try:
-            text, decoding_note = decode_text(source.path.read_bytes())
+            text, decoding_note = read_whole(source.path, source.name)
         except OSError as error:
             yield Reject("json:file", f"could not be read: {type(error).__name__}: {error}")
             return
@@ -952,7 +917,7 @@ class MetaFriendRequestsParser(Parser):
     @staticmethod
     def _event(locator: str, item: dict[str, Any], stamp: Any, kind: RequestList,
                entry: dict[str, Any]) -> Event | Reject:
-        time = request_time(stamp)
+        time = unix_time(stamp, "timestamp", "s", "request")
         if isinstance(time, str):
             return Reject(locator, time)
         repairs = Repairs()

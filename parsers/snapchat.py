@@ -70,7 +70,6 @@ from __future__ import annotations
 
 import html
 import json
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -78,6 +77,8 @@ from typing import Any
 
 from courseline.collectors.identify import Sample
 from courseline.parsers import Parser, SourceFile
+from courseline.parsers._chat import detail_value, flagged_text
+from courseline.parsers._json_stream import Broken, iter_members, json_head, read_whole
 from courseline.timeline.event import (MAX_TEXT_CHARS, Event, RawTime, Reject, SourceNote,
                                        bounded, clean_text)
 
@@ -101,75 +102,16 @@ GROUP_NOTE = ("group recipients: every other sender seen in this conversation; t
               "membership is not in the file")
 MAX_LIST_ITEMS = 1_000
 
-_DECODER = json.JSONDecoder()
-_WHITESPACE = re.compile(r"[ \t\n\r]*")
-_HEAD_OBJECT = re.compile(r"\A\ufeff?\s*\{")
+_HEAD_OBJECT = json_head(rb"\{")
 
 
 # -- reading the file ------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Broken:
-    """The JSON stops being readable at a member of the top-level object."""
-
-    reason: str
-    key: str | None = None       # the member whose value it breaks in, when its key was read
-
-
-def iter_members(text: str) -> Iterator[tuple[str, Any] | Broken]:
-    """The members of the top-level JSON object, each value decoded on its own; a
-    :class:`Broken` (last) where the object stops being JSON."""
-    position = _WHITESPACE.match(text, 1 if text.startswith("\ufeff") else 0).end()
-    if not text.startswith("{", position):
-        yield Broken(f"expected '{{' at {_where(text, position)}")
-        return
-    position += 1
-    while True:
-        position = _WHITESPACE.match(text, position).end()
-        if text.startswith("}", position):
-            return
-        key: Any = None
-        try:
-            key, position = _DECODER.raw_decode(text, position)
-            position = _WHITESPACE.match(text, position).end()
-            if not text.startswith(":", position) or not isinstance(key, str):
-                yield Broken(f"expected a key and ':' at {_where(text, position)}")
-                return
-            position = _WHITESPACE.match(text, position + 1).end()
-            value, position = _DECODER.raw_decode(text, position)
-        except json.JSONDecodeError as error:
-            yield Broken(f"not JSON at line {error.lineno}, column {error.colno}: {error.msg}"
-                         + cut_short(text, "}"),
-                         key if isinstance(key, str) else None)
-            return
-        yield key, value
-        position = _WHITESPACE.match(text, position).end()
-        if text.startswith(",", position):
-            position += 1
-        elif not text.startswith("}", position):
-            yield Broken(f"expected ',' or '}}' at {_where(text, position)}")
-            return
-
 
 def broken_locator(broken: Broken, last_key: str | None) -> str:
     """Where the JSON breaks: the conversation being read, else the place after the last one."""
     if broken.key is not None:
         return locator_of(broken.key)
     return f"json:after {locator_of(last_key)}" if last_key is not None else "json:start"
-
-
-def cut_short(text: str, closing: str) -> str:
-    """What to add to a JSON error when the document does not end as it must: a file cut short
-    (an interrupted download or copy) rather than one damaged in the middle."""
-    if text.rstrip().rstrip(";").endswith(closing):
-        return ""
-    return " (the file ends early: cut short?)"
-
-
-def _where(text: str, position: int) -> str:
-    line = text.count("\n", 0, position) + 1
-    column = position - (text.rfind("\n", 0, position) + 1) + 1
-    return f"line {line}, column {column}"
 
 
 def locator_of(key: str, index: int | None = None) -> str:
@@ -250,28 +192,16 @@ def _name(value: Any) -> str | None:
     return None
 
 
-def _plain(value: Any) -> Any:
-    """A value fit for details: strings bounded; anything else not a plain scalar as JSON text."""
-    if isinstance(value, str):
-        return bounded(clean_text(value))[0]
-    if isinstance(value, (bool, int)) or value is None:
-        return value
-    return bounded(clean_text(json.dumps(value, ensure_ascii=False, default=str)))[0]
-
-
 def _text(value: Any, flags: list[str]) -> str | None:
     if not isinstance(value, str) or value == "":
         return None
-    kept, cut = bounded(clean_text(value), MAX_TEXT_CHARS)
-    if cut:
-        flags.append("truncated")
-    return kept
+    return flagged_text(value, MAX_TEXT_CHARS, flags)
 
 
 def _media_ids(value: Any) -> list[str] | Any:
     if isinstance(value, str):
         return [bounded(part.strip(), 200)[0] for part in value.split("|") if part.strip()]
-    return _plain(value)
+    return detail_value(value)
 
 
 # -- the newer layout: conversations ---------------------------------------------------------------
@@ -334,10 +264,10 @@ def newer_record(record: dict[str, Any], locator: str,
                                "conversation_title": conversation.title}
     for name in ("Media Type", "IsSaved", "IsSender", "isSender"):
         if name in record:
-            details[name] = _plain(record[name])
+            details[name] = detail_value(record[name])
     if "Media IDs" in record:
         details["Media IDs"] = _media_ids(record["Media IDs"])
-    other = {k: _plain(v) for k, v in list(record.items())[:MAX_LIST_ITEMS]
+    other = {k: detail_value(v) for k, v in list(record.items())[:MAX_LIST_ITEMS]
              if k not in NEWER_FIELDS}
     if other:
         details["other_fields"] = other
@@ -420,8 +350,8 @@ def older_record(record: dict[str, Any], locator: str, sent: bool, section: str)
         notes.append(NOT_SAVED)
     details: dict[str, Any] = {"section": section}
     if "Media Type" in record:
-        details["Media Type"] = _plain(record["Media Type"])
-    other = {k: _plain(v) for k, v in list(record.items())[:MAX_LIST_ITEMS]
+        details["Media Type"] = detail_value(record["Media Type"])
+    other = {k: detail_value(v) for k, v in list(record.items())[:MAX_LIST_ITEMS]
              if k not in OLDER_FIELDS}
     if other:
         details["other_fields"] = other
@@ -443,9 +373,9 @@ class SnapchatChatParser(Parser):
 
     @classmethod
     def recognises(cls, sample: Sample) -> bool:
-        text = sample.head.decode("utf-8", "replace")
-        if not _HEAD_OBJECT.match(text):
+        if not _HEAD_OBJECT.match(sample.head):
             return False
+        text = sample.head.decode("utf-8", "replace")
         if f'"{EPOCH_FIELD}"' in text:
             return True
         return ('"Media Type"' in text and '"Created"' in text
@@ -453,16 +383,12 @@ class SnapchatChatParser(Parser):
 
     def parse(self, source: SourceFile) -> Iterator[Event | Reject | SourceNote]:
         try:
-            data = source.path.read_bytes()
+            text, decoding_note = read_whole(source.path, source.name)
         except OSError as error:
             yield Reject("source", f"could not be read: {type(error).__name__}: {error}")
             return
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError:
-            text = data.decode("utf-8", "replace")
-            yield SourceNote("bytes that are not UTF-8 were replaced by U+FFFD to read the file")
-        del data
+        if decoding_note:
+            yield SourceNote(decoding_note)
         layouts: set[str] = set()
         last_key: str | None = None
         for member in iter_members(text):

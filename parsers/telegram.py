@@ -78,11 +78,11 @@ What is read:
   the reason; a path that is absolute or climbs out of the export folder (``..``) is not followed.
 
 Streaming: a whole-account ``result.json`` can be hundreds of megabytes, so it is never loaded
-whole. :class:`JsonStream` reads it in chunks of :data:`CHUNK_BYTES` bytes, walks the objects
-and arrays around the messages itself, and decodes one message at a time with the
-standard library's C decoder (``JSONDecoder.raw_decode``); sections not read are stepped over
-without being decoded. Memory is bounded by a chunk plus one message; a message larger than
-:data:`MAX_RECORD_CHARS` is stepped over and rejected.
+whole. The parsers' shared chunked reader (``_json_stream.JsonStream``) reads it in chunks of
+:data:`CHUNK_BYTES` bytes; this module walks the objects and arrays around the messages, and each
+message is decoded on its own with the standard library's C decoder (``JSONDecoder.raw_decode``);
+sections not read are stepped over without being decoded. Memory is bounded by a chunk plus one
+message; a message larger than ``_json_stream.MAX_RECORD_CHARS`` is stepped over and rejected.
 
 Damage: a message that is not valid JSON is stepped over (its end found by brackets and quotes)
 and rejected with the reason, and the next message is read. Telegram Desktop writes control
@@ -110,7 +110,6 @@ and placeholders, ``from_id``, edits, forwards, ``\\xHH`` escapes, exports witho
 
 from __future__ import annotations
 
-import codecs
 import io
 import json
 import math
@@ -120,15 +119,23 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import PurePosixPath
-from typing import Any, BinaryIO
+from typing import Any
 
-from courseline.collectors.hashing import hash_file
-from courseline.collectors.identify import HEAD_BYTES, Sample, media_type_of
+from courseline.collectors.identify import HEAD_BYTES, Sample
 from courseline.parsers import Parser, SourceFile
+from courseline.parsers._chat import NOT_IN_EXPORT, flagged_text, related_attachment
+from courseline.parsers._json_stream import (
+    MAX_KEY_CHARS,
+    Cut,
+    Decoded,
+    JsonStream,
+    NotJson,
+    TooLarge,
+    Unreadable,
+)
 from courseline.timeline.event import (
     MAX_FIELD_CHARS,
     MAX_TEXT_CHARS,
-    Attachment,
     Event,
     Location,
     RawTime,
@@ -139,8 +146,6 @@ from courseline.timeline.event import (
 )
 
 CHUNK_BYTES = 1024 * 1024            # read size; memory is about this plus one message
-MAX_RECORD_CHARS = 32 * 1024 * 1024  # a message larger than this is stepped over and rejected
-MAX_KEY_CHARS = 64 * 1024            # an object key longer than this is damage, not a key
 MAX_LIST_ITEMS = 1_000               # items of a list kept in details; more are counted
 MAX_DEPTH_KEPT = 8                   # nesting kept in details; deeper values are summarised
 LATEST_UNIX_SECONDS = 253_402_300_799   # 9999-12-31T23:59:59Z
@@ -187,292 +192,24 @@ SERVICE_PHRASES = {
     "topic_edit": "edited a topic",
 }
 
-# -- the streaming reader --------------------------------------------------------------------------
+# -- reading: the shared chunked reader, with tdesktop's escapes repaired --------------------------
 
-_WHITESPACE = re.compile(r"[ \t\n\r]*")
-_STRUCTURE = re.compile(r'["\[\]{}]')
-# The rest of a string's body: stops at its closing quote, or at a final lone backslash.
-_STRING_BODY = re.compile(r'[^"\\]*(?:\\.[^"\\]*)*', re.DOTALL)
 # tdesktop's ``\xHH`` for a control character, when its backslash is not itself escaped.
 _X_ESCAPE = re.compile(r"(?<!\\)((?:\\\\)*)\\x([0-9A-Fa-f]{2})")
-_SCALAR_START = frozenset('-0123456789tfnNI')
 # Qt's ISODate: 2018-12-05T11:39:10, with an offset or Z only when the exporting clock had one.
 _ISO_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}")
 
 
-class _Cut(Exception):
-    """The file ends inside what was being read."""
-
-
-class _Broken(Exception):
-    """The structure around the messages is not JSON: the read cannot go on."""
-
-    def __init__(self, expected: str, found: str, offset: int):
-        super().__init__(f"expected {expected} at byte {offset}, found {found!r}")
-        self.offset = offset
-
-
-class _TooLarge(Exception):
-    """A value longer than the caller allowed."""
-
-
-class Unreadable(Exception):
-    """One record could not be read; the reader is positioned after it."""
-
-
-@dataclass(frozen=True)
-class Decoded:
-    value: Any
-    repairs: int = 0        # \xHH escapes rewritten
-    lenient: bool = False   # control characters written raw were accepted
-
-
-class JsonStream:
-    """A pull reader of one JSON document, read in chunks.
-
-    The caller walks objects (:meth:`members`) and arrays (:meth:`items`) and, at each value,
-    decodes it (:meth:`record`, :meth:`value`) or steps over it (:meth:`skip`). Text consumed is
-    dropped from the buffer when more is read, so memory stays bounded by a chunk plus the value
-    being decoded. Byte offsets are kept for the messages that report damage.
-    """
-
-    def __init__(self, handle: BinaryIO, chunk: int | None = None):
-        self._handle = handle
-        self._chunk = chunk or CHUNK_BYTES
-        # surrogateescape: a byte that is not UTF-8 stays one character, so offsets stay exact.
-        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="surrogateescape")
-        self._json = json.JSONDecoder()
-        self.buf = ""
-        self.pos = 0
-        self.eof = False
-        self._dropped_bytes = 0
-        self._started = False
-
-    # buffer ---------------------------------------------------------------------------------------
-
-    def _more(self, wanted: int = 0) -> bool:
-        """Read more; False when the file has ended (and nothing more was added)."""
-        if self.eof:
-            return False
-        data = self._handle.read(max(self._chunk, wanted))
-        text = self._decoder.decode(data, final=not data)
-        if not data:
-            self.eof = True
-        if not self._started and text:
-            self._started = True
-            text = text.removeprefix("\ufeff")
-            self._dropped_bytes += 3 if data.startswith(codecs.BOM_UTF8) else 0
-        self.buf += text
-        return bool(text) or not self.eof
-
-    def _drop(self) -> None:
-        """Forget what has been read (only where no caller holds an index into the buffer)."""
-        if self.pos:
-            self._dropped_bytes += len(self.buf[:self.pos].encode("utf-8", "surrogateescape"))
-            self.buf = self.buf[self.pos:]
-            self.pos = 0
-
-    def byte_offset(self, index: int | None = None) -> int:
-        index = self.pos if index is None else index
-        return self._dropped_bytes + len(self.buf[:index].encode("utf-8", "surrogateescape"))
-
-    def peek(self) -> str:
-        """The next character that is not white space, or "" at the end of the file."""
-        if self.pos > self._chunk:
-            self._drop()       # no caller holds an index across a peek: a safe place to forget
-        while True:
-            self.pos = _WHITESPACE.match(self.buf, self.pos).end()
-            if self.pos < len(self.buf):
-                return self.buf[self.pos]
-            self._drop()
-            if not self._more():
-                return ""
-
-    def _fault(self, expected: str) -> Exception:
-        found = self.peek()
-        if not found:
-            return _Cut()
-        return _Broken(expected, found, self.byte_offset())
-
-    def expect(self, char: str) -> None:
-        if self.peek() != char:
-            raise self._fault(repr(char))
-        self.pos += 1
-
-    # structure ------------------------------------------------------------------------------------
-
-    def members(self) -> Iterator[str]:
-        """The keys of the object that starts here; the caller reads or skips each value."""
-        self.expect("{")
-        if self.peek() == "}":
-            self.pos += 1
-            return
-        while True:
-            if self.peek() != '"':
-                raise self._fault("a key in double quotes")
-            key = self._key()
-            self.expect(":")
-            yield key
-            after = self.peek()
-            if after == ",":
-                self.pos += 1
-            elif after == "}":
-                self.pos += 1
-                return
-            else:
-                raise self._fault("',' or '}'")
-
-    def items(self) -> Iterator[int]:
-        """The indexes of the array that starts here; the caller reads or skips each item."""
-        self.expect("[")
-        if self.peek() == "]":
-            self.pos += 1
-            return
-        index = 0
-        while True:
-            yield index
-            index += 1
-            after = self.peek()
-            if after == ",":
-                self.pos += 1
-            elif after == "]":
-                self.pos += 1
-                return
-            else:
-                raise self._fault("',' or ']'")
-
-    def _key(self) -> str:
-        while True:
-            try:
-                key, end = json.decoder.scanstring(self.buf, self.pos + 1, True)
-            except json.JSONDecodeError as error:
-                if not error.msg.startswith("Unterminated string"):
-                    raise _Broken("a key", self.buf[self.pos:self.pos + 20],
-                                  self.byte_offset()) from None
-                if len(self.buf) - self.pos > MAX_KEY_CHARS:
-                    raise _Broken("a key", "text longer than any key", self.byte_offset()) from None
-                if not self._more(len(self.buf) - self.pos):
-                    raise _Cut() from None
-                continue
-            self.pos = end
-            return key
-
-    # values ---------------------------------------------------------------------------------------
-
-    def value(self, limit: int = MAX_RECORD_CHARS) -> Any:
-        """Decode the value that starts here (the next character is not white space)."""
-        start = self.pos
-        while True:
-            try:
-                found, end = self._json.raw_decode(self.buf, start)
-            except json.JSONDecodeError as error:
-                if self.eof or not _maybe_incomplete(error, len(self.buf)):
-                    raise
-            else:
-                # A number may go on in the next read: decoded only with something after it.
-                if end < len(self.buf) or self.eof:
-                    self.pos = end
-                    return found
-            if len(self.buf) - start > limit:
-                raise _TooLarge()
-            self._more(len(self.buf) - start)   # doubling: a long value costs linear time
-
-    def record(self, limit: int = MAX_RECORD_CHARS) -> Decoded:
-        """Decode one record, or step over it and raise :class:`Unreadable` saying why."""
-        first = self.peek()
-        if not first:
-            raise _Cut()
-        if first not in '"[{' and first not in _SCALAR_START:
-            raise _Broken("a value", first, self.byte_offset())
-        start = self.pos
+def repair_tdesktop(text: str) -> Decoded | None:
+    """A message that is not JSON as written, tried once more before it is given up: tdesktop's
+    ``\\xHH`` escapes rewritten as ``\\u00HH``, then control characters written raw accepted."""
+    rewritten, repairs = _X_ESCAPE.subn(r"\1\\u00\2", text)
+    for strict in (True, False):
         try:
-            return Decoded(self.value(limit))
-        except _TooLarge:
-            self.pos = start
-            self.skip()
-            raise Unreadable(f"it is longer than {limit} characters: stepped over, not read") \
-                from None
-        except RecursionError:
-            self.pos = start
-            self.skip()
-            raise Unreadable("it is nested more deeply than can be read") from None
-        except json.JSONDecodeError as error:
-            return self._repaired(start, error, limit)
-
-    def _repaired(self, start: int, error: json.JSONDecodeError, limit: int) -> Decoded:
-        """A record that is not JSON: find its end by brackets and quotes, then try tdesktop's
-        ``\\xHH`` escapes (and raw control characters) before giving up on it."""
-        where = self.byte_offset(error.pos)
-        self.pos = start
-        if self.buf[start] not in '"[{':
-            raise _Broken("a value", self.buf[start:start + 20], self.byte_offset(start))
-        try:
-            self.skip(keep=True, limit=limit)
-        except _TooLarge:
-            self.pos = start
-            self.skip()
-            raise Unreadable(f"not JSON ({error.msg} at byte {where}), and longer than {limit} "
-                             "characters: stepped over") from None
-        text = self.buf[start:self.pos]
-        rewritten, repairs = _X_ESCAPE.subn(r"\1\\u00\2", text)
-        for strict in (True, False):
-            try:
-                return Decoded(json.loads(rewritten, strict=strict), repairs, not strict)
-            except (json.JSONDecodeError, RecursionError):
-                continue
-        raise Unreadable(f"not JSON: {error.msg} at byte {where}")
-
-    def skip(self, keep: bool = False, limit: int | None = None) -> None:
-        """Step over the value that starts here without decoding it: brackets are counted
-        outside strings, and strings end at an unescaped quote. Tolerant of bad escapes and
-        mismatched brackets. ``keep`` holds the value's text in the buffer (up to ``limit``)."""
-        first = self.peek()
-        if not first:
-            raise _Cut()
-        if first not in '"[{':
-            self.value(limit=1024)   # a number or a literal: short
-            return
-        start = self.pos
-        depth = 0
-        in_string = False
-        while True:
-            if in_string:
-                self.pos = _STRING_BODY.match(self.buf, self.pos).end()
-                if self.pos < len(self.buf) and self.buf[self.pos] == '"':
-                    self.pos += 1
-                    in_string = False
-                    if depth == 0:
-                        return
-                    continue
-            else:
-                found = _STRUCTURE.search(self.buf, self.pos)
-                if found is not None:
-                    self.pos = found.end()
-                    char = found.group()
-                    if char == '"':
-                        in_string = True
-                    elif char in "[{":
-                        depth += 1
-                    else:
-                        depth -= 1
-                        if depth <= 0:
-                            return
-                    continue
-                self.pos = len(self.buf)
-            if keep:
-                if limit is not None and len(self.buf) - start > limit:
-                    raise _TooLarge()
-                more = self._more(len(self.buf) - start)
-            else:
-                self._drop()
-                more = self._more()
-            if not more:
-                raise _Cut()
-
-
-def _maybe_incomplete(error: json.JSONDecodeError, length: int) -> bool:
-    """Whether a decoding error may only mean that the value goes on past the buffer."""
-    return error.msg.startswith("Unterminated string") or error.pos >= length - 16
+            return Decoded(json.loads(rewritten, strict=strict), repairs, not strict)
+        except (json.JSONDecodeError, RecursionError):
+            continue
+    return None
 
 
 # -- recognition -----------------------------------------------------------------------------------
@@ -503,7 +240,7 @@ def looks_like_export(head: bytes) -> bool:
             else:
                 stream.skip()
         return False
-    except (_Cut, _Broken, _TooLarge, Unreadable, json.JSONDecodeError, RecursionError):
+    except (Cut, NotJson, TooLarge, Unreadable, json.JSONDecodeError, RecursionError):
         return False   # the head ends (or is not JSON) before anything Telegram's was seen
 
 
@@ -519,7 +256,7 @@ def _first_message_fits(stream: JsonStream, keys: dict[str, Any]) -> bool:
             return first.get("type") == "unsupported" or "date_unixtime" in first \
                 or isinstance(first.get("date"), str)
         return chat_like          # an empty chat
-    except (_Cut, _TooLarge, json.JSONDecodeError):
+    except (Cut, TooLarge, json.JSONDecodeError):
         return chat_like          # the first message runs past the head
 
 
@@ -531,7 +268,7 @@ def _holds_list(stream: JsonStream) -> bool:
             if key == "list":
                 return stream.peek() == "["
             stream.skip()
-    except _Cut:
+    except Cut:
         return False
     return False
 
@@ -622,7 +359,8 @@ class TelegramJsonParser(Parser):
 
     def parse(self, source: SourceFile) -> Iterator[Event | Reject | SourceNote]:
         with source.path.open("rb") as handle:
-            reading = _Reading(source, JsonStream(handle))
+            stream = JsonStream(handle, CHUNK_BYTES, repair=repair_tdesktop)
+            reading = _Reading(source, stream)
             yield from reading.run()
 
 
@@ -646,9 +384,9 @@ class _Reading:
             if stream.peek():
                 yield SourceNote(f"text after the end of the JSON document, from byte "
                                  f"{stream.byte_offset()}, was not read")
-        except _Cut:
+        except Cut:
             yield self._cut()
-        except (_Broken, json.JSONDecodeError) as error:
+        except (NotJson, json.JSONDecodeError) as error:
             yield self._broken(error)
         yield from self._notes()
 
@@ -861,9 +599,9 @@ def message_event(record: Any, locator: str, chat: Chat, source: SourceFile) -> 
     if not isinstance(record.get("text"), (str, list, type(None))):
         details["text_unread"] = _kept(record["text"])
     if text and event.text:      # a service line that also carries a text
-        event.text = _text_with_flag(f"{event.text}\n{text}", MAX_TEXT_CHARS, flags)
+        event.text = flagged_text(f"{event.text}\n{text}", MAX_TEXT_CHARS, flags)
     elif text:
-        event.text = _text_with_flag(text, MAX_TEXT_CHARS, flags)
+        event.text = flagged_text(text, MAX_TEXT_CHARS, flags)
     if links:
         details["links"] = links
     if mentions:
@@ -998,14 +736,14 @@ def _service(event: Event, record: dict[str, Any]) -> None:
     who = actor if isinstance(actor, str) and actor else (
         record.get("actor_id") if isinstance(record.get("actor_id"), str) else "someone")
     if action is None and isinstance(record.get("information_text"), str):
-        event.text = _text_with_flag(record["information_text"], MAX_TEXT_CHARS, event.flags)
+        event.text = flagged_text(record["information_text"], MAX_TEXT_CHARS, event.flags)
         notes.append("a service line of the chat: its text is information_text")
         return
     phrase = SERVICE_PHRASES.get(action) if isinstance(action, str) else None
     if phrase is None:
         phrase = f"service action {action!r}"
     described = phrase.format_map(_Fields(record))
-    event.text = _text_with_flag(f"{who} {described}", MAX_FIELD_CHARS, event.flags)
+    event.text = flagged_text(f"{who} {described}", MAX_FIELD_CHARS, event.flags)
     details.setdefault("action", action)
     notes.append("a service message: its text was written by courseline from the action and its "
                  "fields (kept verbatim in details), not by a person")
@@ -1122,17 +860,17 @@ def _media(event: Event, record: dict[str, Any], source: SourceFile) -> None:
             missing.append({"field": name, "path": _kept(value),
                             "reason": "the path leaves the export folder: not followed"})
             continue
-        found = source.related(relative)
-        if found is None:
+        file_name = PurePosixPath(relative).name
+        attachment, status = related_attachment(source, relative, file_name)
+        if attachment is not None:
+            event.attachments.append(attachment)
+        elif status == NOT_IN_EXPORT:
             missing.append({"field": name, "path": _kept(value),
                             "reason": "the file is not in the export"})
-            continue
-        attachment = _hashed_file(PurePosixPath(relative).name, found, event.notes)
-        if attachment is None:
+        else:
+            event.notes.append(f"{file_name} is {status}")
             missing.append({"field": name, "path": _kept(value),
                             "reason": "the file is in the export but could not be read"})
-        else:
-            event.attachments.append(attachment)
     if missing:
         event.details["attachments_not_in_export"] = missing
 
@@ -1154,27 +892,7 @@ def _safe_relative(value: str) -> str | None:
     return "/".join(part for part in parts if part != ".")
 
 
-def _hashed_file(name: str, path: Any, notes: list[str]) -> Attachment | None:
-    """A file of the export, hashed as it is read (memory bounded whatever its size)."""
-    try:
-        digests = hash_file(path)
-        with open(path, "rb") as handle:
-            head = handle.read(HEAD_BYTES)
-    except OSError as error:
-        notes.append(f"{name} is in the export but could not be read ({type(error).__name__})")
-        return None
-    return Attachment(name=name, sha256=digests.sha256, size=digests.size,
-                      media_type=media_type_of(head))
-
-
 # -- bounding --------------------------------------------------------------------------------------
-
-def _text_with_flag(text: str, limit: int, flags: list[str]) -> str:
-    kept, cut = bounded(clean_text(text), limit)
-    if cut and "truncated" not in flags:
-        flags.append("truncated")
-    return kept or ""
-
 
 def _kept(value: Any, depth: int = 0) -> Any:
     """A verbatim value for details, bounded: long strings cut, long lists shortened, deep
@@ -1203,7 +921,6 @@ def _kept(value: Any, depth: int = 0) -> Any:
 
 
 __all__ = [
-    "JsonStream",
     "TelegramJsonParser",
     "looks_like_export",
     "message_event",

@@ -102,9 +102,16 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from courseline.collectors.hashing import hash_file
-from courseline.collectors.identify import HEAD_BYTES, Sample, media_type_of
+from courseline.collectors.identify import Sample
 from courseline.parsers import Parser, SourceFile
+from courseline.parsers._chat import (
+    HASHED,
+    NOT_IN_EXPORT,
+    flagged_text,
+    platform_id,
+    related_attachment,
+)
+from courseline.parsers._json_stream import array_records, read_whole
 from courseline.timeline.event import (MAX_TEXT_CHARS, Attachment, Event, RawTime, Reject,
                                        SourceNote, bounded, clean_text)
 
@@ -126,71 +133,8 @@ GROUP_NOTE = ("group recipients: every participant the file shows for this conve
               "joins, leaves, snapshots) other than the sender; who was a member at this moment "
               "is not recorded")
 
-_DECODER = json.JSONDecoder()
-_WHITESPACE = re.compile(r"[ \t\n\r]*")
 
-
-# -- reading the file ------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Broken:
-    """The JSON stops being readable at an element of the top-level array."""
-
-    reason: str
-
-
-def iter_array(text: str, position: int) -> Iterator[Any | Broken]:
-    """The elements of the JSON array starting at ``position``, decoded one at a time; a
-    :class:`Broken` (last) where the array stops being JSON."""
-    position = _WHITESPACE.match(text, position).end()
-    if not text.startswith("[", position):
-        yield Broken(f"expected '[' at {_where(text, position)}")
-        return
-    position += 1
-    while True:
-        position = _WHITESPACE.match(text, position).end()
-        if text.startswith("]", position):
-            return
-        if position >= len(text):
-            yield Broken(f"the file ends inside the array ({_where(text, position)}): cut short?")
-            return
-        try:
-            value, position = _DECODER.raw_decode(text, position)
-        except json.JSONDecodeError as error:
-            yield Broken(f"not JSON at line {error.lineno}, column {error.colno}: {error.msg}"
-                         + cut_short(text, "]"))
-            return
-        yield value
-        position = _WHITESPACE.match(text, position).end()
-        if text.startswith(",", position):
-            position += 1
-        elif not text.startswith("]", position):
-            yield Broken(f"expected ',' or ']' at {_where(text, position)}")
-            return
-
-
-def cut_short(text: str, closing: str) -> str:
-    """What to add to a JSON error when the document does not end as it must: a file cut short
-    (an interrupted download or copy) rather than one damaged in the middle."""
-    if text.rstrip().rstrip(";").endswith(closing):
-        return ""
-    return " (the file ends early: cut short?)"
-
-
-def _where(text: str, position: int) -> str:
-    line = text.count("\n", 0, position) + 1
-    column = position - (text.rfind("\n", 0, position) + 1) + 1
-    return f"line {line}, column {column}"
-
-
-def read_text(path: Any) -> tuple[str, bool]:
-    """The file as text, and whether bytes that are not UTF-8 had to be replaced."""
-    data = path.read_bytes()
-    try:
-        return data.decode("utf-8"), False
-    except UnicodeDecodeError:
-        return data.decode("utf-8", "replace"), True
-
+# -- the account -----------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class Account:
@@ -208,7 +152,7 @@ def read_account(source: SourceFile) -> tuple[Account | None, str]:
         return None, ("account.js is not beside this file: the account's own id is not known, "
                       "so direction is left to the case file's identifiers")
     try:
-        text, _ = read_text(path)
+        text, _ = read_whole(path, "account.js")
         found = ASSIGNMENT.match(text)
         data = json.loads(text[found.end():].rstrip().rstrip(";")) if found else None
         entry = data[0]["account"] if isinstance(data, list) and data else None
@@ -216,24 +160,13 @@ def read_account(source: SourceFile) -> tuple[Account | None, str]:
         return None, f"account.js could not be read ({type(error).__name__}): owner not known"
     if not isinstance(entry, dict):
         return None, "account.js holds no account entry: owner not known"
-    account = Account(_id(entry.get("accountId")), _short(entry.get("username")),
+    account = Account(platform_id(entry.get("accountId")), _short(entry.get("username")),
                       _short(entry.get("accountDisplayName")))
     return account, (f"the account (account.js): id {account.account_id}, username "
                      f"@{account.username}")
 
 
 # -- small values ----------------------------------------------------------------------------------
-
-def _id(value: Any) -> str | None:
-    """An X id as text (ids are strings in archives; a bare number is accepted)."""
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, str) and value.strip():
-        return bounded(value.strip(), 100)[0]
-    return None
-
 
 def _short(value: Any) -> str | None:
     return bounded(clean_text(value))[0] if isinstance(value, str) else None
@@ -264,10 +197,7 @@ def message_text(value: Any, flags: list[str], notes: list[str]) -> str | None:
     text = html.unescape(value)
     if text != value:
         notes.append("text HTML-unescaped (X writes &amp;, &lt;, &gt; in its archive)")
-    kept, cut = bounded(clean_text(text), MAX_TEXT_CHARS)
-    if cut:
-        flags.append("truncated")
-    return kept
+    return flagged_text(text, MAX_TEXT_CHARS, flags)
 
 
 def iso_time(value: Any, field_name: str) -> RawTime | str:
@@ -299,22 +229,6 @@ def tweet_time(value: Any) -> RawTime | str:
                    device_clock=False)
 
 
-def hashed_related(source: SourceFile, relative: str, name: str) -> Attachment | None | str:
-    """A file of the export found through ``source.related``, hashed as it is read; None when it
-    is not in the export, a reason when it is but cannot be read."""
-    path = source.related(relative)
-    if path is None:
-        return None
-    try:
-        digests = hash_file(path)
-        with open(path, "rb") as handle:
-            head = handle.read(HEAD_BYTES)
-    except OSError as error:
-        return f"in the export but could not be read ({type(error).__name__})"
-    return Attachment(name=name, sha256=digests.sha256, size=digests.size,
-                      media_type=media_type_of(head))
-
-
 def url_file_name(url: str) -> str | None:
     """The last part of a URL's path (``abc.jpg`` of ``https://…/abc.jpg?tag=1``)."""
     try:
@@ -339,20 +253,20 @@ def find_media(source: SourceFile, record_id: str | None, urls: list[str], folde
             continue
         name = f"{record_id}-{last}"
         entry["file"] = name
-        entry["status"] = "not in the export"
+        entry["status"] = NOT_IN_EXPORT
         for folder in folders:
-            found = hashed_related(source, f"{folder}/{name}", name)
-            if isinstance(found, Attachment):
+            found, status = related_attachment(source, f"{folder}/{name}", name)
+            if found is not None:
                 if all(a.sha256 != found.sha256 for a in attachments):
                     attachments.append(found)
-                entry.update(status="hashed", path=f"{folder}/{name}", sha256=found.sha256)
+                entry.update(status=HASHED, path=f"{folder}/{name}", sha256=found.sha256)
                 break
-            if isinstance(found, str):
-                entry["status"] = found
+            if status != NOT_IN_EXPORT:
+                entry["status"] = status
         listed.append(entry)
     if listed:
         details["media"] = listed
-        missing = sum(1 for e in listed if e["status"] != "hashed")
+        missing = sum(1 for e in listed if e["status"] != HASHED)
         if missing:
             notes.append(f"{missing} of {len(listed)} media item(s) not hashed: see media in "
                          "details")
@@ -364,7 +278,7 @@ def find_media(source: SourceFile, record_id: str | None, urls: list[str], folde
 def _ids(values: Any) -> list[str]:
     if not isinstance(values, list):
         return []
-    return [i for i in (_id(v) for v in values[:MAX_LIST_ITEMS]) if i is not None]
+    return [i for i in (platform_id(v) for v in values[:MAX_LIST_ITEMS]) if i is not None]
 
 
 def _sorted_ids(ids: set[str]) -> list[str]:
@@ -383,7 +297,7 @@ class Conversation:
 
 def conversation_of(conv: dict[str, Any], group: bool, account: Account | None) -> Conversation:
     """The conversation's id and every participant the file shows for it."""
-    found = Conversation(_id(conv.get("conversationId")), group)
+    found = Conversation(platform_id(conv.get("conversationId")), group)
     if not group and found.conversation_id and "-" in found.conversation_id:
         found.participants.update(p for p in found.conversation_id.split("-") if p)
     messages = conv.get("messages")
@@ -394,7 +308,7 @@ def conversation_of(conv: dict[str, Any], group: bool, account: Account | None) 
             if not isinstance(body, dict):
                 continue
             for key in ("senderId", "recipientId", "initiatingUserId"):
-                if (value := _id(body.get(key))) is not None:
+                if (value := platform_id(body.get(key))) is not None:
                     found.participants.add(value)
             for key in ("participantsSnapshot", "userIds"):
                 found.participants.update(_ids(body.get(key)))
@@ -405,11 +319,11 @@ def conversation_of(conv: dict[str, Any], group: bool, account: Account | None) 
 
 def dm_events(source: SourceFile, text: str, start: int, group: bool,
               account: Account | None) -> Iterator[Event | Reject]:
-    for index, element in enumerate(iter_array(text, start)):
-        locator = f"json:[{index}]"
-        if isinstance(element, Broken):
-            yield Reject(locator, f"the file's JSON breaks here: {element.reason}")
+    for record in array_records(text, start):
+        if isinstance(record, Reject):
+            yield record
             return
+        locator, element = record
         conv = element.get("dmConversation") if isinstance(element, dict) else None
         if not isinstance(conv, dict) or not isinstance(conv.get("messages"), list):
             yield Reject(locator, "not a dmConversation with a messages list")
@@ -447,10 +361,10 @@ def message_create(source: SourceFile, body: dict[str, Any], locator: str, when:
                    details: dict[str, Any]) -> Event:
     flags: list[str] = []
     notes: list[str] = []
-    sender = _id(body.get("senderId"))
-    message_id = _id(body.get("id"))
+    sender = platform_id(body.get("senderId"))
+    message_id = platform_id(body.get("id"))
     details["message_id"] = message_id
-    recipient = _id(body.get("recipientId"))
+    recipient = platform_id(body.get("recipientId"))
     if recipient is not None:
         recipients = [recipient]
     else:
@@ -491,7 +405,7 @@ def notice(body: dict[str, Any], kind_name: str, locator: str, when: RawTime,
     notes = [f"a conversation notice ({bounded(kind_name, 100)[0]}), not a typed message"]
     details["notice"] = bounded(kind_name, 100)[0]
     details["fields"] = plain({k: v for k, v in body.items() if k not in NOTICE_FIELDS_NOT_KEPT})
-    sender = _id(body.get("initiatingUserId")) or _id(body.get("senderId"))
+    sender = platform_id(body.get("initiatingUserId")) or platform_id(body.get("senderId"))
     named = _ids(body.get("userIds")) or _ids(body.get("participantsSnapshot"))
     recipients = [r for r in dict.fromkeys(named) if r != sender]
     return Event(kind="message", platform=PLATFORM, time=when, locator=locator,
@@ -514,11 +428,11 @@ def _direction(sender: str | None, account: Account | None) -> str:
 
 def tweet_events(source: SourceFile, text: str, start: int, deleted: bool,
                  account: Account | None) -> Iterator[Event | Reject]:
-    for index, element in enumerate(iter_array(text, start)):
-        locator = f"json:[{index}]"
-        if isinstance(element, Broken):
-            yield Reject(locator, f"the file's JSON breaks here: {element.reason}")
+    for record in array_records(text, start):
+        if isinstance(record, Reject):
+            yield record
             return
+        locator, element = record
         tweet = element.get("tweet", element) if isinstance(element, dict) else None
         if not isinstance(tweet, dict):
             yield Reject(locator, "not a tweet object")
@@ -543,11 +457,12 @@ def tweet_event(source: SourceFile, tweet: dict[str, Any], locator: str, deleted
     mentions = [m for m in entities.get("user_mentions") or [] if isinstance(m, dict)] \
         if isinstance(entities.get("user_mentions"), list) else []
     if mentions:
-        details["mentions"] = [{"id": _id(m.get("id_str", m.get("id"))),
+        details["mentions"] = [{"id": platform_id(m.get("id_str", m.get("id"))),
                                 "screen_name": _short(m.get("screen_name"))}
                                for m in mentions[:MAX_LIST_ITEMS]]
-    addressed = [_id(m.get("id_str", m.get("id"))) for m in mentions[:MAX_LIST_ITEMS]]
-    addressed.append(_id(tweet.get("in_reply_to_user_id_str", tweet.get("in_reply_to_user_id"))))
+    addressed = [platform_id(m.get("id_str", m.get("id"))) for m in mentions[:MAX_LIST_ITEMS]]
+    addressed.append(platform_id(tweet.get("in_reply_to_user_id_str",
+                                           tweet.get("in_reply_to_user_id"))))
     recipients = [f"x:{r}" for r in dict.fromkeys(a for a in addressed if a) if r != own_id]
     if isinstance(entities.get("urls"), list) and entities["urls"]:
         details["urls"] = [plain({k: u.get(k) for k in ("url", "expanded_url", "display_url")})
@@ -560,7 +475,7 @@ def tweet_event(source: SourceFile, tweet: dict[str, Any], locator: str, deleted
         details["account"] = {"id": account.account_id, "username": account.username,
                               "display_name": account.display_name}
     folders = ("deleted_tweets_media",) if deleted else ("tweets_media", "tweet_media")
-    attachments = find_media(source, _id(tweet.get("id_str", tweet.get("id"))),
+    attachments = find_media(source, platform_id(tweet.get("id_str", tweet.get("id"))),
                              tweet_media_urls(tweet), folders, details, notes)
     return Event(kind="post", platform=PLATFORM, time=when, locator=locator,
                  direction="outgoing", sender=_x(own_id), recipients=recipients, text=text,
@@ -607,7 +522,7 @@ class XArchiveParser(Parser):
 
     def parse(self, source: SourceFile) -> Iterator[Event | Reject | SourceNote]:
         try:
-            text, replaced = read_text(source.path)
+            text, decoding_note = read_whole(source.path, source.name)
         except OSError as error:
             yield Reject("source", f"could not be read: {type(error).__name__}: {error}")
             return
@@ -617,8 +532,8 @@ class XArchiveParser(Parser):
                                    "this parser reads")
             return
         name, part = found.group(1), found.group(2)
-        if replaced:
-            yield SourceNote("bytes that are not UTF-8 were replaced by U+FFFD to read the file")
+        if decoding_note:
+            yield SourceNote(decoding_note)
         account, account_note = read_account(source)
         yield SourceNote(f"window.YTD.{name}.part{part}; {account_note}")
         if name in ONE_TO_ONE or name in GROUP:

@@ -8,7 +8,6 @@ range 07700 900000-900999. The builders live here because the suite runs with
 
 from __future__ import annotations
 
-import json
 import signal
 import sys
 from contextlib import contextmanager
@@ -20,12 +19,14 @@ from typing import Callable, ContextManager, Iterator
 
 import pytest
 
-from courseline.collectors.identify import sample_file
 from courseline.parsers import SourceFile
 from courseline.parsers.eml import EmlParser
 from courseline.parsers.mbox import MboxParser
 from courseline.timeline.event import Event, Reject
-from tests_support import png  # noqa: F401 (offered to tests as kit.png)
+# Offered to tests as kit.png and kit.assert_well_formed (what every record must satisfy).
+from tests_support import check_record as assert_well_formed  # noqa: F401
+from tests_support import png  # noqa: F401
+from tests_support import source_file
 
 VICTIM = "person.a@example.org"
 SUSPECT = "x.suspect@example.net"
@@ -60,8 +61,7 @@ def as_bytes(msg: EmailMessage) -> bytes:
 def source_for(tmp_path: Path, name: str, data: bytes) -> SourceFile:
     path = tmp_path / name
     path.write_bytes(data)
-    return SourceFile(path=path, case_path=f"exports/{name}", name=name,
-                      sample=sample_file(path, name))
+    return source_file(path)
 
 
 def parse_eml(tmp_path: Path, data: bytes, name: str = "message.eml") -> list[Event | Reject]:
@@ -88,19 +88,6 @@ def mbox_entry(raw: bytes, from_line: bytes = b"From x.suspect@example.net Sat M
     if not body.endswith(b"\n"):
         body += b"\n"
     return from_line + b"\n" + body + b"\n"
-
-
-def assert_well_formed(record: Event | Reject) -> None:
-    """What every record must satisfy, whatever the input."""
-    if isinstance(record, Reject):
-        assert record.locator and record.reason
-        return
-    record.check()
-    encoded = json.dumps({"details": record.details, "notes": record.notes,
-                          "subject": record.subject, "text": record.text,
-                          "sender": record.sender, "recipients": record.recipients},
-                         ensure_ascii=False)
-    encoded.encode("utf-8")  # no lone surrogates anywhere
 
 
 HANG_SECONDS = 30

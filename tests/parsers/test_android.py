@@ -15,7 +15,7 @@ from courseline.parsers.android_calls import AndroidCallLogParser
 from courseline.parsers.android_sms import AndroidMessagesParser
 from courseline.timeline.event import Event, Reject, SourceNote
 from courseline.timeline.identity import normalise
-from tests_support import events
+from tests_support import checked, events, source_file
 
 REALWORLD = Path(__file__).resolve().parents[3] / "shared" / "realworld"
 T0 = 1_725_000_000_000  # 2024-08-30T06:40:00Z in ms
@@ -48,17 +48,11 @@ PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
 
 
 def source(path: Path, related: dict[str, Path] | None = None) -> SourceFile:
-    found = related or {}
-    return SourceFile(path=path, case_path=f"exports/{path.name}", name=path.name,
-                      sample=sample_file(path), related=lambda rel: found.get(rel))
+    return source_file(path, related=related)
 
 
 def parse(parser, src: SourceFile) -> list[Event | Reject | SourceNote]:
-    items = list(parser.parse(src))
-    for item in items:
-        if isinstance(item, Event):
-            item.check()
-    return items
+    return checked(parser.parse(src))
 
 
 def messages_db(path: Path, sms_rows: list[tuple], wal: bool = False) -> sqlite3.Connection:

@@ -6,7 +6,6 @@ Synthetic data only: numbers in the Ofcom drama range 07700 900000-900999, names
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -21,7 +20,7 @@ from courseline.parsers.call_csv import (
     MAX_LINE_CHARS, CallCsvParser, read_duration, read_time, read_type,
 )
 from courseline.timeline.event import MAX_FIELD_CHARS, Event, Reject, SourceNote
-from tests_support import events, rejects, source_notes as notes
+from tests_support import checked, events, only_event, rejects, source_notes as notes
 
 REALWORLD = Path(__file__).resolve().parents[3] / "shared" / "realworld"
 
@@ -44,20 +43,7 @@ def claimed(tmp_path: Path, data: bytes | str, options: dict[str, Any] | None = 
 
 def parse(tmp_path: Path, data: bytes | str, options: dict[str, Any] | None = None,
           name: str = "calls.csv") -> list[Event | Reject | SourceNote]:
-    records = list(CallCsvParser().parse(source_for(tmp_path, data, name, options)))
-    for record in records:
-        if isinstance(record, Event):
-            record.check()
-            json.dumps({"details": record.details, "notes": record.notes}).encode("utf-8")
-        elif isinstance(record, Reject):
-            assert record.locator and record.reason
-    return records
-
-
-def only_event(records: list) -> Event:
-    found = events(records)
-    assert len(found) == 1 and not rejects(records), records
-    return found[0]
+    return checked(CallCsvParser().parse(source_for(tmp_path, data, name, options)))
 
 
 # -- recognised layouts ----------------------------------------------------------------------------

@@ -18,9 +18,8 @@ from courseline.collectors.identify import sample_file
 from courseline.parsers import SourceFile, parser_for
 from courseline.parsers.call_csv import CallCsvParser
 from courseline.parsers.discord import DiscordMessagesParser
-from courseline.reading import RelatedFiles
-from courseline.timeline.event import Event, Reject, SourceNote
-from tests_support import events, read_jsonl, rejects, run_cli, source_notes
+from tests_support import (events, export_source, parsed, read_jsonl, rejects, run_cli,
+                           source_notes)
 
 OWNER_ID = "100000000000000001"
 SUSPECT_ID = "200000000000000002"
@@ -77,21 +76,11 @@ class Package:
         if user is not None:
             self.add(f"{account_folder}/user.json", user)
         case_path = f"{self.root}{folder}/{name}"
-        path = self.copies[case_path]
-        return SourceFile(path=path, case_path=case_path, name=name, sample=sample_file(path),
-                          related=RelatedFiles(RelatedFiles.folder_of(case_path), self.copies))
+        return export_source(self.copies[case_path], case_path, self.copies)
 
 
 def parse(source: SourceFile) -> list:
-    assert parser_for(source.sample) is DiscordMessagesParser
-    items = list(DiscordMessagesParser().parse(source))
-    for item in items:
-        if isinstance(item, Event):
-            item.check()
-            json.dumps({"details": item.details, "notes": item.notes}).encode("utf-8")
-        else:
-            assert isinstance(item, (Reject, SourceNote))
-    return items
+    return parsed(DiscordMessagesParser, source)
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import zipfile
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -18,7 +17,8 @@ from courseline.collectors.identify import sample_file
 from courseline.parsers import SourceFile, google_chat, parser_for
 from courseline.parsers.google_chat import GoogleChatParser, read_created_date
 from courseline.timeline.event import MAX_TEXT_CHARS, Event, Reject, SourceNote
-from tests_support import events, png, rejects, source_notes
+from tests_support import (events, only_event, parsed, png, rejects, source_notes,
+                           source_under, stored_zip_sample)
 
 REALWORLD = (Path(__file__).resolve().parents[3] / "shared" / "realworld" / "google_takeout"
              / "chat")
@@ -59,37 +59,11 @@ def conversation(tmp_path: Path, messages: list, members: list[dict] | None = No
         (where / "group_info.json").write_text(json.dumps(info), encoding="utf-8")
     for name, data in (files or {}).items():
         (where / name).write_bytes(data)
-    return source_for(path, tmp_path)
-
-
-def source_for(path: Path, root: Path) -> SourceFile:
-    folder = path.parent
-
-    def related(relative: str) -> Path | None:
-        found = folder / relative
-        return found if found.is_file() and found.parent == folder else None
-
-    return SourceFile(path=path, case_path=f"exports/{path.relative_to(root).as_posix()}",
-                      name=path.name, sample=sample_file(path), related=related)
+    return source_under(path, tmp_path)
 
 
 def parse(source: SourceFile) -> list[Event | Reject | SourceNote]:
-    assert parser_for(source.sample) is GoogleChatParser
-    items = list(GoogleChatParser().parse(source))
-    for item in items:
-        if isinstance(item, Event):
-            item.check()
-            json.dumps({"details": item.details, "notes": item.notes, "text": item.text},
-                       ensure_ascii=False).encode("utf-8")
-        elif isinstance(item, Reject):
-            assert item.locator and item.reason
-    return items
-
-
-def only_event(items: list) -> Event:
-    found = events(items)
-    assert len(found) == 1 and not rejects(items), items
-    return found[0]
+    return parsed(GoogleChatParser, source)
 
 
 # -- recognition -----------------------------------------------------------------------------------
@@ -124,11 +98,10 @@ def test_other_json_with_messages_is_not_claimed(tmp_path: Path) -> None:
 
 def test_an_uncompressed_archive_holding_messages_is_not_claimed(tmp_path: Path) -> None:
     source = conversation(tmp_path, [message()], members=[VICTIM, SUSPECT])
-    archive = tmp_path / "takeout.zip"
-    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_STORED) as bundle:
-        bundle.write(source.path, "Takeout/Google Chat/Groups/DM AbCdEfG/messages.json")
-    assert b'"created_date"' in sample_file(archive).head
-    assert not GoogleChatParser.recognises(sample_file(archive))
+    sample = stored_zip_sample(tmp_path / "takeout.zip", source.path,
+                               "Takeout/Google Chat/Groups/DM AbCdEfG/messages.json")
+    assert b'"created_date"' in sample.head
+    assert not GoogleChatParser.recognises(sample)
 
 
 def test_an_empty_conversation_is_claimed_and_gives_nothing(tmp_path: Path) -> None:
@@ -406,7 +379,7 @@ def test_bytes_that_are_not_utf8_are_replaced_and_said(tmp_path: Path) -> None:
 def test_byte_order_mark_is_accepted(tmp_path: Path) -> None:
     source = conversation(tmp_path, [message()], members=[SUSPECT, VICTIM])
     source.path.write_bytes(b"\xef\xbb\xbf" + source.path.read_bytes())
-    source = source_for(source.path, tmp_path)
+    source = source_under(source.path, tmp_path)
     assert only_event(parse(source)).text == "Hello"
 
 
@@ -426,7 +399,7 @@ def test_realworld_messages_parse_without_rejects() -> None:
     files = real_files()
     assert {path.parent.name for path in files} == set(REAL_COUNTS)
     for path in files:
-        source = source_for(path, REALWORLD)
+        source = source_under(path, REALWORLD)
         items = parse(source)
         assert not rejects(items), (path, rejects(items))
         found = events(items)
@@ -444,7 +417,7 @@ def test_realworld_group_info_is_not_claimed_and_details_are_read() -> None:
     for path in files:
         assert parser_for(sample_file(path.parent / "group_info.json")) is None
     dm = next(p for p in files if p.parent.name == "DM 1pRI-QAAAAE")
-    found = events(parse(source_for(dm, REALWORLD)))
+    found = events(parse(source_under(dm, REALWORLD)))
     first = found[0]
     assert first.time.value == datetime(2015, 4, 15, 0, 51, 8, tzinfo=UTC)
     assert first.sender == "email:aamilne@authors.example.com"
@@ -453,7 +426,7 @@ def test_realworld_group_info_is_not_claimed_and_details_are_read() -> None:
     missing = [e for e in found if e.details.get("attachments_not_in_export")]
     assert len(missing) == 9 and not any(e.attachments for e in found)
     space = next(p for p in files if p.parent.name == "Space AAAAdvGdRgs")
-    opening = events(parse(source_for(space, REALWORLD)))[0]
+    opening = events(parse(source_under(space, REALWORLD)))[0]
     assert opening.recipients == ["email:fskf@authors.example.com",
                                   "email:pele@athletes.example.org"]
     assert opening.details["conversation"]["name"] == "Group Chat"

@@ -8,8 +8,6 @@ Synthetic people only: numbers in the Ofcom drama range 07700 900000-900999.
 from __future__ import annotations
 
 import hashlib
-import json
-import zipfile
 from datetime import UTC, datetime, timedelta, timezone
 from html import escape
 from pathlib import Path
@@ -19,7 +17,8 @@ from courseline.collectors.identify import sample_file
 from courseline.parsers import SourceFile, google_voice, parser_for
 from courseline.parsers.google_voice import GoogleVoiceParser, duration_seconds
 from courseline.timeline.event import Event, Reject, SourceNote
-from tests_support import events, png, rejects, source_notes
+from tests_support import (events, only_event, parsed, png, rejects, source_notes,
+                           source_under, stored_zip_sample)
 
 REALWORLD = (Path(__file__).resolve().parents[3] / "shared" / "realworld" / "google_takeout"
              / "voice")
@@ -120,37 +119,11 @@ def write(tmp_path: Path, html: str, name: str = "Chris Walker - Text - 2024-03-
     path.write_text(html, encoding="utf-8")
     for file_name, data in (files or {}).items():
         (where / file_name).write_bytes(data)
-    return source_for(path, tmp_path)
-
-
-def source_for(path: Path, root: Path) -> SourceFile:
-    folder = path.parent
-
-    def related(relative: str) -> Path | None:
-        found = folder / relative
-        return found if found.is_file() and found.parent == folder else None
-
-    return SourceFile(path=path, case_path=f"exports/{path.relative_to(root).as_posix()}",
-                      name=path.name, sample=sample_file(path), related=related)
+    return source_under(path, tmp_path)
 
 
 def parse(source: SourceFile) -> list[Event | Reject | SourceNote]:
-    assert parser_for(source.sample) is GoogleVoiceParser, source.name
-    items = list(GoogleVoiceParser().parse(source))
-    for item in items:
-        if isinstance(item, Event):
-            item.check()
-            json.dumps({"details": item.details, "notes": item.notes, "text": item.text},
-                       ensure_ascii=False).encode("utf-8")
-        elif isinstance(item, Reject):
-            assert item.locator and item.reason
-    return items
-
-
-def only_event(items: list) -> Event:
-    found = events(items)
-    assert len(found) == 1 and not rejects(items), items
-    return found[0]
+    return parsed(GoogleVoiceParser, source)
 
 
 def call(tmp_path: Path, **kwargs) -> Event:
@@ -190,11 +163,9 @@ def test_other_html_and_media_are_not_claimed(tmp_path: Path) -> None:
 
 def test_an_uncompressed_archive_holding_pages_is_not_claimed(tmp_path: Path) -> None:
     page = write(tmp_path, call_page("Placed call to"))
-    archive = tmp_path / "takeout.zip"
-    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_STORED) as bundle:
-        bundle.write(page.path, "Takeout/Voice/Calls/page.html")
-    assert b'class="haudio"' in sample_file(archive).head
-    assert not GoogleVoiceParser.recognises(sample_file(archive))
+    sample = stored_zip_sample(tmp_path / "takeout.zip", page.path, "Takeout/Voice/Calls/page.html")
+    assert b'class="haudio"' in sample.head
+    assert not GoogleVoiceParser.recognises(sample)
 
 
 # -- calls -----------------------------------------------------------------------------------------
@@ -501,7 +472,7 @@ REAL_COUNTS = {
 def real_pages() -> dict[str, SourceFile]:
     if not REALWORLD.is_dir():
         pytest.skip(f"real Google Voice samples not present at {REALWORLD}")
-    return {path.name: source_for(path, REALWORLD) for path in sorted(REALWORLD.rglob("*.html"))}
+    return {path.name: source_under(path, REALWORLD) for path in sorted(REALWORLD.rglob("*.html"))}
 
 
 def test_realworld_pages_parse_without_rejects() -> None:

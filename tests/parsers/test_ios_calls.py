@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 
 from courseline.collectors.identify import sample_file
-from courseline.parsers import SourceFile, parser_for
+from courseline.parsers import parser_for
 from courseline.parsers.ios_calls import IosCallHistoryParser
 from courseline.parsers.ios_sms import IosSmsParser
 from courseline.timeline.event import MAX_FIELD_CHARS, Event, Reject, SourceNote, canonical_json
-from tests_support import events, rejects
+from tests_support import checked, events, rejects, source_file
 
 SUSPECT = "+447700900123"
 OTHER = "07700 900456"
@@ -63,13 +63,8 @@ def store(tmp_path: Path):
 
 
 def parse(path: Path) -> list[Event | Reject | SourceNote]:
-    source = SourceFile(path=path, case_path=f"exports/CallHistoryDB/{path.name}", name=path.name,
-                        sample=sample_file(path))
-    records = list(IosCallHistoryParser().parse(source))
-    for record in records:
-        if isinstance(record, Event):
-            record.check()
-    return records
+    source = source_file(path, f"exports/CallHistoryDB/{path.name}")
+    return checked(IosCallHistoryParser().parse(source))
 
 
 def test_recognised_by_its_table_and_not_confused_with_messages(store) -> None:

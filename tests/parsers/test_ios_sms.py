@@ -25,7 +25,7 @@ from courseline.parsers.ios_sms import (
     typedstream_text,
 )
 from courseline.timeline.event import MAX_FIELD_CHARS, Event, Reject, SourceNote, canonical_json
-from tests_support import events, rejects, source_notes
+from tests_support import checked, events, rejects, source_file, source_notes
 
 REALWORLD = Path(__file__).resolve().parents[3] / "shared" / "realworld"
 PLASO_CHAT_DB = REALWORLD / "ios" / "sms" / "plaso_imessage_chat.db"
@@ -136,18 +136,9 @@ def add_message(conn: sqlite3.Connection, chat: int | None = None, **columns: ob
     return rowid
 
 
-def source_of(path: Path, related: dict[str, Path] | None = None) -> SourceFile:
-    found = related or {}
-    return SourceFile(path=path, case_path=f"exports/Library/SMS/{path.name}", name=path.name,
-                      sample=sample_file(path), related=lambda rel: found.get(rel))
-
-
 def parse(path: Path, related: dict[str, Path] | None = None) -> list[Event | Reject | SourceNote]:
-    records = list(IosSmsParser().parse(source_of(path, related)))
-    for record in records:
-        if isinstance(record, Event):
-            record.check()
-    return records
+    source = source_file(path, f"exports/Library/SMS/{path.name}", related)
+    return checked(IosSmsParser().parse(source))
 
 
 def one(records: list, locator: str) -> Event:

@@ -10,20 +10,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-import posixpath
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from courseline.collectors.identify import sample_file
-from courseline.parsers import SourceFile, parser_for
+from courseline.parsers import Parser, SourceFile, parser_for
 from courseline.parsers import meta_messages
 from courseline.parsers.meta_messages import (MetaFriendRequestsParser, MetaMessagesParser,
                                               export_relative_paths, repair_mojibake)
-from courseline.reading import RelatedFiles
 from courseline.timeline.event import Event, Reject, SourceNote
-from tests_support import events, png, rejects, source_notes
+from tests_support import (check_record, events, export_source, only_event, parsed, png,
+                           rejects, source_file, source_notes)
 
 WHEN_MS = 1709414045123          # 2024-03-02T21:14:05.123Z
 WHEN = datetime(2024, 3, 2, 21, 14, 5, 123000, tzinfo=UTC)
@@ -74,22 +73,21 @@ def write(tmp_path: Path, case_path: str, data: bytes) -> Path:
 
 
 def source_for(path: Path, case_path: str, copies: dict[str, Path] | None = None) -> SourceFile:
-    return SourceFile(path=path, case_path=case_path, name=path.name, sample=sample_file(path),
-                      related=RelatedFiles(posixpath.dirname(case_path), copies or {}))
+    return export_source(path, case_path, copies or {})
 
 
 def check(item: Event | Reject | SourceNote) -> None:
-    """What every output must satisfy: the event contract, and UTF-8-encodable JSON."""
+    """What every record must satisfy (``check_record``), and Meta's times: all UTC."""
+    check_record(item)
     if isinstance(item, Event):
-        item.check()
         assert item.time.basis == "utc" and item.time.value.tzinfo is UTC
-        json.dumps({"details": item.details, "notes": item.notes, "text": item.text,
-                    "sender": item.sender, "recipients": item.recipients},
-                   ensure_ascii=False).encode("utf-8")
-    elif isinstance(item, Reject):
-        assert item.locator and item.reason
-    else:
-        assert item.text
+
+
+def parse_source(parser: type[Parser], source: SourceFile) -> list:
+    items = parsed(parser, source)
+    for item in items:
+        check(item)
+    return items
 
 
 def parse(tmp_path: Path, data: bytes, case_path: str = f"{FB_THREAD}/message_1.json",
@@ -97,16 +95,7 @@ def parse(tmp_path: Path, data: bytes, case_path: str = f"{FB_THREAD}/message_1.
     source = source_for(write(tmp_path, case_path, data), case_path, copies)
     parser = parser_for(source.sample)
     assert parser is not None, "not recognised"
-    items = list(parser().parse(source))
-    for item in items:
-        check(item)
-    return items
-
-
-def only_event(items: list) -> Event:
-    found = events(items)
-    assert len(found) == 1 and not rejects(items), items
-    return found[0]
+    return parse_source(parser, source)
 
 
 # -- recognition -----------------------------------------------------------------------------------
@@ -448,12 +437,8 @@ def parse_requests(tmp_path: Path, document: dict, name: str) -> list:
     path = tmp_path / name
     path.write_bytes(json.dumps(document).encode("ascii"))
     source = source_for(path, f"exports/meta/{name}")
-    assert parser_for(source.sample) is MetaFriendRequestsParser
     assert not MetaMessagesParser.recognises(source.sample)
-    items = list(MetaFriendRequestsParser().parse(source))
-    for item in items:
-        check(item)
-    return items
+    return parse_source(MetaFriendRequestsParser, source)
 
 
 def test_facebook_friend_requests(tmp_path: Path) -> None:
@@ -535,14 +520,8 @@ NOT_EXPORTS = [("facebook", "chatminer_fb_target.json"),
 
 
 def real(folder: str, name: str) -> list:
-    path = REALWORLD / folder / name
-    source = SourceFile(path=path, case_path=f"realworld/{folder}/{name}", name=name,
-                        sample=sample_file(path))
-    assert parser_for(source.sample) is MetaMessagesParser, name
-    items = list(MetaMessagesParser().parse(source))
-    for item in items:
-        check(item)
-    return items
+    return parse_source(MetaMessagesParser,
+                        source_file(REALWORLD / folder / name, f"realworld/{folder}/{name}"))
 
 
 @needs_realworld

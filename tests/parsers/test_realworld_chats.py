@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from courseline.collectors.identify import sample_file
-from courseline.parsers import SourceFile, parser_for
-from tests_support import events, rejects
+from courseline.parsers import parser_for
+from tests_support import checked, events, rejects, source_file
 
 REALWORLD = Path(__file__).resolve().parents[3] / "shared" / "realworld"
 CHAT_FOLDERS = ("whatsapp", "telegram", "facebook", "instagram", "signal", "google_takeout")
@@ -99,9 +99,6 @@ def test_real_chat_file(relative):
     if parser is None:
         return
     siblings = {p.name: p for p in path.parent.iterdir()}
-    items = list(parser().parse(SourceFile(path, relative, path.name, sample,
-                                           related=lambda rel: siblings.get(rel))))
-    for item in events(items):
-        item.check()
+    items = checked(parser().parse(source_file(path, relative, siblings)))
     assert rejects(items) == []
     assert len(events(items)) == count

@@ -17,12 +17,13 @@ from xml.sax.saxutils import quoteattr
 import pytest
 
 from courseline.collectors.identify import sample_file
-from courseline.parsers import SourceFile, parser_for
+from courseline.parsers import parser_for
 from courseline.parsers import smsbackup
 from courseline.parsers.smsbackup import (ReferenceRepairer, SmsBackupCallsParser,
                                           SmsBackupMessagesParser)
 from courseline.timeline.event import Event, Reject, SourceNote
-from tests_support import events, png, rejects, source_notes
+from tests_support import (by_locator, checked, events, only_event, parsed, png, rejects,
+                           source_file, source_notes)
 
 SUSPECT = "+447700900123"
 OWNER = "+447700900456"
@@ -96,19 +97,11 @@ def backup(*records: str, root: str = "smses", count: int | None = None, close: 
     return (head + "".join(records) + (f"</{root}>\n" if close else "")).encode("utf-8")
 
 
-def source_for(path: Path) -> SourceFile:
-    return SourceFile(path=path, case_path=f"exports/{path.name}", name=path.name,
-                      sample=sample_file(path))
-
-
 def parse_file(path: Path) -> list[Event | Reject | SourceNote]:
-    source = source_for(path)
+    source = source_file(path)
     parser = parser_for(source.sample)
     assert parser in (SmsBackupMessagesParser, SmsBackupCallsParser), (path.name, parser)
-    items = list(parser().parse(source))
-    for item in items:
-        check(item)
-    return items
+    return parsed(parser, source)
 
 
 def parse(tmp_path: Path, data: bytes, name: str = "sms-20240303.xml"
@@ -116,25 +109,6 @@ def parse(tmp_path: Path, data: bytes, name: str = "sms-20240303.xml"
     path = tmp_path / name
     path.write_bytes(data)
     return parse_file(path)
-
-
-def check(item: Event | Reject | SourceNote) -> None:
-    """What every output must satisfy: the event contract, and UTF-8-encodable JSON."""
-    if isinstance(item, Event):
-        item.check()
-        json.dumps({"details": item.details, "notes": item.notes, "text": item.text,
-                    "sender": item.sender, "recipients": item.recipients},
-                   ensure_ascii=False).encode("utf-8")
-    elif isinstance(item, Reject):
-        assert item.locator and item.reason
-    else:
-        assert item.text
-
-
-def only_event(items: list) -> Event:
-    found = events(items)
-    assert len(found) == 1 and not rejects(items), items
-    return found[0]
 
 
 # -- recognition -----------------------------------------------------------------------------------
@@ -430,9 +404,7 @@ def test_every_truncation_keeps_the_records_before_it(tmp_path: Path, hang_guard
     with hang_guard():
         for cut in range(0, len(whole), 5):
             path.write_bytes(whole[:cut])
-            items = list(SmsBackupMessagesParser().parse(source_for(path)))
-            for item in items:
-                check(item)
+            items = checked(SmsBackupMessagesParser().parse(source_file(path)))
             complete = sum(1 for end in ends if end <= cut)
             assert len(events(items)) == complete, cut
             assert len(rejects(items)) == (0 if cut >= document_end else 1), cut
@@ -452,7 +424,7 @@ def test_entity_declarations_are_refused(tmp_path: Path, hang_guard) -> None:
     path = tmp_path / "bomb.xml"
     path.write_bytes(data)
     with hang_guard():
-        items = list(SmsBackupMessagesParser().parse(source_for(path)))
+        items = list(SmsBackupMessagesParser().parse(source_file(path)))
     assert events(items) == []
     (reject,) = rejects(items)
     assert "document type declaration" in reject.reason
@@ -461,7 +433,7 @@ def test_entity_declarations_are_refused(tmp_path: Path, hang_guard) -> None:
 def test_unreadable_file_is_a_reject(tmp_path: Path) -> None:
     path = tmp_path / "gone.xml"
     path.write_bytes(backup(sms()))
-    source = source_for(path)
+    source = source_file(path)
     path.unlink()
     items = list(SmsBackupMessagesParser().parse(source))
     assert len(items) == 1 and isinstance(items[0], Reject)
@@ -632,7 +604,7 @@ def test_memory_stays_bounded_by_one_record(tmp_path: Path, monkeypatch) -> None
         handle.write(b"</smses>\n")
     size = path.stat().st_size
     assert size > 10 * 1024 * 1024
-    source = source_for(path)
+    source = source_file(path)
     count = 0
     tracemalloc.start()
     try:
@@ -671,10 +643,6 @@ EXPECTED = {
 
 def real(name: str) -> list:
     return parse_file(REALWORLD / name)
-
-
-def by_locator(items: list) -> dict[str, Event]:
-    return {e.locator: e for e in events(items)}
 
 
 @needs_realworld

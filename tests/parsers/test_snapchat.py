@@ -12,11 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from courseline.collectors.identify import sample_file
-from courseline.parsers import SourceFile, parser_for
+from courseline.parsers import SourceFile
 from courseline.parsers.snapchat import SnapchatChatParser
-from courseline.timeline.event import Event, Reject, SourceNote
-from tests_support import events, read_jsonl, rejects, run_cli, source_notes
+from tests_support import (events, parsed, read_jsonl, rejects, run_cli, source_file,
+                           source_notes)
 
 OWNER = "sam.owner"
 SUSPECT = "alex.s"
@@ -47,20 +46,11 @@ def write(tmp_path: Path, data: object, name: str = "chat_history.json") -> Sour
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data if isinstance(data, bytes)
                      else json.dumps(data, indent=2, ensure_ascii=False).encode("utf-8"))
-    return SourceFile(path=path, case_path=f"exports/mydata.zip!json/{name}", name=name,
-                      sample=sample_file(path))
+    return source_file(path, f"exports/mydata.zip!json/{name}")
 
 
 def parse(source: SourceFile) -> list:
-    assert parser_for(source.sample) is SnapchatChatParser
-    items = list(SnapchatChatParser().parse(source))
-    for item in items:
-        if isinstance(item, Event):
-            item.check()
-            json.dumps({"details": item.details, "notes": item.notes}).encode("utf-8")
-        else:
-            assert isinstance(item, (Reject, SourceNote))
-    return items
+    return parsed(SnapchatChatParser, source)
 
 
 # -- recognising -----------------------------------------------------------------------------------

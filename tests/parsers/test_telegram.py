@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import posixpath
 import tracemalloc
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,7 +20,8 @@ from courseline.collectors.identify import sample_file
 from courseline.parsers import SourceFile, parser_for, telegram
 from courseline.parsers.telegram import TelegramJsonParser
 from courseline.timeline.event import Event, Reject, SourceNote
-from tests_support import events, png, rejects, source_notes
+from tests_support import (check_record, events, only_event, parsed, png, rejects,
+                           source_notes, source_under)
 
 OWNER_ID = 5550001        # the account that made the export
 SUSPECT_ID = 5550002
@@ -98,22 +98,12 @@ def dumps(document: Any) -> bytes:
     return json.dumps(document, ensure_ascii=False, indent=1).encode("utf-8")
 
 
-def related_in(folder: Path):
-    def related(relative: str) -> Path | None:
-        path = folder / posixpath.normpath(relative)
-        return path if path.is_file() else None
-    return related
-
-
 def source_for(path: Path) -> SourceFile:
-    return SourceFile(path=path, case_path=f"exports/{path.name}", name=path.name,
-                      sample=sample_file(path), related=related_in(path.parent))
+    return source_under(path, path.parent)
 
 
 def parse_file(path: Path) -> list[Event | Reject | SourceNote]:
-    source = source_for(path)
-    assert parser_for(source.sample) is TelegramJsonParser, path.name
-    items = list(TelegramJsonParser().parse(source))
+    items = parsed(TelegramJsonParser, source_for(path))
     for item in items:
         check(item)
     return items
@@ -127,23 +117,13 @@ def parse(tmp_path: Path, data: bytes | Any, name: str = "result.json"
 
 
 def check(item: Event | Reject | SourceNote) -> None:
-    """What every output must satisfy: the event contract, and UTF-8-encodable JSON."""
+    """What every record must satisfy (``check_record``), and what every record of this parser
+    must: Telegram events whose direction is left to the core, rejects located in the JSON."""
+    check_record(item)
     if isinstance(item, Event):
-        item.check()
         assert item.platform == "telegram" and item.direction == "unknown"
-        json.dumps({"details": item.details, "notes": item.notes, "text": item.text,
-                    "sender": item.sender, "recipients": item.recipients},
-                   ensure_ascii=False, allow_nan=False).encode("utf-8")
     elif isinstance(item, Reject):
-        assert item.locator.startswith("json:") and item.reason
-    else:
-        assert item.text
-
-
-def only_event(items: list) -> Event:
-    found = events(items)
-    assert len(found) == 1 and not rejects(items), items
-    return found[0]
+        assert item.locator.startswith("json:")
 
 
 # -- recognition -----------------------------------------------------------------------------------

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import posixpath
 import zipfile
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -17,11 +16,10 @@ from pathlib import Path
 import pytest
 
 from courseline.collectors.identify import sample_file
-from courseline.parsers import SourceFile, parser_for
+from courseline.parsers import SourceFile
 from courseline.parsers.x_archive import XArchiveParser, url_file_name
-from courseline.reading import RelatedFiles
-from courseline.timeline.event import Event, Reject, SourceNote
-from tests_support import events, png, read_jsonl, rejects, run_cli, source_notes
+from tests_support import (by_locator, events, export_source, parsed, png, read_jsonl, rejects,
+                           run_cli, source_notes)
 
 OWNER_ID = "1000000001"         # the archive's account
 SUSPECT_ID = "2000000002"
@@ -98,38 +96,15 @@ class Export:
 
     def source(self, relative: str) -> SourceFile:
         case_path = f"{self.folder}/{relative}"
-        path = self.copies[case_path]
-        return SourceFile(path=path, case_path=case_path, name=posixpath.basename(relative),
-                          sample=sample_file(path),
-                          related=RelatedFiles(RelatedFiles.folder_of(case_path), self.copies))
+        return export_source(self.copies[case_path], case_path, self.copies)
 
     def parse(self, relative: str) -> list:
-        source = self.source(relative)
-        assert parser_for(source.sample) is XArchiveParser
-        items = list(XArchiveParser().parse(source))
-        for item in items:
-            check(item)
-        return items
-
-
-def check(item: object) -> None:
-    if isinstance(item, Event):
-        item.check()
-        json.dumps({"details": item.details, "notes": item.notes, "text": item.text},
-                   ensure_ascii=False).encode("utf-8")
-    elif isinstance(item, Reject):
-        assert item.locator and item.reason
-    else:
-        assert isinstance(item, SourceNote) and item.text
+        return parsed(XArchiveParser, self.source(relative))
 
 
 @pytest.fixture
 def export(tmp_path: Path) -> Export:
     return Export(tmp_path)
-
-
-def by_locator(items: list) -> dict[str, Event]:
-    return {e.locator: e for e in events(items)}
 
 
 # -- recognising -----------------------------------------------------------------------------------
