@@ -2,12 +2,14 @@
 
 * Sam's WhatsApp chat with Chris, exported from her Android phone with its media: blocked on his
   number, Chris moves to WhatsApp after the order is served (a photo of Sam's front door at
-  night, missed calls, a message he deleted and one he edited);
+  night, missed calls, a message he deleted and one he edited, a message in the hour the clocks
+  go back, which happened twice);
 * Sam's Instagram download: a follow request and messages from a new account, "chris.w.83",
   that nothing yet ties to Chris (it shows up among the unknown identifiers), with Meta's
   garbled accents (mojibake) to repair;
 * Sam's Telegram Desktop export: Chris, under his Telegram id, writing and calling;
-* Jo's Signal chat with Chris, exported from her computer: indirect contact.
+* Jo's Signal chat with Chris, exported from her computer, and her Facebook Messenger thread
+  with him: indirect contact (stalking by proxy).
 
 Everything is synthetic.
 """
@@ -27,6 +29,7 @@ PHOTO_FILE = "IMG-20240920-WA0003.jpg"
 INSTAGRAM = "exports/sam-instagram"
 TELEGRAM = "exports/sam-telegram"
 SIGNAL = "exports/jo-signal"
+FACEBOOK = "exports/jo-facebook"
 
 SOURCES_TOML = f'''
 [[source]]
@@ -48,6 +51,11 @@ exhibit = "DEMO/9"
 path = "{SIGNAL}"
 owner = "sister"
 exhibit = "DEMO/10"
+
+[[source]]
+path = "{FACEBOOK}"
+owner = "sister"
+exhibit = "DEMO/11"
 '''
 
 def _png(width: int, height: int) -> bytes:
@@ -76,6 +84,9 @@ CHAT = (
     "this to the police.\n"
     "21/09/2024, 07:05 - Chris Walker: This message was deleted\n"
     "21/09/2024, 07:06 - Chris Walker: You'll be sorry you did that <This message was edited>\n"
+    # The night the clocks go back: 01:30 happens twice (BST, then GMT), and is flagged.
+    "27/10/2024, 01:30 - Chris Walker: Clocks go back tonight. An extra hour outside yours.\n"
+    "27/10/2024, 02:10 - Chris Walker: Missed voice call\n"
 )
 
 
@@ -137,6 +148,20 @@ def _telegram_chat() -> dict:
     }
 
 
+def _messenger_thread() -> dict:
+    chris, jo = "Chris Walker", "Jo Taylor"
+    said = [("2024-10-05T18:20:00+01:00", chris, "Jo, you know Sam better than anyone. Tell her "
+                                                 "I'm not giving up."),
+            ("2024-10-05T18:21:10+01:00", chris, "I'll wait outside your work if I have to."),
+            ("2024-10-05T19:02:00+01:00", jo, "Do not contact me or my sister again.")]
+    return {
+        "participants": [{"name": chris}, {"name": jo}],
+        "messages": [{"sender_name": who, "timestamp_ms": _unix_ms(when), "content": text,
+                      "is_geoblocked_for_viewer": False} for when, who, text in reversed(said)],
+        "title": chris, "is_still_participant": True, "thread_path": "inbox/chriswalker_987654321",
+    }
+
+
 SIGNAL_CHAT = ("[2024-10-20, 19:02] Chris Walker: Jo, tell Sam I just want to talk.\n"
                "[2024-10-20, 19:30] Jo Taylor: No. Stop contacting our family.\n")
 
@@ -160,6 +185,11 @@ def write_chat_exports(folder: Path) -> None:
     telegram.mkdir(parents=True, exist_ok=True)
     (telegram / "result.json").write_text(json.dumps(_telegram_chat(), indent=1,
                                                      ensure_ascii=False), encoding="utf-8")
+    thread = folder / FACEBOOK / "your_facebook_activity" / "messages" / "inbox" / \
+        "chriswalker_987654321"
+    thread.mkdir(parents=True, exist_ok=True)
+    (thread / "message_1.json").write_text(json.dumps(_messenger_thread(), indent=2),
+                                           encoding="ascii")
     signal = folder / SIGNAL
     signal.mkdir(parents=True, exist_ok=True)
     (signal / "Chris Walker.txt").write_text(SIGNAL_CHAT, encoding="utf-8", newline="\n")

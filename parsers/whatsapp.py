@@ -69,10 +69,10 @@ from pathlib import Path
 from typing import NamedTuple
 
 from courseline.collectors.identify import Sample
-from courseline.parsers import Parser, SourceFile, hashed_attachment
+from courseline.parsers import Parser, SourceFile
+from courseline.parsers._chat import INVISIBLE, SPACES, related_attachment
 from courseline.parsers._dates import DAY_FIRST, MONTH_FIRST, Order, OrderEvidence, decide_order
 from courseline.timeline.event import (
-    MAX_FIELD_CHARS,
     MAX_TEXT_CHARS,
     Event,
     RawTime,
@@ -80,11 +80,6 @@ from courseline.timeline.event import (
     SourceNote,
     bounded,
 )
-
-# Marks exports scatter through lines, removed from headers and names (not from message text).
-INVISIBLE = dict.fromkeys(map(ord, "\ufeff\u200e\u200f\u200b\u202a\u202b\u202c\u202d\u202e"
-                               "\u2066\u2067\u2068\u2069"), None)
-SPACES = dict.fromkeys(map(ord, "\u202f\u00a0\u2007\u2009"), " ")
 
 _DATE = r"(?P<date>[A-Z]?\d{1,4}[./\-][A-Z]?\d{1,2}[./\-][A-Z]?\d{1,4}(?:\s?(?:BE|พ\.ศ\.))?)"
 _TIME = r"(?P<time>[^\]\-–]*?\d{1,2}[:.]\d{2}(?:[:.]\d{2})?[^\]\-–]*?)"
@@ -573,16 +568,9 @@ def _attached_name(text: str) -> str | None:
     return None
 
 
-MAX_MEDIA_BYTES = 256 * 1024 * 1024   # a media file larger than this is listed, not read
-
-
 def _attachment(source: SourceFile, name: str):
-    path = source.related(name)
-    if path is None or not path.is_file():
-        return None
-    if path.stat().st_size > MAX_MEDIA_BYTES:
-        return None
-    return hashed_attachment(name, path.read_bytes())
+    found, _ = related_attachment(source, name, name)
+    return found
 
 
 # -- times -----------------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from tests_support import make_writable, read_jsonl, run_cli
 
 # 15 e-mails (4 saved twice), Sam's phone (10 texts, 18 calls) and its backup (9 and 17 of them
 # again), Jo's iPhone (5 messages, 3 calls): 15 + 10 + 18 + 5 + 3 events after merging.
-DEMO_EVENTS = 68
+DEMO_EVENTS = 73
 
 
 def test_demo_builds_a_sealed_timeline_with_merges_breaches_and_flags(built_demo):
@@ -49,15 +49,15 @@ def test_demo_builds_a_sealed_timeline_with_merges_breaches_and_flags(built_demo
     assert order.index("Clocks go back tonight") < order.index("Same hour twice")
     # Possible breaches: the suspect's known addresses writing to the victim after service.
     # Two e-mails, a text and a blocked call from the suspect's known identifiers after service,
-    # and six WhatsApp messages and calls from the name Sam's phone shows for him.
-    assert conduct["breach_counts"] == {"SPO 0001/2024": 10}
+    # and eight WhatsApp messages and calls from the name Sam's phone shows for him.
+    assert conduct["breach_counts"] == {"SPO 0001/2024": 12}
     assert conduct["repeated_breaches"] == ["SPO 0001/2024"]
-    assert {c["platform"] for c in conduct["possible_indirect_contact"]} == {"email", "phone",
-                                                                              "signal"}
+    assert {c["platform"] for c in conduct["possible_indirect_contact"]} == {
+        "email", "phone", "signal", "facebook"}
     assert all(c["to"] == ["sister"] for c in conduct["possible_indirect_contact"])
     pair = next(p for p in conduct["pairs"] if (p["from"], p["to"]) == ("suspect", "victim"))
-    assert pair["events"] == 24
-    assert pair["by_platform"] == {"email": 8, "phone": 10, "whatsapp": 6}
+    assert pair["events"] == 26
+    assert pair["by_platform"] == {"email": 8, "phone": 10, "whatsapp": 8}
     # The new address is not tied to anyone yet, and shows up.
     unknown = {u["identifier"]: u for u in manifest["unknown_identifiers"]}
     assert unknown[f"email:{NEW_ADDRESS}"]["events"] == 4
@@ -76,7 +76,7 @@ def test_demo_builds_a_sealed_timeline_with_merges_breaches_and_flags(built_demo
 def test_demo_whatsapp_chat_is_attributed_and_its_photo_hashed(built_demo):
     rows = [r for r in read_jsonl(built_demo / "out" / "timeline.jsonl")
             if r["platform"] == "whatsapp"]
-    assert len(rows) == 8
+    assert len(rows) == 10
     notice, *messages = rows
     assert notice["details"]["notice"] == "encryption notice" and notice["sender"] is None
     assert {(r["direction"], r["sender_person"]) for r in messages} == {
@@ -85,11 +85,15 @@ def test_demo_whatsapp_chat_is_attributed_and_its_photo_hashed(built_demo):
     # Named .jpg by WhatsApp, a PNG by its content; hashed from the file beside the chat.
     assert photo["attachments"][0]["name"] == "IMG-20240920-WA0003.jpg"
     assert photo["attachments"][0]["media_type"] == "image/png"
-    assert [r["call_status"] for r in messages if r["kind"] == "call"] == ["missed", "missed"]
+    assert [r["call_status"] for r in messages if r["kind"] == "call"] == ["missed"] * 3
     assert [r["flags"] for r in messages if r["flags"]] == [["deleted"], ["edited"]]
     # The phone's wall clock, read in the source's zone: 23:11 BST is 22:11 UTC.
     assert messages[0]["occurred_utc"] == "2024-09-20T22:11:00Z"
     assert messages[0]["time_basis"] == "local" and messages[0]["precision"] == "min"
+    # 01:30 on the night the clocks go back happened twice: both readings kept, flagged.
+    twice = next(r for r in messages if r["text"].startswith("Clocks go back tonight"))
+    assert twice["time_flags"] == ["ambiguous"]
+    assert twice["time_readings"] == ["2024-10-27T00:30:00Z", "2024-10-27T01:30:00Z"]
 
 
 def test_demo_channel_hopping_shows_on_one_timeline(built_demo):
@@ -110,6 +114,9 @@ def test_demo_channel_hopping_shows_on_one_timeline(built_demo):
     assert telegram[1]["call_status"] == "missed" and telegram[1]["recipient_persons"] == ["victim"]
     unknown = {u["identifier"] for u in manifest["unknown_identifiers"]}
     assert {"instagram:chris.w.83", "name:chris.w.83", "telegram:user5550001"} <= unknown
+    messenger = [r for r in rows if r["platform"] == "facebook"]
+    assert [(r["sender_person"], r["recipient_persons"]) for r in messenger] == [
+        ("suspect", ["sister"]), ("suspect", ["sister"]), ("sister", ["suspect"])]
     signal = [r for r in rows if r["platform"] == "signal"]
     assert [(r["sender_person"], r["recipient_persons"]) for r in signal] == [
         ("suspect", ["sister"]), ("sister", ["suspect"])]
@@ -270,7 +277,7 @@ def test_build_refuses_to_parse_an_evidence_copy_that_changed(demo_copy):
 
 
 @pytest.mark.parametrize("name, old, new", [
-    ("conduct.json", '"SPO 0001/2024": 10', '"SPO 0001/2024": 0'),
+    ("conduct.json", '"SPO 0001/2024": 12', '"SPO 0001/2024": 0'),
     ("timeline.csv", "I drove past at 2", "I drove past at 3"),
     ("report.html", "I drove past at 2", "I drove past at 3"),
     ("manifest.json", '"rejected": 0', '"rejected": 1'),
