@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -53,12 +54,12 @@ class SignalExportParser(Parser):
 
     def parse(self, source: SourceFile) -> Iterator[Event | Reject]:
         authors = _authors(source.path)
-        for number, header, more in _records(source.path):
-            if header is None:
-                yield Reject(f"line:{number}", "text before the first dated line: not part of "
-                                               "any message")
+        for message in _records(source.path):
+            if message.header is None:
+                yield Reject(f"line:{message.line}", "text before the first dated line: not "
+                                                     "part of any message")
                 continue
-            yield _event(number, header, more, authors)
+            yield _event(message, authors)
 
 
 def _lines(path: Path) -> Iterator[tuple[int, str]]:
@@ -76,27 +77,38 @@ def _authors(path: Path) -> list[str]:
     return sorted(found)
 
 
-def _records(path: Path) -> Iterator[tuple[int, re.Match | None, list[str]]]:
-    current: tuple[int, re.Match, list[str]] | None = None
+@dataclass
+class _Message:
+    line: int
+    header: re.Match | None       # None: text before the first dated line
+    more: list[str] = field(default_factory=list)   # the lines that continue it
+    cut: bool = False             # lines beyond a message's bound were left out
+
+
+def _records(path: Path) -> Iterator[_Message]:
+    current: _Message | None = None
     size = 0
     for number, line in _lines(path):
         match = HEADER.match(line)
         if match:
             if current:
                 yield current
-            current, size = (number, match, []), len(line)
+            current, size = _Message(number, match), len(line)
         elif current is None:
             if line.strip():
-                yield number, None, []
+                yield _Message(number, None)
         elif size < MAX_TEXT_CHARS:
-            current[2].append(line)
+            current.more.append(line)
             size += len(line) + 1
+        else:
+            current.cut = True
     if current:
         yield current
 
 
-def _event(number: int, header: re.Match, more: list[str], authors: list[str]) -> Event | Reject:
-    locator = f"line:{number}"
+def _event(message: _Message, authors: list[str]) -> Event | Reject:
+    header, more = message.header, message.more
+    locator = f"line:{message.line}"
     seconds = header.group("s")
     raw = f"{header.group('date')}, {header.group('h')}:{header.group('m')}" + (
         f":{seconds}" if seconds else "")
@@ -108,6 +120,7 @@ def _event(number: int, header: re.Match, more: list[str], authors: list[str]) -
     author = header.group("author").strip()
     # Blank lines end a signal-export message; they are not part of its text.
     text, cut = bounded("\n".join([header.group("text"), *more]).rstrip("\n"), MAX_TEXT_CHARS)
+    cut = cut or message.cut
     return Event(
         kind="message", platform="signal",
         time=RawTime(raw, moment, "local", "s" if seconds else "min",

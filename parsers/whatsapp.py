@@ -237,6 +237,10 @@ class WhatsAppChatParser(Parser):
         order = _order(survey.evidence, source)
         if order.note:
             yield SourceNote(order.note)
+        if survey.too_many_authors:
+            yield SourceNote(f"more than {MAX_AUTHORS_NAMED} people wrote in this chat: each "
+                             f"message names the first {MAX_AUTHORS_NAMED} seen as its "
+                             f"recipients, not every member")
         chat = _chat_name(source)
         parties = Parties(sorted(survey.authors), chat)
         for record in _records(source.path):

@@ -309,7 +309,7 @@ def write_part(job: SealJob, advance: Callable[[int], Any] | None = None) -> Sea
                 line = data[:-1] + _JSONL_END
                 jsonl.write(line)
                 jsonl_lengths.append(len(line))
-                row = read_json(text)
+                row = read_json(data)   # the bytes just hashed: not encoded twice
                 civil, day = clock.local(row["occurred_utc"])
                 provenance = "[" + ",".join(stored.provenance) + "]"
                 line = ",".join(_csv_fields(row, civil, provenance)).encode("utf-8") + _CSV_END

@@ -59,3 +59,15 @@ def test_real_signal_export():
     assert not rejects(items) and len(found) == 2
     assert found[1].text == "Hello\nJane!"
     assert found[0].sender == "name:Jane Doe" and found[0].recipients == ["name:John Doe"]
+
+
+def test_a_message_longer_than_the_bound_is_cut_and_flagged(tmp_path, monkeypatch):
+    import courseline.parsers.signal_export as module
+
+    monkeypatch.setattr(module, "MAX_TEXT_CHARS", 40)
+    path = tmp_path / "chat.txt"
+    path.write_text("[2024-09-20, 23:11] Chris: start\n" + "more words here\n" * 10 +
+                    "[2024-09-20, 23:12] Chris: next\n", encoding="utf-8")
+    first, second = events(parse(path))
+    assert first.flags == ["truncated"] and len(first.text) <= 40
+    assert second.text == "next" and second.flags == []

@@ -286,3 +286,13 @@ def test_an_iphone_export_zip_links_its_media_end_to_end(tmp_path):
     assert photo["attachments"][0]["media_type"] == "image/png"
     assert photo["direction"] == "incoming" and escape["direction"] == "outgoing"
     assert escape["attachments"] == [] and escape["details"]["media_not_in_export"] == "../../escape.jpg"
+
+
+def test_a_chat_with_more_authors_than_are_named_says_so(tmp_path, monkeypatch):
+    import courseline.parsers.whatsapp as module
+
+    monkeypatch.setattr(module, "MAX_AUTHORS_NAMED", 2)
+    items = chat(tmp_path, "03/04/2024, 21:05 - Ann: a\n03/04/2024, 21:06 - Bo: b\n"
+                           "13/04/2024, 21:07 - Cy: c\n", name="WhatsApp Chat with Club.txt")
+    assert any("more than 2 people wrote in this chat" in n for n in source_notes(items))
+    assert len(events(items)) == 3
