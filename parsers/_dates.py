@@ -32,13 +32,15 @@ class OrderEvidence:
     first_ambiguous: tuple[int, str] | None = None   # first record readable either way
     ambiguous_count: int = 0
 
-    def add(self, where: int, text: str, first: int, second: int) -> None:
+    def add(self, where: int, text: str, first: int, second: int, times: int = 1) -> None:
+        """Record ``where`` with date ``text`` (first and second numbers); ``times``: how many
+        records write this same date (the first of them is ``where``)."""
         if first > 12 and second <= 12:
             self.day_first = self.day_first or (where, text)
         elif second > 12 and first <= 12:
             self.month_first = self.month_first or (where, text)
         elif first <= 12 and second <= 12 and first != second:
-            self.ambiguous_count += 1
+            self.ambiguous_count += times
             self.first_ambiguous = self.first_ambiguous or (where, text)
 
 

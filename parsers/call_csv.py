@@ -112,11 +112,24 @@ from courseline.parsers._dates import (
     decide_order,
 )
 from courseline.parsers._phone import (
-    PAYPHONE, UNIX_EPOCH, UNKNOWN_NUMBER, WITHHELD, epoch_time, phone_identifier,
+    PAYPHONE,
+    UNIX_EPOCH,
+    UNKNOWN_NUMBER,
+    WITHHELD,
+    epoch_time,
+    phone_identifier,
     unix_seconds_or_ms,
 )
+from courseline.parsers._text import UTF16_BOMS, head_text
 from courseline.timeline.event import (
-    MAX_FIELD_CHARS, MAX_TEXT_CHARS, Event, RawTime, Reject, SourceNote, bounded, clean_text,
+    MAX_FIELD_CHARS,
+    MAX_TEXT_CHARS,
+    Event,
+    RawTime,
+    Reject,
+    SourceNote,
+    bounded,
+    clean_text,
 )
 
 # -- limits --------------------------------------------------------------------------------------
@@ -616,24 +629,10 @@ def resolve_mapping(mapping: Mapping[str, str], candidates: list[HeaderLine]
 
 # -- decoding ------------------------------------------------------------------------------------
 
-UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 # libmagic calls most CSV files text/plain; HTML, XML and scripts are text/* too and never ours.
 TEXT_MEDIA = frozenset({"text/plain", "text/csv", "text/x-csv", "text/tab-separated-values",
                         "application/csv", "application/x-csv"})
 CSV_NAMES = (".csv", ".tsv", ".tab")
-
-
-def head_text(head: bytes) -> str | None:
-    """The head of a file as text: UTF-16 with a BOM, UTF-8 (BOM skipped), else cp1252. None
-    when it is not text (NUL bytes in an 8-bit head)."""
-    if head.startswith(UTF16_BOMS):
-        return codecs.getincrementaldecoder("utf-16")(errors="replace").decode(head)
-    if b"\x00" in head:
-        return None
-    try:
-        return codecs.getincrementaldecoder("utf-8-sig")().decode(head, final=False)
-    except UnicodeDecodeError:
-        return head.decode("cp1252", errors="replace")
 
 
 def split_lines(text: str) -> list[str]:

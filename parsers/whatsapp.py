@@ -8,6 +8,11 @@ lucasrodes/whatstk issues, and AyazKhuraishi/whatsapp-export-inconsistencies).
 
 What is read:
 
+* The text is UTF-8, as WhatsApp writes it; a file that starts with a byte-order mark is read in
+  the encoding the mark names (a chat re-saved as "Unicode" by an editor is UTF-16), and a source
+  note says so. Bytes that are not text in the file's encoding are shown as U+FFFD: the message
+  holding them says so, and a source note names the first lines (the hashed file keeps the
+  bytes).
 * One record per message: a header line and the lines that continue it (a message of several
   lines). Android writes ``<date>, <time> - <author>: <text>``, the iPhone ``[<date>, <time>]
   <author>: <text>``; a line without an author is a notice of WhatsApp's own (a group created,
@@ -62,16 +67,24 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from functools import lru_cache
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache, partial
+from operator import methodcaller
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, TextIO
 
 from courseline.collectors.identify import Sample
 from courseline.parsers import Parser, SourceFile
 from courseline.parsers._chat import INVISIBLE, SPACES, related_attachment
-from courseline.parsers._dates import DAY_FIRST, MONTH_FIRST, Order, OrderEvidence, decide_order
+from courseline.parsers._dates import (
+    DAY_FIRST,
+    MONTH_FIRST,
+    Order,
+    OrderEvidence,
+    decide_order,
+)
+from courseline.parsers._text import bom_codec, head_text
 from courseline.timeline.event import (
     MAX_TEXT_CHARS,
     Event,
@@ -83,12 +96,14 @@ from courseline.timeline.event import (
 
 _DATE = r"(?P<date>[A-Z]?\d{1,4}[./\-][A-Z]?\d{1,2}[./\-][A-Z]?\d{1,4}(?:\s?(?:BE|พ\.ศ\.))?)"
 _TIME = r"(?P<time>[^\]\-–]*?\d{1,2}[:.]\d{2}(?:[:.]\d{2})?[^\]\-–]*?)"
-ANDROID_HEADER = re.compile(rf"^{_DATE}[,،]?\s+{_TIME}\s[-–]\s(?P<rest>.*)$", re.S)
-IPHONE_HEADER = re.compile(rf"^\[{_DATE}[,،]?\s+{_TIME}\]\s?(?P<rest>.*)$", re.S)
+# A header line: its date and time, then the author and a colon (none for a notice), then text.
+# The author's run is greedy: it cannot hold a colon, so it stops at the first one anyway.
+_REST = r"(?P<rest>(?:(?P<author>[^:\n]{1,100}):\s?)?(?P<text>.*))$"
+ANDROID_HEADER = re.compile(rf"^{_DATE}[,،]?\s+{_TIME}\s[-–]\s{_REST}", re.S)
+IPHONE_HEADER = re.compile(rf"^\[{_DATE}[,،]?\s+{_TIME}\]\s?{_REST}", re.S)
 DATE_PARTS = re.compile(r"^(?P<a>[A-Z]?\d{1,4})[./\-](?P<b>[A-Z]?\d{1,2})[./\-](?P<c>[A-Z]?\d{1,4})"
                         r"(?:\s?(?P<era>BE|พ\.ศ\.))?$")
 CLOCK = re.compile(r"(?P<h>\d{1,2})[:.](?P<m>\d{2})(?:[:.](?P<s>\d{2}))?")
-AUTHOR = re.compile(r"^(?P<author>[^:\n]{1,100}?):\s?(?P<text>.*)$", re.S)
 PHONE_AUTHOR = re.compile(r"^\+?[\d\s().\-]{7,}$")
 
 # AM/PM as phones write them, lower-cased with dots and spaces taken out.
@@ -156,6 +171,7 @@ FILE_ATTACHED = frozenset(_phrases(
     "(file attached)", "(Datei angehängt)", "(fichier joint)", "(archivo adjunto)",
     "(file allegato)", "(arquivo anexado)", "(ficheiro anexado)", "(bestand bijgevoegd)",
     "(файл добавлен)", "(الملف مرفق)", "(फ़ाइल अटैच की गई)"))
+_ATTACHED_TAILS = frozenset(len(phrase) - 1 for phrase in FILE_ATTACHED)   # after the "("
 ATTACHED_TAG = re.compile(r"^<(?:attached|Anhang|pièce jointe|adjunto|allegato|anexado|anexo|"
                           r"bijlage|вложение|مرفق|संलग्न)\s?:\s?(?P<name>[^>]+)>$", re.I)
 # Notices of WhatsApp's own, by what they say (the text that follows a name, or the whole line).
@@ -222,11 +238,13 @@ CHAT_NAME = re.compile(r"^(?:WhatsApp Chat (?:with|-) |WhatsApp-Chat mit |Discus
 class WhatsAppChatParser(Parser):
     NAME = "whatsapp-txt"
     DATA_FORMAT = 'WhatsApp "Export chat" text'
-    VERSION = "1"
+    VERSION = "2"
 
     @classmethod
     def recognises(cls, sample: Sample) -> bool:
-        text = sample.head.decode("utf-8", "replace")
+        text = head_text(sample.head)
+        if text is None:
+            return False
         lines = [clean(line) for line in text.splitlines()[:12]]
         lines = [line for line in lines if line.strip()]
         # The first line of every export is a dated line (the encryption notice, or a message).
@@ -237,13 +255,22 @@ class WhatsAppChatParser(Parser):
         order = _order(survey.evidence, source)
         if order.note:
             yield SourceNote(order.note)
+        if survey.codec != "utf-8":
+            yield SourceNote(f"decoded as {survey.codec.upper().removesuffix('-SIG')} "
+                             f"(the file starts with a byte-order mark)")
+        if survey.undecoded:
+            first, count = survey.undecoded[0], survey.undecoded_count
+            yield SourceNote(f"{count} line(s) hold bytes that are not "
+                             f"{survey.codec.upper().removesuffix('-SIG')} (first: line "
+                             f"{first}): they are shown as U+FFFD (\ufffd), and each message "
+                             f"they are in says so; the original bytes are in the hashed file")
         if survey.too_many_authors:
             yield SourceNote(f"more than {MAX_AUTHORS_NAMED} people wrote in this chat: each "
                              f"message names the first {MAX_AUTHORS_NAMED} seen as its "
                              f"recipients, not every member")
         chat = _chat_name(source)
         parties = Parties(sorted(survey.authors), chat)
-        for record in _records(source.path):
+        for record in _records(source.path, survey.codec):
             yield _event(record, order, parties, chat, source)
 
 
@@ -266,8 +293,37 @@ def fold(text: str) -> str:
 class Header(NamedTuple):   # one per line of the file, twice: kept cheap
     date: str
     time: str
-    rest: str
-    layout: str   # "android" or "iphone"
+    author: str | None   # the author's name as shown; None: a notice of WhatsApp's own
+    text: str            # what follows the author (or the notice), as written
+    layout: str          # "android" or "iphone"
+
+
+# Marks that stand before a header's first character (a byte-order mark on any line, the
+# iPhone's left-to-right mark before lines with media).
+LEADING_MARKS = "\ufeff\u200e\u200f\u2066\u2067\u2068\u2069"
+
+
+def _header(line: str) -> Header | None:
+    """A line's header, or None for a line that continues a message. The line is matched as
+    written first, so that the text keeps its marks; only a line that does not match is
+    matched again with its leading marks, and then all its marks and odd spaces, taken out
+    (a right-to-left date holds U+200F between its numbers)."""
+    found = _header_match(line)
+    if found is None and not line.isascii():
+        for candidate in (line.lstrip(LEADING_MARKS), clean(line)):
+            if candidate != line:
+                found = _header_match(candidate)
+                if found is not None:
+                    break
+    if found is None:
+        return None
+    layout, match = found
+    date, clock, author, text = match.group("date", "time", "author", "text")
+    if author is not None:
+        author = _author_name(author)
+        if author is None:   # a notice quoting something with a colon in it
+            text = match.group("rest")
+    return Header(date.strip(), clock.strip(), author, text, layout)
 
 
 def _header_match(line: str) -> tuple[str, re.Match] | None:
@@ -283,13 +339,16 @@ def _header_match(line: str) -> tuple[str, re.Match] | None:
     return None
 
 
-def _header(line: str) -> Header | None:
-    found = _header_match(line)
-    if found is None:
+@lru_cache(maxsize=4096)
+def _author_name(written: str) -> str | None:
+    """An author as shown (marks out, spaces single), or None when what stands before the colon
+    is not a name but a notice: 'Chris changed the subject from "A" to "B: C"'. Only a notice
+    quoting something can hold a colon, so only then are its words looked at."""
+    author = written if written.isascii() else written.translate(INVISIBLE).translate(SPACES)
+    author = " ".join(author.split())
+    if not author or (('"' in author or "\u201c" in author) and _notice(author) is not None):
         return None
-    layout, match = found
-    date, clock, rest = match.group("date", "time", "rest")
-    return Header(date.strip(), clock.strip(), rest, layout)
+    return author
 
 
 @dataclass(slots=True)
@@ -298,33 +357,86 @@ class Record:
     header: Header
     raw_header: str      # the line as written
     more: list[str] = field(default_factory=list)   # the lines that continue it
-    cut: bool = False    # more lines than a message may hold
+    cut: bool = False    # more than a message may hold: lines, or one line longer than is read
+    undecoded: bool = False   # bytes that are not text in the encoding, shown as U+FFFD
 
 
-def _lines(path: Path) -> Iterator[tuple[int, str]]:
-    with path.open(encoding="utf-8", errors="replace", newline="") as handle:
-        for number, line in enumerate(handle, 1):
-            yield number, line.rstrip("\r\n")
+# Bytes the decoder could not read, kept as lone surrogates ("surrogateescape") so that the
+# lines holding them can be named; they become U+FFFD in what is shown.
+UNDECODED = re.compile("[\udc80-\udcff]")
+MAX_NOTED_LINES = 10
 
 
-def _records(path: Path) -> Iterator[Record | Reject]:
+def file_codec(path: Path) -> str:
+    """The export's encoding: WhatsApp writes UTF-8; a byte-order mark says otherwise (a chat
+    re-saved by an editor as "Unicode")."""
+    with path.open("rb") as handle:
+        codec = bom_codec(handle.read(4))
+    return codec or "utf-8"
+
+
+def _shown(line: str, codec: str) -> str:
+    """A line holding undecoded bytes as it is shown: each byte a U+FFFD."""
+    codec = codec.removesuffix("-sig")
+    return line.encode(codec, "surrogateescape").decode(codec, "replace")
+
+
+_END_OF_LINE = methodcaller("rstrip", "\r\n")
+# A line is read at most this many characters at a time, so that one enormous line (a damaged
+# or hostile file) never has to be held whole; what a message keeps is bounded anyway.
+MAX_LINE_CHARS = MAX_TEXT_CHARS
+
+
+def _open(path: Path, codec: str) -> TextIO:
+    return path.open(encoding=codec, errors="surrogateescape", newline="")
+
+
+def _physical_lines(handle: TextIO) -> Iterator[str]:
+    """The file's lines without their ends, numbered and stripped in C (a chat has millions of
+    them). A line longer than :data:`MAX_LINE_CHARS` comes in pieces: the first is a line of
+    exactly that length, and :func:`_drop_rest_of_line` reads past the rest."""
+    return map(_END_OF_LINE, iter(partial(handle.readline, MAX_LINE_CHARS), ""))
+
+
+def _drop_rest_of_line(lines: Iterator[str]) -> None:
+    for piece in lines:
+        if len(piece) < MAX_LINE_CHARS:
+            return
+
+
+def _records(path: Path, codec: str) -> Iterator[Record | Reject]:
     current: Record | None = None
     size = 0
-    for number, line in _lines(path):
-        header = _header(clean(line))
-        if header is not None:
-            if current is not None:
-                yield current
-            current, size = Record(number, header, line), len(line)
-        elif current is None:
-            if line.strip("\ufeff\u200e\u200f \t"):
-                yield Reject(f"line:{number}", "text before the first dated line: not part of "
-                                               "any message")
-        elif size < MAX_TEXT_CHARS:
-            current.more.append(line)
-            size += len(line) + 1
-        else:
-            current.cut = True
+    with _open(path, codec) as handle:
+        lines = _physical_lines(handle)
+        for number, line in enumerate(lines, 1):
+            overlong = len(line) >= MAX_LINE_CHARS
+            if overlong:
+                _drop_rest_of_line(lines)
+            undecoded = not line.isascii() and UNDECODED.search(line) is not None
+            if undecoded:
+                line = _shown(line, codec)
+            first = line[:1]
+            # A line that opens with neither a bracket nor a digit continues a message unless it
+            # has marks before its date: only those are matched.
+            header = _header(line) if first == "[" or first.isdigit() or not line.isascii() \
+                else None
+            if header is not None:
+                if current is not None:
+                    yield current
+                current, size = Record(number, header, line, undecoded=undecoded), len(line)
+                current.cut = overlong
+            elif current is None:
+                if line.strip("\ufeff\u200e\u200f \t"):
+                    yield Reject(f"line:{number}", "text before the first dated line: not part "
+                                                   "of any message")
+            elif size < MAX_TEXT_CHARS:
+                current.more.append(line)
+                size += len(line) + 1
+                current.undecoded = current.undecoded or undecoded
+                current.cut = current.cut or overlong
+            else:
+                current.cut = True
     if current is not None:
         yield current
 
@@ -333,31 +445,58 @@ def _records(path: Path) -> Iterator[Record | Reject]:
 class Survey:
     """The first pass: what the whole file says about its dates and who wrote in it."""
 
+    codec: str = "utf-8"
     evidence: OrderEvidence = field(default_factory=lambda: OrderEvidence("line"))
     authors: set[str] = field(default_factory=set)
     too_many_authors: bool = False
+    undecoded: list[int] = field(default_factory=list)   # the first lines with undecoded bytes
+    undecoded_count: int = 0
 
 
 def _survey(path: Path) -> Survey:
-    survey = Survey()
+    survey = Survey(codec=file_codec(path))
     authors = survey.authors
-    for number, line in _lines(path):
-        found = _header_match(clean(line))
-        if found is None:
-            continue
-        layout, match = found
-        date, rest = match.group("date", "rest")
-        numbers = _day_month_numbers(date.strip())
+    dates: dict[str, list[int]] = {}   # date as written → [first line, lines]
+    with _open(path, survey.codec) as handle:
+        lines = _physical_lines(handle)
+        for number, line in enumerate(lines, 1):
+            if len(line) >= MAX_LINE_CHARS:
+                _drop_rest_of_line(lines)
+            if not line.isascii() and UNDECODED.search(line) is not None:
+                survey.undecoded_count += 1
+                if len(survey.undecoded) < MAX_NOTED_LINES:
+                    survey.undecoded.append(number)
+                line = _shown(line, survey.codec)
+            # Most lines match as written: their date and author are read from the match alone.
+            header = None
+            found = _header_match(line)
+            if found is not None:
+                date, author = found[1].group("date", "author")
+                date = date.strip()
+                if author is not None and author not in authors:
+                    header = _header(line)
+                    author = header.author
+            elif line.isascii() or (header := _header(line)) is None:
+                continue
+            else:
+                date, author = header.date, header.author
+            seen = dates.get(date)
+            if seen is None:
+                dates[date] = [number, 1]
+            else:
+                seen[1] += 1
+            if author is None or author in authors:
+                continue
+            # The iPhone puts its notices under the chat's name: that name is no author of them.
+            if header.layout == "android" or _authored_notice(header.text) is None:
+                if len(authors) < MAX_AUTHORS_NAMED:
+                    authors.add(author)
+                else:
+                    survey.too_many_authors = True
+    for date, (first_line, lines) in dates.items():
+        numbers = _day_month_numbers(date)
         if numbers is not None:
-            survey.evidence.add(number, date.strip(), *numbers)
-        author = _author(rest)
-        if author is None or author[0] in authors:
-            continue
-        if layout == "android" or _notice(author[1], authored=True) is None:
-            if len(survey.authors) < MAX_AUTHORS_NAMED:
-                survey.authors.add(author[0])
-            elif author[0] not in survey.authors:
-                survey.too_many_authors = True
+            survey.evidence.add(first_line, date, *numbers, times=lines)
     return survey
 
 
@@ -401,22 +540,6 @@ def _chat_name(source: SourceFile) -> str | None:
 
 # -- what a record says ----------------------------------------------------------------------------
 
-def _author(rest: str) -> tuple[str, str] | None:
-    """(author, text) of a header's rest, or None for a notice without an author."""
-    match = AUTHOR.match(rest)
-    if not match:
-        return None
-    author = match.group("author")
-    if not author.isascii():
-        author = author.translate(INVISIBLE).translate(SPACES)
-    author = " ".join(author.split())
-    # 'Chris changed the subject from "A" to "B: C"': a notice, not an author's line. Only a
-    # notice quoting something can hold a colon, so only then is the name looked at.
-    if not author or (('"' in author or "\u201c" in author) and _notice(author) is not None):
-        return None
-    return author, match.group("text")
-
-
 STRONG_NOTICES = frozenset({"encryption notice", "security code changed"})
 
 
@@ -448,6 +571,20 @@ def _notice(text: str, authored: bool = False) -> str | None:
 _PHRASE_KINDS = {phrase: kind for kind in ("deleted", "omitted", "missed voice call",
                                            "missed video call") for phrase in PHRASES[kind]}
 _EDITED_MARKERS = PHRASES["edited"]
+# A text longer than this (plus spaces a fold would take out) is none of those phrases.
+_LONGEST_PHRASE = 2 * max(map(len, _PHRASE_KINDS))
+
+
+def _phrase_kind(text: str) -> str | None:
+    """The whole-message phrase a text is (deleted, media left out, a missed call), or None.
+    Most texts are plain and single-spaced: they are looked up as they are, and folded only
+    when folding could change them."""
+    folded = text.casefold()
+    said = _PHRASE_KINDS.get(folded)
+    if said is None and not (folded.isascii() and "  " not in folded and "\t" not in folded
+                             and "\n" not in folded):
+        said = _PHRASE_KINDS.get(fold(text))
+    return said
 
 
 def identifier(author: str) -> str:
@@ -492,31 +629,36 @@ def _event(record: Record | Reject, order: Order, parties: Parties, chat: str | 
            source: SourceFile) -> Event | Reject:
     if isinstance(record, Reject):
         return record
+    header = record.header
     locator = f"line:{record.line}"
     try:
-        time, time_notes = _time(record.header, order)
+        time, time_notes = _time_of(header.date, header.time, order.value)
     except ValueError as error:
         return Reject(locator, f"{error}: {record.raw_header[:200]!r}")
-    author = _author(record.header.rest)
-    text = "\n".join([author[1] if author else record.header.rest, *record.more])
+    text = "\n".join([header.text, *record.more]) if record.more else header.text
     notes = list(time_notes)
-    details: dict = {"layout": record.header.layout}
+    if record.undecoded:
+        notes.append(UNDECODED_NOTE)
+    details: dict = {"layout": header.layout}
     if chat:
         details["chat"] = chat
+    author = header.author
     # Android writes its notices without an author; only the iPhone puts them under one.
-    notice = None
-    if len(text) < 2000 and (author is None or record.header.layout == "iphone"):
-        notice = _notice(text, authored=author is not None)
+    if author is None:
+        notice = _notice(text) if len(text) < 2000 else None
+    elif header.layout == "iphone":
+        notice = _authored_notice(text)
+    else:
+        notice = None
     if author is None or notice is not None:
-        # WhatsApp's own notice: the iPhone puts it under the chat's name as the author.
         details["notice"] = notice or "unrecognised"
         if author is not None:
-            details["shown_under"] = author[0]
+            details["shown_under"] = author
         body, cut = bounded(text.translate(INVISIBLE).strip(), MAX_TEXT_CHARS)
         return Event(kind="message", platform="whatsapp", time=time, locator=locator, text=body,
                      flags=["truncated"] if cut or record.cut else [], details=details,
                      notes=notes)
-    sender, others, owner_side, note = parties.of(author[0])
+    sender, others, owner_side, note = parties.of(author)
     if note:
         notes.append(note)
     if parties.group and chat:
@@ -532,7 +674,8 @@ def _event(record: Record | Reject, order: Order, parties: Parties, chat: str | 
                 stripped = stripped[:len(stripped) - len(marker)].rstrip()
                 flags.append("edited")
                 break
-    said = _PHRASE_KINDS.get(fold(stripped)) if len(stripped) < 80 else None
+    said = _phrase_kind(stripped) if len(stripped) < _LONGEST_PHRASE \
+        and "\n" not in stripped else None
     if said == "deleted":
         flags.append("deleted")
     elif said == "omitted":
@@ -559,6 +702,18 @@ def _event(record: Record | Reject, order: Order, parties: Parties, chat: str | 
         attachments=attachments, details=details, notes=notes, owner_side=owner_side)
 
 
+UNDECODED_NOTE = ("this message holds bytes the file's encoding could not read: they are shown "
+                  "as U+FFFD (\ufffd); the original bytes are in the hashed file")
+
+
+def _authored_notice(text: str) -> str | None:
+    """The kind of notice an iPhone line under an author is, or None: a line the iPhone marks
+    as its own (left-to-right mark) or one of the unmistakable ones; never a media line."""
+    if len(text) >= 2000 or text.lstrip(LEADING_MARKS + " ").startswith("<"):
+        return None
+    return _notice(text, authored=True)
+
+
 def _attached_name(text: str) -> str | None:
     first = text.partition("\n")[0].rstrip("\r")
     if not (first.endswith(")") or first.startswith("<")):
@@ -567,7 +722,7 @@ def _attached_name(text: str) -> str | None:
     if match:
         return match.group("name").strip()
     name, bracket, tail = first.rpartition("(")
-    if bracket and f"({tail}".casefold() in FILE_ATTACHED:
+    if bracket and len(tail) in _ATTACHED_TAILS and f"({tail}".casefold() in FILE_ATTACHED:
         return name.strip()
     return None
 
@@ -578,10 +733,6 @@ def _attachment(source: SourceFile, name: str):
 
 
 # -- times -----------------------------------------------------------------------------------------
-
-def _time(header: Header, order: Order) -> tuple[RawTime, tuple[str, ...]]:
-    return _time_of(header.date, header.time, order.value)
-
 
 @lru_cache(maxsize=4096)
 def _time_of(date: str, clock: str, order: str | None) -> tuple[RawTime, tuple[str, ...]]:

@@ -296,3 +296,62 @@ def test_a_chat_with_more_authors_than_are_named_says_so(tmp_path, monkeypatch):
                            "13/04/2024, 21:07 - Cy: c\n", name="WhatsApp Chat with Club.txt")
     assert any("more than 2 people wrote in this chat" in n for n in source_notes(items))
     assert len(events(items)) == 3
+
+
+def test_an_iphone_notice_marked_as_its_own_is_a_notice_and_its_chat_name_no_author(tmp_path):
+    text = (f"[03/04/2024, 21:04:59] Family: {LRM}Chris added Sam\r\n"
+            f"[03/04/2024, 21:05:00] Chris: {LRM}<attached: 00000012-PHOTO-left behind.jpg>\r\n"
+            f"[03/04/2024, 21:05:30] Sam: Chris left the party early\r\n"
+            f"[13/04/2024, 21:06:01] Jo: {LRM}image omitted\r\n")
+    added, photo, words, omitted = events(chat(
+        tmp_path, text, name="_chat.txt", case_path="exports/WhatsApp Chat - Family.zip!_chat.txt"))
+    assert added.details["notice"] == "added" and added.details["shown_under"] == "Family"
+    # A media line is never a notice, whatever its file is called.
+    assert "notice" not in photo.details and photo.sender == "name:Chris"
+    assert "notice" not in words.details
+    assert sorted(words.recipients) == ["name:Chris", "name:Jo"]   # not the chat's name
+    assert omitted.details["media"] == "omitted"
+
+
+def test_a_chat_saved_as_utf16_is_read_and_said_so(tmp_path):
+    path = tmp_path / "WhatsApp Chat with Chris.txt"
+    path.write_bytes(ANDROID.replace("\n", "\r\n").encode("utf-16"))   # with its byte-order mark
+    sample = sample_file(path, path.name)
+    assert parser_for(sample) is WhatsAppChatParser
+    items = list(WhatsAppChatParser().parse(SourceFile(path, path.name, path.name, sample)))
+    found = events(items)
+    assert [e.text for e in found][:2] == ["Please stop messaging me",
+                                           "I saw you at the station.\nYou looked upset."]
+    assert found[2].flags == ["deleted"] and not rejects(items)
+    assert any("decoded as UTF-16" in note for note in source_notes(items))
+
+
+def test_bytes_that_are_not_utf8_are_shown_as_replacement_and_named(tmp_path):
+    path = tmp_path / "WhatsApp Chat with Chris.txt"
+    path.write_bytes(b"03/04/2024, 21:05 - Sam: fine\n"
+                     b"03/04/2024, 21:06 - Chris: caf\xe9 at 9\n"
+                     b"and \xff\xfe more\n"
+                     b"13/04/2024, 21:07 - Chris: \xf0\x9f\x91\x80 watching\n")
+    items = list(WhatsAppChatParser().parse(SourceFile(
+        path, path.name, path.name, sample_file(path, path.name))))
+    fine, cafe, eyes = events(items)
+    assert cafe.text == "caf\ufffd at 9\nand \ufffd\ufffd more"
+    assert any("could not read" in note for note in cafe.notes)
+    assert eyes.text == "\U0001f440 watching" and not any("could not read" in n for n in eyes.notes)
+    assert not any("could not read" in note for note in fine.notes)
+    notes = source_notes(items)
+    assert any("2 line(s) hold bytes that are not UTF-8 (first: line 2)" in n for n in notes)
+    assert not rejects(items)
+
+
+def test_an_enormous_line_is_read_in_part_and_the_message_flagged(tmp_path, monkeypatch):
+    monkeypatch.setattr("courseline.parsers.whatsapp.MAX_LINE_CHARS", 64)
+    long_text = "0123456789" * 40   # a header line of 420 characters, read 64 at a time
+    text = (f"03/04/2024, 21:05 - Chris: {long_text}\n"
+            f"more of it: {long_text}\n"
+            f"13/04/2024, 21:06 - Sam: stop\n")
+    first, second = events(chat(tmp_path, text))
+    assert first.flags == ["truncated"]
+    assert first.text == (long_text[:64 - len("03/04/2024, 21:05 - Chris: ")] + "\n"
+                          + f"more of it: {long_text}"[:64])
+    assert (second.locator, second.text, second.flags) == ("line:3", "stop", [])
