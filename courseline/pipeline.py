@@ -340,7 +340,8 @@ class CasePipeline:
             seal, conduct = write_timeline(
                 self.db, sources, pending, self.directory(), self.case.info.timezone, victims,
                 self.case.orders, progress=advance,
-                processes=self.workers if total_events >= PARALLEL_SEAL_MIN_EVENTS else 1)
+                processes=self.workers if total_events >= PARALLEL_SEAL_MIN_EVENTS else 1,
+                places=self.case.places)
         pending.json("manifest.json", manifest(self.db, sources, exhibits, seal, conduct,
                                                self.case.info.reference, __version__))
         pending.json("conduct.json", conduct.conduct())

@@ -5,7 +5,9 @@
 * possible breaches: each event from an order's respondent to the protected person after the
   order was served and before it expired (orders with ``no_contact``); contact in that window
   with anyone else is listed apart as possible indirect contact, never counted as a breach;
-* unknown identifiers: identifiers not tied to any person that exchanged traffic with a victim.
+* unknown identifiers: identifiers not tied to any person that exchanged traffic with a victim;
+* places: each event whose position lies within a case-file place's radius (great-circle
+  distance, whole metres, the position's own accuracy beside it), listed under that place.
 
 Drafts and messages the device failed to send are on the timeline but counted in none of these:
 they reached no one.
@@ -13,6 +15,7 @@ they reached no one.
 
 from __future__ import annotations
 
+import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,6 +26,8 @@ from courseline.timeline.timeutil import civil_clock, parse_utc
 
 
 NOT_SENT = frozenset({"draft", "failed"})
+EARTH_RADIUS_M = 6_371_008.8          # the mean radius (IUGG): distances are good to about 0.5 %
+MAX_LISTED_PER_PLACE = 10_000         # events listed under one place; all are counted
 
 
 class OrderTerms(Protocol):
@@ -53,13 +58,36 @@ class _Unknown:
     persons: set[str] = field(default_factory=set)
 
 
+class PlaceTerms(Protocol):
+    name: str
+    lat: float
+    lon: float
+    radius_m: float
+
+
+def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance in metres (haversine, on a sphere of the Earth's mean radius)."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
+
+
+@dataclass
+class _Place:
+    terms: PlaceTerms
+    events: int = 0
+    listed: list[dict[str, Any]] = field(default_factory=list)
+
+
 def order_label(order: OrderTerms, index: int) -> str:
     """How an order is named in the outputs: its reference, or its kind and place in the case file."""
     return order.reference or f"{order.kind} (order {index + 1} in the case file)"
 
 
 class ConductAccumulator:
-    def __init__(self, zone: str, victims: Iterable[str], orders: Iterable[OrderTerms]):
+    def __init__(self, zone: str, victims: Iterable[str], orders: Iterable[OrderTerms],
+                 places: Iterable[PlaceTerms] = ()):
         self.clock = civil_clock(zone)
         self.victims = frozenset(victims)
         self.orders = [(order_label(order, index), order) for index, order in enumerate(orders)]
@@ -68,9 +96,12 @@ class ConductAccumulator:
         self.unknown: dict[str, _Unknown] = defaultdict(_Unknown)
         self.breaches: list[dict[str, Any]] = []
         self.indirect: list[dict[str, Any]] = []
+        self.places = [_Place(place) for place in places]
 
     def add(self, row: dict[str, Any], day: str | None = None) -> None:
         """Count a timeline row; ``day``: its civil date in the case zone, when known."""
+        if self.places and row.get("location"):
+            self._near_places(row)
         flags = row.get("flags")
         if flags and NOT_SENT.intersection(flags):
             return  # a draft, or a message the phone never sent, reached no one
@@ -93,6 +124,22 @@ class ConductAccumulator:
         self._unknown_identifiers(row, sender, receivers)
         if sender in self.respondents:
             self._orders(row, parse_utc(when), sender, receivers)
+
+    def _near_places(self, row: dict[str, Any]) -> None:
+        where = row["location"]
+        for place in self.places:
+            terms = place.terms
+            metres = distance_m(terms.lat, terms.lon, where["lat"], where["lon"])
+            if metres > terms.radius_m:
+                continue
+            place.events += 1
+            if len(place.listed) < MAX_LISTED_PER_PLACE:
+                place.listed.append({
+                    "event_id": row["event_id"], "seq": row["seq"],
+                    "occurred_utc": row["occurred_utc"], "kind": row["kind"],
+                    "platform": row["platform"], "distance_m": round(metres),
+                    "accuracy_m": where.get("accuracy_m"),
+                    "exhibits": sorted({p["exhibit"] for p in row["provenance"]})})
 
     def _unknown_identifiers(self, row: dict[str, Any], sender: str | None,
                              receivers: list[str]) -> None:
@@ -145,6 +192,10 @@ class ConductAccumulator:
             mine_item.persons |= item.persons
         self.breaches += later.breaches
         self.indirect += later.indirect
+        for mine_place, place in zip(self.places, later.places, strict=True):
+            mine_place.events += place.events
+            room = MAX_LISTED_PER_PLACE - len(mine_place.listed)
+            mine_place.listed += place.listed[:max(room, 0)]
 
     def conduct(self) -> dict[str, Any]:
         pairs = [{
@@ -160,6 +211,11 @@ class ConductAccumulator:
             "breach_counts": dict(sorted(counts.items())),
             "repeated_breaches": sorted(order for order, n in counts.items() if n >= 2),
             "possible_indirect_contact": self.indirect,
+            "places": [{
+                "place": p.terms.name, "lat": p.terms.lat, "lon": p.terms.lon,
+                "radius_m": p.terms.radius_m, "events": p.events, "listed": len(p.listed),
+                "near": p.listed,
+            } for p in self.places],
         }
 
     def unknown_identifiers(self) -> list[dict[str, Any]]:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 from courseline.collectors.identify import magic_version, read_only_uri
-from courseline.timeline.conduct import ConductAccumulator, OrderTerms
+from courseline.timeline.conduct import ConductAccumulator, OrderTerms, PlaceTerms
 from courseline.timeline.db import CaseDB, SourceRow
 from courseline.timeline.event import GENESIS, canonical_json, read_json, sha256_hex
 from courseline.timeline.identity import Directory
@@ -263,6 +263,7 @@ class SealJob:
     zone: str
     victims: tuple[str, ...]
     orders: tuple[OrderTerms, ...]
+    places: tuple[PlaceTerms, ...]
     jsonl_part: Path
     csv_part: Path
 
@@ -292,7 +293,7 @@ def write_part(job: SealJob, advance: Callable[[int], Any] | None = None) -> Sea
     and of ``timeline.csv`` to ``csv_part``, with a placeholder for the chain value, and gather
     the figures. ``advance`` is told of every thousand rows written."""
     conn = sqlite3.connect(read_only_uri(job.db_path), uri=True)
-    conduct = ConductAccumulator(job.zone, job.victims, job.orders)
+    conduct = ConductAccumulator(job.zone, job.victims, job.orders, job.places)
     clock = civil_clock(job.zone)
     hashes: list[str] = []
     jsonl_lengths, csv_lengths = array("q"), array("q")
@@ -398,7 +399,7 @@ def _copy_with_chains(target, part: Path, lengths: array, chains: list[bytes], b
 def write_timeline(db: CaseDB, sources: list[SourceRow], outputs: PendingOutputs,
                    directory: Directory, zone: str, victims: Iterable[str],
                    orders: Iterable[OrderTerms], progress=None,
-                   processes: int = 1) -> tuple[Seal, ConductAccumulator]:
+                   processes: int = 1, places: Iterable[PlaceTerms] = ()) -> tuple[Seal, ConductAccumulator]:
     """Write ``timeline.jsonl`` (sealing it) and ``timeline.csv``, and gather the conduct figures.
 
     The rows are written in stretches of the sealed order, by ``processes`` worker processes
@@ -408,7 +409,7 @@ def write_timeline(db: CaseDB, sources: list[SourceRow], outputs: PendingOutputs
     jsonl_path, csv_path = outputs.reserve("timeline.jsonl"), outputs.reserve("timeline.csv")
     stretches = _stretches(db.conn, source_ids, processes) if source_ids else [(None, None, 1)]
     jobs = [SealJob(Path(db.path), source_ids, after, last, first_seq, directory, zone,
-                    tuple(victims), tuple(orders),
+                    tuple(victims), tuple(orders), tuple(places),
                     jsonl_path.with_name(f"{jsonl_path.name}.{n}"),
                     csv_path.with_name(f"{csv_path.name}.{n}"))
             for n, (after, last, first_seq) in enumerate(stretches)]

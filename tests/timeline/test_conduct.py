@@ -56,3 +56,29 @@ def test_figures_gathered_in_stretches_add_up_to_the_whole(built_demo):
             joined.extend(part)
         assert joined.conduct() == whole.conduct()
         assert joined.unknown_identifiers() == whole.unknown_identifiers()
+
+
+def test_events_within_a_places_radius_are_listed_under_it():
+    from courseline.casefile import Place
+    from courseline.timeline.conduct import distance_m
+
+    home = Place("Person A's home", 51.5007, -0.1246, 200)
+    # 0.001 degree of latitude is about 111 m; of longitude at 51.5 N about 69 m.
+    assert round(distance_m(51.5007, -0.1246, 51.5017, -0.1246)) == 111
+    conduct = ConductAccumulator("Europe/London", ["victim"], [], [home])
+    base = {"kind": "location", "platform": "device", "sender_person": None, "sender": None,
+            "recipients": [], "recipient_persons": [],
+            "provenance": [{"exhibit": "AO/3"}, {"exhibit": "AO/2"}]}
+    near = {**base, "event_id": "n", "seq": 1, "occurred_utc": "2024-03-02T02:10:00Z",
+            "location": {"lat": 51.5017, "lon": -0.1246, "accuracy_m": 20.0, "basis": "gps"}}
+    far = {**base, "event_id": "f", "seq": 2, "occurred_utc": "2024-03-02T03:10:00Z",
+           "location": {"lat": 51.5107, "lon": -0.1246, "accuracy_m": None, "basis": "gps"}}
+    nowhere = {**base, "event_id": "x", "seq": 3, "occurred_utc": "2024-03-02T04:10:00Z",
+               "location": None}
+    for item in (near, far, nowhere):
+        conduct.add(item)
+    (place,) = conduct.conduct()["places"]
+    assert (place["place"], place["events"], place["radius_m"]) == ("Person A's home", 1, 200)
+    assert place["near"] == [{"event_id": "n", "seq": 1, "occurred_utc": "2024-03-02T02:10:00Z",
+                              "kind": "location", "platform": "device", "distance_m": 111,
+                              "accuracy_m": 20.0, "exhibits": ["AO/2", "AO/3"]}]
