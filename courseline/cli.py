@@ -119,6 +119,7 @@ def main() -> None:
       courseline build CASE                 parse, merge and seal the timeline
       courseline report CASE                write CASE/out/report.html
       courseline verify CASE                check every hash and the seal
+      courseline diary-template CASE        an incident diary for the victim to fill in
     """
 
 
@@ -336,6 +337,33 @@ def run(exports: tuple[Path, ...], case_dir: Path, victim: tuple[str, ...], susp
               f"exports have no owner: give --victim with the victim's identifiers, or add the "
               f"person and owner = \"KEY\" to each [[source]] in case.toml")
     _report(case_dir, _add_sources(case_dir, exports, owner if known_owner else None))
+
+
+@main.command("diary-template")
+@click.argument("case", type=click.Path(path_type=Path, file_okay=False, exists=True))
+def diary_template(case: Path) -> None:
+    """Write an incident diary for the victim to fill in, one row per incident.
+
+    Writes CASE/diary-template.csv (and CASE/diary-template.xlsx when openpyxl is installed):
+    when it happened and how sure they are, when the entry was written, where, how (in person,
+    a call, WhatsApp...), who and the account they used, what happened in their own words,
+    threats word for word, witnesses, the effect on them, police contact and crime reference,
+    linked exhibits. Save the filled-in copy under a new name and add it to the case; each
+    entry is matched with the phone and account records of the same day that corroborate it.
+
+    Example: courseline diary-template cases/op-1234, then
+    courseline add cases/op-1234 sam-diary.csv --owner victim
+    """
+    from courseline.parsers.diary import write_template
+
+    try:
+        written = write_template(case)
+    except FileExistsError as exc:
+        _fail(f"{exc} already exists: fill that one in, or move it away to get a new one")
+    for path in written:
+        out.print(f"Wrote {path}")
+    if len(written) == 1:
+        out.print("(An Excel copy is written too when openpyxl is installed: pip install openpyxl.)")
 
 
 @main.command()

@@ -6,7 +6,8 @@ Protection Order is served part-way; he goes on writing to Sam and to Sam's sist
 contact). The messages reach the case twice: in Sam's Google Takeout mbox and as .eml files
 Sam saved from her mail client (zipped), so duplicates are merged across sources. The phones
 (Sam's Android phone and its backup, her sister's iPhone) are in :mod:`courseline.demo_phone`,
-her WhatsApp chat with Chris in :mod:`courseline.demo_chats`. Two messages
+her WhatsApp chat with Chris in :mod:`courseline.demo_chats`, her diary in
+:mod:`courseline.demo_device`. Two messages
 fall on the night the clocks go back, one with no Date header at all. Everything here is
 synthetic: example.org/example.net addresses and Ofcom drama numbers.
 """
@@ -24,6 +25,8 @@ from pathlib import Path
 
 from courseline.demo_chats import SOURCES_TOML as CHAT_SOURCES
 from courseline.demo_chats import write_chat_exports
+from courseline.demo_device import SOURCES_TOML as DEVICE_SOURCES
+from courseline.demo_device import write_device_exports
 from courseline.demo_phone import SOURCES_TOML as PHONE_SOURCES
 from courseline.demo_phone import write_phone_exports
 
@@ -88,7 +91,7 @@ exhibit = "DEMO/2"
 path = "exports/takeout/archive_browser.html"
 owner = "victim"
 exhibit = "DEMO/3"
-''' + PHONE_SOURCES + CHAT_SOURCES
+''' + PHONE_SOURCES + CHAT_SOURCES + DEVICE_SOURCES
 
 # A 1x1 PNG, so one message carries a real attachment to hash.
 TINY_PNG = bytes.fromhex(
@@ -224,5 +227,6 @@ def write_demo_case(folder: Path) -> Path:
     (folder / "exports" / "saved-emails.zip").write_bytes(_saved_zip(mails))
     write_phone_exports(folder)
     write_chat_exports(folder)
+    write_device_exports(folder)
     (folder / "case.toml").write_text(CASE_TOML, encoding="utf-8")
     return folder

@@ -8,15 +8,17 @@ others: its problem is recorded and shown, and the exit status says that somethi
 
 from __future__ import annotations
 
-from contextlib import nullcontext
 import multiprocessing
 import os
 import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from courseline import __version__
 from courseline.casefile import Case, SourceEntry
@@ -25,6 +27,7 @@ from courseline.collectors.identify import SQLITE_MAGIC, Sample, sample_file
 from courseline.collectors.store import EvidenceStore
 from courseline.collectors.walk import Refusal, collect
 from courseline.parsers import parser_for, parser_named
+from courseline.parsers.diary import VictimDiaryParser
 from courseline.reading import (
     EVENT_COLUMNS,
     ReadJob,
@@ -341,7 +344,7 @@ class CasePipeline:
                 self.db, sources, pending, self.directory(), self.case.info.timezone, victims,
                 self.case.orders, progress=advance,
                 processes=self.workers if total_events >= PARALLEL_SEAL_MIN_EVENTS else 1,
-                places=self.case.places)
+                places=self.case.places, diary_days=self.diary_days(sources))
         pending.json("manifest.json", manifest(self.db, sources, exhibits, seal, conduct,
                                                self.case.info.reference, __version__))
         pending.json("conduct.json", conduct.conduct())
@@ -354,6 +357,18 @@ class CasePipeline:
         return BuildResult(seal=seal, sources=len(sources), events=seal.events,
                            rejected=sum(s.rejected for s in sources), merged=merged,
                            out_dir=self.out_dir, problems=self.needs_a_look(sources))
+
+    def diary_days(self, sources: list[SourceRow]) -> set[str]:
+        """The civil dates (case zone) of the victim's diary entries: the records of those days
+        are kept aside while sealing, to be matched with the entries."""
+        ids = [s.id for s in sources if s.parser == VictimDiaryParser.NAME]
+        if not ids:
+            return set()
+        zone = ZoneInfo(self.case.info.timezone)
+        marks = ",".join("?" * len(ids))
+        return {datetime.fromtimestamp(instant / 1e6, UTC).astimezone(zone).date().isoformat()
+                for (instant,) in self.db.conn.execute(
+                    f"SELECT instant_us FROM events WHERE source_id IN ({marks})", ids)}
 
     def needs_a_look(self, sources: list[SourceRow]) -> list[Problem]:
         """What the user should look at, from the case's state (the same on every rebuild)."""

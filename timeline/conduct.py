@@ -7,7 +7,11 @@
   with anyone else is listed apart as possible indirect contact, never counted as a breach;
 * unknown identifiers: identifiers not tied to any person that exchanged traffic with a victim;
 * places: each event whose position lies within a case-file place's radius (great-circle
-  distance, whole metres, the position's own accuracy beside it), listed under that place.
+  distance, whole metres, the position's own accuracy beside it), listed under that place;
+* diary: each entry of the victim's diary with the device and account records of the same day
+  that corroborate it: the same channel, the same place, the same person, or (for someone not
+  tied to a person) the same account or number (reasons listed).
+  Diary entries are recollections: they are counted in none of the figures above.
 
 Drafts and messages the device failed to send are on the timeline but counted in none of these:
 they reached no one.
@@ -24,10 +28,26 @@ from typing import Any, Iterable, Protocol
 from courseline.timeline.identity import could_be_a_person
 from courseline.timeline.timeutil import civil_clock, parse_utc
 
-
 NOT_SENT = frozenset({"draft", "failed"})
 EARTH_RADIUS_M = 6_371_008.8          # the mean radius (IUGG): distances are good to about 0.5 %
 MAX_LISTED_PER_PLACE = 10_000         # events listed under one place; all are counted
+MAX_CORROBORATING = 200               # records listed under one diary entry; all are counted
+# The diary's "channel" words, and the records each means: (platforms, kinds); empty: any.
+CHANNELS: tuple[tuple[tuple[str, ...], frozenset[str], frozenset[str]], ...] = (
+    (("whatsapp",), frozenset({"whatsapp"}), frozenset()),
+    (("instagram",), frozenset({"instagram"}), frozenset()),
+    (("facebook", "messenger"), frozenset({"facebook"}), frozenset()),
+    (("telegram",), frozenset({"telegram"}), frozenset()),
+    (("snapchat",), frozenset({"snapchat"}), frozenset()),
+    (("signal",), frozenset({"signal"}), frozenset()),
+    (("twitter", "x.com"), frozenset({"x"}), frozenset()),
+    (("discord",), frozenset({"discord"}), frozenset()),
+    (("e-mail", "email"), frozenset(), frozenset({"email"})),
+    (("text", "sms"), frozenset(), frozenset({"sms", "mms"})),
+    (("call", "phone", "voicemail"), frozenset(), frozenset({"call"})),
+    (("in person", "saw", "seen", "followed", "outside", "car"), frozenset(),
+     frozenset({"location", "media"})),
+)
 
 
 class OrderTerms(Protocol):
@@ -80,6 +100,29 @@ class _Place:
     listed: list[dict[str, Any]] = field(default_factory=list)
 
 
+def _brief(row: dict[str, Any], day: str, places: list[str]) -> dict[str, Any]:
+    """What corroboration needs of a row, kept for the days that have diary entries."""
+    return {"event_id": row["event_id"], "seq": row["seq"], "occurred_utc": row["occurred_utc"],
+            "precision": row.get("precision"), "day": day, "kind": row["kind"],
+            "platform": row["platform"], "sender_person": row["sender_person"],
+            "persons": {row["sender_person"], *row["recipient_persons"]} - {None},
+            "identifiers": {row["sender"], *row["recipients"]} - {None},
+            "sender": row["sender"],
+            "places": places, "details": row.get("details") or {},
+            "exhibits": sorted({p["exhibit"] for p in row["provenance"]})}
+
+
+def _channel(words: str) -> tuple[frozenset[str], frozenset[str]]:
+    """The platforms and kinds of record a diary's channel words mean."""
+    platforms: set[str] = set()
+    kinds: set[str] = set()
+    for names, on, of in CHANNELS:
+        if any(name in words for name in names):
+            platforms |= on
+            kinds |= of
+    return frozenset(platforms), frozenset(kinds)
+
+
 def order_label(order: OrderTerms, index: int) -> str:
     """How an order is named in the outputs: its reference, or its kind and place in the case file."""
     return order.reference or f"{order.kind} (order {index + 1} in the case file)"
@@ -87,7 +130,7 @@ def order_label(order: OrderTerms, index: int) -> str:
 
 class ConductAccumulator:
     def __init__(self, zone: str, victims: Iterable[str], orders: Iterable[OrderTerms],
-                 places: Iterable[PlaceTerms] = ()):
+                 places: Iterable[PlaceTerms] = (), diary_days: Iterable[str] = ()):
         self.clock = civil_clock(zone)
         self.victims = frozenset(victims)
         self.orders = [(order_label(order, index), order) for index, order in enumerate(orders)]
@@ -97,19 +140,26 @@ class ConductAccumulator:
         self.breaches: list[dict[str, Any]] = []
         self.indirect: list[dict[str, Any]] = []
         self.places = [_Place(place) for place in places]
+        self.diary_days = frozenset(diary_days)
+        self.diaries: list[dict[str, Any]] = []
+        self.day_rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
 
     def add(self, row: dict[str, Any], day: str | None = None) -> None:
         """Count a timeline row; ``day``: its civil date in the case zone, when known."""
-        if self.places and row.get("location"):
-            self._near_places(row)
+        when = row["occurred_utc"]
+        if day is None:
+            day = self.clock.local(when)[1]
+        near = self._near_places(row) if self.places and row.get("location") else []
+        if row["kind"] == "diary":
+            self.diaries.append(_brief(row, day, near))
+            return   # a recollection: evidence of its own kind, counted in no figure
+        if day in self.diary_days:
+            self.day_rows[day].append(_brief(row, day, near))
         flags = row.get("flags")
         if flags and NOT_SENT.intersection(flags):
             return  # a draft, or a message the phone never sent, reached no one
-        when = row["occurred_utc"]
         sender = row["sender_person"]
         receivers = [p for p in row["recipient_persons"] if p]
-        if day is None:
-            day = self.clock.local(when)[1]
         if sender:
             for receiver in dict.fromkeys(receivers):
                 if receiver == sender:
@@ -125,14 +175,17 @@ class ConductAccumulator:
         if sender in self.respondents:
             self._orders(row, parse_utc(when), sender, receivers)
 
-    def _near_places(self, row: dict[str, Any]) -> None:
+    def _near_places(self, row: dict[str, Any]) -> list[str]:
+        """The names of the places the row's position is within, each listing the row."""
         where = row["location"]
+        names = []
         for place in self.places:
             terms = place.terms
             metres = distance_m(terms.lat, terms.lon, where["lat"], where["lon"])
             if metres > terms.radius_m:
                 continue
             place.events += 1
+            names.append(terms.name)
             if len(place.listed) < MAX_LISTED_PER_PLACE:
                 place.listed.append({
                     "event_id": row["event_id"], "seq": row["seq"],
@@ -140,6 +193,7 @@ class ConductAccumulator:
                     "platform": row["platform"], "distance_m": round(metres),
                     "accuracy_m": where.get("accuracy_m"),
                     "exhibits": sorted({p["exhibit"] for p in row["provenance"]})})
+        return names
 
     def _unknown_identifiers(self, row: dict[str, Any], sender: str | None,
                              receivers: list[str]) -> None:
@@ -196,6 +250,9 @@ class ConductAccumulator:
             mine_place.events += place.events
             room = MAX_LISTED_PER_PLACE - len(mine_place.listed)
             mine_place.listed += place.listed[:max(room, 0)]
+        self.diaries += later.diaries
+        for day, rows in later.day_rows.items():
+            self.day_rows[day] += rows
 
     def conduct(self) -> dict[str, Any]:
         pairs = [{
@@ -216,7 +273,38 @@ class ConductAccumulator:
                 "radius_m": p.terms.radius_m, "events": p.events, "listed": len(p.listed),
                 "near": p.listed,
             } for p in self.places],
+            "diary": [self._corroboration(entry) for entry in self.diaries],
         }
+
+    def _corroboration(self, entry: dict[str, Any]) -> dict[str, Any]:
+        """A diary entry and the records of its day that share its channel, place or person."""
+        details = entry["details"]
+        channel = str(details.get("channel", "")).casefold()
+        platforms, kinds = _channel(channel)
+        place = str(details.get("place", "")).casefold()
+        person, account = entry["sender_person"], entry["sender"]
+        found = []
+        for row in self.day_rows.get(entry["day"], ()):
+            because = []
+            if channel and (row["platform"] in platforms or row["kind"] in kinds):
+                because.append("same channel")
+            if place and place in (name.casefold() for name in row["places"]):
+                because.append("same place")
+            if person and person in row["persons"]:
+                because.append("same person")
+            elif account and account in row["identifiers"]:
+                because.append("same account")
+            if because:
+                found.append({"event_id": row["event_id"], "seq": row["seq"],
+                              "occurred_utc": row["occurred_utc"], "kind": row["kind"],
+                              "platform": row["platform"], "because": because,
+                              "exhibits": row["exhibits"]})
+        return {"event_id": entry["event_id"], "seq": entry["seq"],
+                "occurred_utc": entry["occurred_utc"], "precision": entry["precision"],
+                "day": entry["day"], "who": person, "channel": details.get("channel"),
+                "place": details.get("place"),
+                "written_days_after": details.get("written_days_after"),
+                "corroborating": len(found), "corroborated_by": found[:MAX_CORROBORATING]}
 
     def unknown_identifiers(self) -> list[dict[str, Any]]:
         return [{"identifier": ident, "events": u.events, "first_utc": u.first_utc,

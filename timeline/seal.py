@@ -264,6 +264,7 @@ class SealJob:
     victims: tuple[str, ...]
     orders: tuple[OrderTerms, ...]
     places: tuple[PlaceTerms, ...]
+    diary_days: frozenset[str]
     jsonl_part: Path
     csv_part: Path
 
@@ -293,7 +294,8 @@ def write_part(job: SealJob, advance: Callable[[int], Any] | None = None) -> Sea
     and of ``timeline.csv`` to ``csv_part``, with a placeholder for the chain value, and gather
     the figures. ``advance`` is told of every thousand rows written."""
     conn = sqlite3.connect(read_only_uri(job.db_path), uri=True)
-    conduct = ConductAccumulator(job.zone, job.victims, job.orders, job.places)
+    conduct = ConductAccumulator(job.zone, job.victims, job.orders, job.places,
+                                 job.diary_days)
     clock = civil_clock(job.zone)
     hashes: list[str] = []
     jsonl_lengths, csv_lengths = array("q"), array("q")
@@ -399,7 +401,8 @@ def _copy_with_chains(target, part: Path, lengths: array, chains: list[bytes], b
 def write_timeline(db: CaseDB, sources: list[SourceRow], outputs: PendingOutputs,
                    directory: Directory, zone: str, victims: Iterable[str],
                    orders: Iterable[OrderTerms], progress=None,
-                   processes: int = 1, places: Iterable[PlaceTerms] = ()) -> tuple[Seal, ConductAccumulator]:
+                   processes: int = 1, places: Iterable[PlaceTerms] = (),
+                   diary_days: Iterable[str] = ()) -> tuple[Seal, ConductAccumulator]:
     """Write ``timeline.jsonl`` (sealing it) and ``timeline.csv``, and gather the conduct figures.
 
     The rows are written in stretches of the sealed order, by ``processes`` worker processes
@@ -409,7 +412,7 @@ def write_timeline(db: CaseDB, sources: list[SourceRow], outputs: PendingOutputs
     jsonl_path, csv_path = outputs.reserve("timeline.jsonl"), outputs.reserve("timeline.csv")
     stretches = _stretches(db.conn, source_ids, processes) if source_ids else [(None, None, 1)]
     jobs = [SealJob(Path(db.path), source_ids, after, last, first_seq, directory, zone,
-                    tuple(victims), tuple(orders), tuple(places),
+                    tuple(victims), tuple(orders), tuple(places), frozenset(diary_days),
                     jsonl_path.with_name(f"{jsonl_path.name}.{n}"),
                     csv_path.with_name(f"{csv_path.name}.{n}"))
             for n, (after, last, first_seq) in enumerate(stretches)]

@@ -142,3 +142,14 @@ def test_emoji_codes_in_names_are_printed_as_written(tmp_path):
     eml = write_eml(tmp_path / "in" / "x:smile:y.eml", "Mon, 05 Aug 2024 10:00:00 +0100")
     result = run_cli("add", new_case(tmp_path), eml, "--owner", "victim")
     assert "x:smile:y.eml" in result.output
+
+
+def test_diary_template_writes_the_template_once(tmp_path):
+    case = tmp_path / "case"
+    assert run_cli("init", case).exit_code == 0
+    result = run_cli("diary-template", case)
+    assert result.exit_code == 0, result.output
+    assert (case / "diary-template.csv").is_file()
+    assert "incident_date,incident_time,how_sure" in (case / "diary-template.csv").read_text()
+    again = run_cli("diary-template", case)
+    assert again.exit_code == 1 and "already exists" in again.output

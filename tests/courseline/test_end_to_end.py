@@ -22,8 +22,8 @@ from courseline.timeline.records import NOT_HASHED
 from tests_support import make_writable, read_jsonl, run_cli
 
 # 15 e-mails (4 saved twice), Sam's phone (10 texts, 18 calls) and its backup (9 and 17 of them
-# again), Jo's iPhone (5 messages, 3 calls): 15 + 10 + 18 + 5 + 3 events after merging.
-DEMO_EVENTS = 73
+# again), Jo's iPhone (5 messages, 3 calls), the chat exports (22 events) and Sam's diary (3).
+DEMO_EVENTS = 76
 
 
 def test_demo_builds_a_sealed_timeline_with_merges_breaches_and_flags(built_demo):
@@ -470,3 +470,25 @@ def test_worker_processes_give_the_same_bytes_as_one_process(built_demo, tmp_pat
     assert result.events == DEMO_EVENTS
     for name in ("timeline.jsonl", "timeline.csv", "manifest.json", "conduct.json"):
         assert (folder / "out" / name).read_bytes() == (built_demo / "out" / name).read_bytes(), name
+
+
+def test_demo_diary_entries_are_matched_with_the_records_that_corroborate_them(built_demo):
+    conduct = json.loads((built_demo / "out" / "conduct.json").read_text())
+    outside, calls, station = conduct["diary"]
+    # Written at the time; the e-mail "I'm outside" and his call that night, by the same person.
+    assert (outside["day"], outside["who"], outside["written_days_after"]) == ("2024-08-10", "suspect", 0)
+    assert [(c["kind"], c["because"]) for c in outside["corroborated_by"]] == [
+        ("email", ["same channel", "same person"]), ("call", ["same channel", "same person"])]
+    # The night of the calls: every call of that night, and his e-mail, are listed.
+    assert calls["corroborating"] == 13
+    assert sum(c["kind"] == "call" for c in calls["corroborated_by"]) == 12
+    # Written weeks later, tied only by the new number nobody has tied to him yet.
+    assert station["written_days_after"] == 24 and station["who"] is None
+    assert {tuple(c["because"]) for c in station["corroborated_by"]} == {("same account",)}
+    # Diary entries are recollections: the figures of contact do not count them.
+    rows = read_jsonl(built_demo / "out" / "timeline.jsonl")
+    diary = [r for r in rows if r["kind"] == "diary"]
+    assert len(diary) == 3 and all(r["time_basis"] == "recalled" for r in diary)
+    assert any("written 24 days after the incident" in n for n in diary[2]["notes"])
+    report = (built_demo / "out" / "report.html").read_text()
+    assert "The victim's diary" in report and "24 days later" in report
