@@ -543,16 +543,34 @@ class _ZipArchive(_Archive):
     def __init__(self, path: Path, budget: _Budget) -> None:
         self._raw = path.open("rb")
         self.compressed = _CountingReader(self._raw)
+        self._zip: zipfile.ZipFile | None = None
+        self._recovered: _LocalHeaders | None = None
         try:
             self._zip = zipfile.ZipFile(self.compressed)  # type: ignore[arg-type]
         except _DECODE_ERRORS as exc:
-            self._raw.close()
-            raise _Unreadable(_describe(exc)) from exc
-        self.is_document = _is_document(self._zip)
+            # A zip cut short (a download that stopped) has lost its directory, which is at
+            # the end; its members before the cut can still be read from their own headers.
+            recovered = _LocalHeaders(self.compressed, path.stat().st_size)
+            if not recovered.entries:
+                self._raw.close()
+                raise _Unreadable(_describe(exc)) from exc
+            self._recovered = recovered
+            self._why = _describe(exc)
+        self.is_document = self._zip is not None and _is_document(self._zip)
 
     def entries(self) -> Iterator[_Entry]:
+        if self._recovered is not None:
+            yield from self._recovered.entries
+            return
         for info in self._zip.infolist():
             yield self._entry(info)
+
+    def end_note(self) -> str | None:
+        if self._recovered is None:
+            return None
+        return (f"the zip has no directory at its end ({self._why}): it was probably cut short. "
+                f"{self._recovered.readable} member(s) were read from their own headers; "
+                f"{self._recovered.end}")
 
     def _entry(self, info: zipfile.ZipInfo) -> _Entry:
         mode = info.external_attr >> 16
@@ -572,8 +590,161 @@ class _ZipArchive(_Archive):
         return _Entry(name, "file", open=lambda: self._zip.open(info), max_read=max_read)
 
     def close(self) -> None:
-        self._zip.close()
+        if self._zip is not None:
+            self._zip.close()
         self._raw.close()
+
+
+class _LocalHeaders:
+    """The members of a zip without its central directory, found by walking the local header
+    that stands before each member's data, from the start of the file to the first one that is
+    not whole. Stored and deflated members are read; a member whose sizes follow its data (bit
+    3) is deflated to find its end; anything else stops the walk (its end cannot be found)."""
+
+    SIGNATURE = b"PK\x03\x04"
+    MAX_MEMBERS = 1_000_000
+
+    def __init__(self, raw: _CountingReader, size: int) -> None:
+        self.entries: list[_Entry] = []
+        self.readable = 0
+        self.end = "nothing after the last of them is missing"
+        offset = 0
+        while len(self.entries) < self.MAX_MEMBERS:
+            raw.seek(offset)
+            header = raw.read(30)
+            if len(header) < 30 or header[:4] != self.SIGNATURE:
+                if offset < size and header[:4] not in (b"PK\x01\x02", b"PK\x05\x06", b""):
+                    self.end = f"what follows byte {offset:,} is not a zip member"
+                break
+            (flags, method, _, _, crc, packed, unpacked, name_length,
+             extra_length) = struct.unpack("<HHHHIIIHH", header[6:30])
+            raw_name = raw.read(name_length)
+            name = raw_name.decode("utf-8" if flags & 0x800 else "cp437", "replace")
+            start = offset + 30 + name_length + extra_length
+            if flags & 0x1:
+                self.entries.append(_Entry(name, "encrypted"))
+            if method not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED) or (
+                    flags & 0x8 and method != zipfile.ZIP_DEFLATED) or packed == 0xFFFFFFFF:
+                self.end = (f"the walk stopped at {name!r} (byte {offset:,}): its end cannot be "
+                            f"found without the directory")
+                break
+            if flags & 0x8:
+                found = _deflated_end(raw, start, size)
+                if found is None:
+                    self._cut(name)
+                    break
+                packed, unpacked, crc = found
+                following = start + packed
+                raw.seek(following)
+                descriptor = raw.read(16)
+                following += 16 if descriptor[:4] == b"PK\x07\x08" else 12
+            else:
+                following = start + packed
+            if following > size:
+                self._cut(name)
+                break
+            if not flags & 0x1:
+                member = _Member(raw, start, packed, unpacked, crc, method, name)
+                self.entries.append(_Entry(name.rstrip("/") + ("/" if name.endswith("/") else ""),
+                                           "dir" if name.endswith("/") else "file",
+                                           open=member.open))
+                self.readable += not name.endswith("/")
+            offset = following
+
+    def _cut(self, name: str) -> None:
+        self.entries.append(_Entry(name, "file", open=lambda: _cut_member()))
+        self.end = f"the file ends inside {name!r}, which could not be read"
+
+
+def _cut_member() -> BinaryIO:
+    raise _Unreadable("the archive ends inside this member (cut short)")
+
+
+def _deflated_end(raw: _CountingReader, start: int, size: int) -> tuple[int, int, int] | None:
+    """(compressed size, size, CRC-32) of a deflated member whose sizes follow it, found by
+    inflating it to its end; None when the file ends first."""
+    inflater = zlib.decompressobj(-15)
+    position, unpacked, crc = start, 0, 0
+    while not inflater.eof:
+        raw.seek(position)
+        data = raw.read(CHUNK_SIZE)
+        if not data:
+            return None
+        position += len(data)
+        try:
+            out = inflater.decompress(data)
+            while out:
+                unpacked += len(out)
+                crc = zlib.crc32(out, crc)
+                out = inflater.decompress(inflater.unconsumed_tail, CHUNK_SIZE) \
+                    if inflater.unconsumed_tail else b""
+        except zlib.error:
+            return None
+    return position - len(inflater.unused_data) - start, unpacked, crc
+
+
+@dataclass
+class _Member:
+    """A stored or deflated member found by its local header, read with bounded memory and
+    checked against the CRC-32 and size its header (or data descriptor) gives."""
+
+    raw: _CountingReader
+    start: int
+    packed: int
+    unpacked: int
+    crc: int
+    method: int
+    name: str
+
+    def open(self) -> BinaryIO:
+        return _MemberReader(self)  # type: ignore[return-value]
+
+
+class _MemberReader:
+    def __init__(self, member: _Member) -> None:
+        self._member = member
+        self._position, self._left = member.start, member.packed
+        self._inflater = zlib.decompressobj(-15) if member.method == zipfile.ZIP_DEFLATED else None
+        self._pending = b""
+        self._crc = self._size = 0
+        self._done = False
+
+    def read(self, size: int = -1) -> bytes:
+        if size is None or size < 0:
+            size = CHUNK_SIZE
+        while not self._done:
+            if self._inflater is None:
+                out = self._next_raw(size)
+            else:
+                data = self._pending or self._next_raw(CHUNK_SIZE)
+                out = self._inflater.decompress(data, size)
+                self._pending = self._inflater.unconsumed_tail
+            if out:
+                self._crc = zlib.crc32(out, self._crc)
+                self._size += len(out)
+                return out
+            if self._left <= 0 and not self._pending:
+                self._finish()
+        return b""
+
+    def _next_raw(self, size: int) -> bytes:
+        if self._left <= 0:
+            return b""
+        self._member.raw.seek(self._position)
+        data = self._member.raw.read(min(size, self._left))
+        if not data:
+            raise EOFError("the archive ended inside this member")
+        self._position += len(data)
+        self._left -= len(data)
+        return data
+
+    def _finish(self) -> None:
+        self._done = True
+        if self._crc != self._member.crc or self._size != self._member.unpacked:
+            raise zipfile.BadZipFile(f"{self._member.name!r} does not match its CRC-32 or size")
+
+    def close(self) -> None:
+        self._done = True
 
 
 def _is_document(archive: zipfile.ZipFile) -> bool:

@@ -1,27 +1,27 @@
-"""Reading the JSON documents of chat exports: one way for each of the two needs the parsers have.
+"""Reading the JSON documents of chat exports: one way, in chunks, whatever their size.
 
-* **A document too large to hold** (Telegram Desktop's whole-account ``result.json``, a long
-  Google Chat ``messages.json``): :class:`JsonStream` reads it in chunks through
-  :class:`TextChunks` and decodes one value at a time with the standard library's C decoder
-  (``JSONDecoder.raw_decode``); what has been read is dropped, so memory is a chunk plus the value
-  being decoded. The caller walks the objects and arrays around its records and says where the
-  damage is by byte (:meth:`JsonStream.byte_offset`) or character (:meth:`JsonStream.char_offset`).
-  A record that is not JSON can be stepped over (:meth:`JsonStream.record`, with the caller's
-  repair tried first) or end the read (:meth:`JsonStream.value`): each parser chooses.
-* **A file read whole** (X's ``data/*.js``, Snapchat's ``chat_history.json``, one Discord channel's
-  ``messages.json``, whose sizes the services bound): :func:`read_whole` gives the text,
-  :func:`iter_array` and :func:`iter_members` decode the top-level elements one at a time (the
-  parsed document is never held whole), and the last item is a :class:`Broken` naming the line
-  and column where the JSON stops, if it does. :func:`array_records` turns an array into
-  ``json:[N]`` locators and one reject at the break.
+* :class:`JsonStream` reads a document in chunks through :class:`TextChunks` and decodes one value
+  at a time with the standard library's C decoder (``JSONDecoder.raw_decode``); what has been
+  read is dropped, so memory is a chunk plus the value being decoded, and a file of any size
+  (Telegram's whole-account ``result.json``, a long Google Chat or Discord conversation, a
+  Snapchat history, an X ``direct-messages.js``) costs the same. The caller walks the objects
+  (:meth:`JsonStream.members`) and arrays (:meth:`JsonStream.items`) around its records.
+* :class:`RecordWalk` is how a parser walks its records: each is decoded on its own, and one that
+  is not JSON (the caller's repair tried first), nested too deeply or too long is stepped over
+  (its end found by brackets and quotes) and given as a reject naming it, then the next is read.
+  When the file ends (:class:`Cut`) or the structure between records breaks (:data:`WALK_ENDS`),
+  :meth:`RecordWalk.fault` makes the one reject that names the record the file ends in, or the
+  byte between records, so the records before the fault are kept. It also says, once, that text
+  follows the document or that bytes were not UTF-8.
 
-Meta's thread files keep a scanner of their own (``meta_messages.scan_thread``): their fields
-come after the messages, so the file is scanned twice, and a fault is located by line and column
-(:func:`line_column` is shared). Both readers treat a leading UTF-8 byte order mark as no part of
-the text, and say the same thing (:func:`not_utf8_note`) of bytes that are not UTF-8.
+Both treat a leading UTF-8 byte order mark as no part of the text, and say the same thing
+(:func:`not_utf8_note`) of bytes that are not UTF-8. Small files beside the records (a channel's
+or a group's description, X's ``account.js``) are read whole, up to a bound
+(:func:`read_small_json`, :func:`read_whole`).
 
-:class:`TextChunks` also serves the Google Voice parser, which feeds HTML pages to its parser in
-chunks.
+:class:`TextChunks` also serves the line and page formats (:func:`text_lines` for Discord's CSV
+and Signal's text, Google Voice's HTML pages), so that bytes that are not UTF-8 are said there
+too.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from courseline.timeline.event import Reject
+from courseline.timeline.event import Reject, SourceNote
 
 CHUNK_BYTES = 1024 * 1024            # read size; memory is about this plus one record
 MAX_RECORD_CHARS = 32 * 1024 * 1024  # a record larger than this is not decoded
@@ -142,6 +142,23 @@ class TextChunks:
         return not_utf8_note(what, self.first_bad_byte)
 
 
+def text_lines(chunks: TextChunks) -> Iterator[str]:
+    """The lines of a text read in chunks, each with its line end (as a file opened with
+    ``newline=""`` gives them, for ``csv``): memory is a chunk plus the longest line."""
+    pending: list[str] = []      # the start of a line that goes on in the next chunk
+    while text := chunks.read():
+        start = 0
+        while (end := text.find("\n", start)) >= 0:
+            pending.append(text[start:end + 1])
+            yield "".join(pending)
+            pending.clear()
+            start = end + 1
+        if start < len(text):
+            pending.append(text[start:])
+    if pending:
+        yield "".join(pending)
+
+
 # -- a document read in chunks ---------------------------------------------------------------------
 
 class Cut(Exception):
@@ -231,6 +248,13 @@ class JsonStream:
     def char_offset(self, index: int | None = None) -> int:
         """Characters of text (the byte order mark not counted) before ``index`` of the buffer."""
         return self._dropped_chars + (self.pos if index is None else index)
+
+    def head(self, chars: int) -> str:
+        """Up to ``chars`` characters from :attr:`pos` on, read ahead as needed (fewer at the end
+        of the file), for a caller that reads a prefix that is not JSON itself."""
+        while len(self.buf) - self.pos < chars and self._more(chars):
+            pass
+        return self.buf[self.pos:self.pos + chars]
 
     def peek(self) -> str:
         """The next character that is not white space, or "" at the end of the file."""
@@ -427,6 +451,82 @@ class JsonStream:
                 raise Cut()
 
 
+# What ends a walk through a document read in chunks: the file ends (:class:`Cut`), or what lies
+# between the records is not JSON.
+WALK_ENDS = (Cut, NotJson, json.JSONDecodeError)
+
+
+class RecordWalk:
+    """A parser's walk through a document read in chunks, one record at a time.
+
+    :meth:`records` decodes each record of an array on its own: a record that is not JSON, is
+    nested too deeply or is too long is stepped over and given as a reject saying why, and the
+    next one is read. The walk remembers the record being read, so that when the file ends or
+    breaks inside it (the caller catches :data:`WALK_ENDS` around its walk) :meth:`fault` names
+    that record; between records it names the byte. ``noun`` is what the parser calls a record
+    in those rejects ("message").
+    """
+
+    def __init__(self, stream: JsonStream, name: str, noun: str = "record"):
+        self.stream = stream
+        self.name = name
+        self.noun = noun
+        self.inside: str | None = None    # the locator of the record being read
+
+    def records(self, prefix: str, limit: int = MAX_RECORD_CHARS
+                ) -> Iterator[tuple[str, Decoded | Reject]]:
+        """The records of the array that starts here: each with its locator (``prefix[N]``, N
+        from 0), decoded, or a reject saying why it was stepped over."""
+        for index in self.stream.items():
+            locator = f"{prefix}[{index}]"
+            self.inside = locator
+            try:
+                found: Decoded | Reject = self.stream.record(limit)
+            except Unreadable as why:
+                found = Reject(locator, f"could not be read: {why}")
+            self.inside = None
+            yield locator, found
+
+    def value(self, locator: str) -> Decoded | Reject:
+        """One value around the records (a chat's name, a conversation's id), decoded, or a
+        reject naming ``locator`` when it cannot be."""
+        try:
+            return self.stream.record()
+        except Unreadable as why:
+            return Reject(locator, f"could not be read: {why}")
+
+    def fault(self, error: Exception) -> Reject:
+        """The reject for a walk that ended early (one of :data:`WALK_ENDS`)."""
+        stream = self.stream
+        if isinstance(error, Cut):
+            size = stream.byte_offset(len(stream.buf))
+            where = (f"inside this {self.noun}" if self.inside
+                     else "before its JSON is complete")
+            return Reject(self.inside or f"json:byte={size}",
+                          f"{self.name} ends at byte {size} {where}: the file is cut short (an "
+                          "interrupted export or an incomplete copy?); nothing after it could be "
+                          "read")
+        offset = getattr(error, "offset", None)
+        if offset is None:
+            offset = stream.byte_offset()
+        reason = error.msg if isinstance(error, json.JSONDecodeError) else str(error)
+        return Reject(self.inside or f"json:byte={offset}",
+                      f"{self.name} is not valid JSON here ({reason}): the rest of the file could "
+                      "not be read")
+
+    def trailing_note(self) -> SourceNote | None:
+        """After a whole document: a note when text follows it."""
+        if self.stream.peek():
+            return SourceNote(f"text after the end of the JSON document, from byte "
+                              f"{self.stream.byte_offset()}, was not read")
+        return None
+
+    def decoding_note(self) -> SourceNote | None:
+        """After the read: a note when bytes that are not UTF-8 were met."""
+        note = self.stream.chunks.decoding_note(self.name)
+        return SourceNote(note) if note else None
+
+
 def _maybe_incomplete(error: json.JSONDecodeError, length: int) -> bool:
     """Whether a decoding error may only mean that the value goes on past the buffer."""
     return error.msg.startswith("Unterminated string") or error.pos >= length - 16
@@ -439,126 +539,20 @@ def line_column(text: str, position: int) -> tuple[int, int]:
     return text.count("\n", 0, position) + 1, position - text.rfind("\n", 0, position)
 
 
-def where(text: str, position: int) -> str:
-    line, column = line_column(text, position)
-    return f"line {line}, column {column}"
-
-
-def cut_short(text: str, closing: str) -> str:
-    """What to add to a JSON error when the document does not end as it must: a file cut short
-    (an interrupted download or copy) rather than one damaged in the middle. A ``;`` after the
-    closing bracket (X's JavaScript files) is allowed."""
-    if text.rstrip().rstrip(";").endswith(closing):
-        return ""
-    return " (the file ends early: cut short?)"
-
-
-@dataclass(frozen=True)
-class Broken:
-    """Where a document read whole stops being JSON, and why; nothing after it is read."""
-
-    reason: str
-    key: str | None = None       # the object member whose value it breaks in, when its key was read
-
-
-def _not_json(text: str, error: json.JSONDecodeError, closing: str) -> str:
-    return (f"not JSON at line {error.lineno}, column {error.colno}: {error.msg}"
-            + cut_short(text, closing))
-
-
-def iter_array(text: str, position: int = 0) -> Iterator[Any | Broken]:
-    """The elements of the JSON array starting at ``position`` (white space before it allowed),
-    decoded one at a time; a :class:`Broken` (last) where the array stops being JSON."""
-    position = JSON_SPACE.match(text, position).end()  # type: ignore[union-attr]
-    if not text.startswith("[", position):
-        yield Broken(f"expected '[' at {where(text, position)}")
-        return
-    position += 1
-    while True:
-        position = JSON_SPACE.match(text, position).end()  # type: ignore[union-attr]
-        if text.startswith("]", position):
-            return
-        if position >= len(text):
-            yield Broken(f"the file ends inside the array ({where(text, position)}): cut short?")
-            return
-        try:
-            value, position = _DECODER.raw_decode(text, position)
-        except json.JSONDecodeError as error:
-            yield Broken(_not_json(text, error, "]"))
-            return
-        yield value
-        position = JSON_SPACE.match(text, position).end()  # type: ignore[union-attr]
-        if text.startswith(",", position):
-            position += 1
-        elif not text.startswith("]", position):
-            yield Broken(f"expected ',' or ']' at {where(text, position)}")
-            return
-
-
-def iter_members(text: str, position: int = 0) -> Iterator[tuple[str, Any] | Broken]:
-    """The members of the JSON object starting at ``position``, each value decoded on its own; a
-    :class:`Broken` (last) where the object stops being JSON."""
-    position = JSON_SPACE.match(text, position).end()  # type: ignore[union-attr]
-    if not text.startswith("{", position):
-        yield Broken(f"expected '{{' at {where(text, position)}")
-        return
-    position += 1
-    while True:
-        position = JSON_SPACE.match(text, position).end()  # type: ignore[union-attr]
-        if text.startswith("}", position):
-            return
-        key: Any = None
-        try:
-            key, position = _DECODER.raw_decode(text, position)
-            position = JSON_SPACE.match(text, position).end()  # type: ignore[union-attr]
-            if not text.startswith(":", position) or not isinstance(key, str):
-                yield Broken(f"expected a key and ':' at {where(text, position)}")
-                return
-            position = JSON_SPACE.match(text, position + 1).end()  # type: ignore[union-attr]
-            value, position = _DECODER.raw_decode(text, position)
-        except json.JSONDecodeError as error:
-            yield Broken(_not_json(text, error, "}"), key if isinstance(key, str) else None)
-            return
-        yield key, value
-        position = JSON_SPACE.match(text, position).end()  # type: ignore[union-attr]
-        if text.startswith(",", position):
-            position += 1
-        elif not text.startswith("}", position):
-            yield Broken(f"expected ',' or '}}' at {where(text, position)}")
-            return
-
-
-def array_records(text: str, position: int = 0) -> Iterator[tuple[str, Any] | Reject]:
-    """The elements of a top-level array with their locators (``json:[N]``, from 0); where the
-    JSON breaks, a reject naming the element it breaks in, and nothing more."""
-    for index, element in enumerate(iter_array(text, position)):
-        locator = f"json:[{index}]"
-        if isinstance(element, Broken):
-            yield Reject(locator, f"the file's JSON breaks here: {element.reason}")
-            return
-        yield locator, element
-
-
-_DECODER = json.JSONDecoder()
-
-
 __all__ = [
-    "Broken",
+    "WALK_ENDS",
     "Cut",
     "Decoded",
     "JsonStream",
     "NotJson",
+    "RecordWalk",
     "TextChunks",
     "TooLarge",
     "Unreadable",
-    "array_records",
-    "cut_short",
-    "iter_array",
-    "iter_members",
     "json_head",
     "line_column",
     "not_utf8_note",
     "read_small_json",
     "read_whole",
-    "where",
+    "text_lines",
 ]

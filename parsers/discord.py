@@ -44,13 +44,18 @@ Recognised by content: a JSON array whose first object has the keys ``ID``, ``Ti
 order mark allowed). The call-log CSV parser does not claim such a file (no number column).
 
 Locators: ``json:[N]`` (0-based), ``csv:row=N`` (the N-th row after the header; ``,line=L`` when a
-message of several lines has moved it). A message without a usable time is a reject naming it;
-a CSV row with the wrong number of fields, or an element that is not an object, is a reject; a
-file whose JSON breaks gives the messages before the break and one reject naming the element.
+message of several lines has moved it; ``csv:line=L`` for a line the csv module refuses). A
+message without a usable time is a reject naming it; a CSV row with the wrong number of fields, a
+field longer than :data:`MAX_CSV_FIELD_CHARS`, an element that is not an object or that is not
+JSON (or is nested too deeply to read) is a reject, and the next one is read; a file cut short
+gives the messages before the cut and one reject naming the message it ends in (``json:byte=N``
+between messages). Bytes that are not UTF-8 are read as U+FFFD and said once in a source note.
 
-Memory: the CSV is read as a stream. ``messages.json`` (one channel) is read whole as text and its
-messages are decoded one at a time. ``channel.json``, ``index.json`` and ``user.json`` are small
-and read whole (the last two once per package, not once per channel).
+Memory: both layouts are read in chunks (``_json_stream``: ``RecordWalk`` for the JSON, whose
+messages are decoded one at a time; ``text_lines`` for the CSV), so a channel of any length costs
+a chunk and one message (a 500 MB ``messages.json``: about 15 MB). ``channel.json``,
+``index.json`` and ``user.json`` are small and read whole, up to :data:`MAX_SMALL_FILE` (the
+last two once per package, not once per channel).
 
 Not read: ``activity/`` (analytics events), ``servers/``, ``account/`` beyond the owner's id and
 username, ``README.txt``; messages other people sent (not in the package); who the other party of
@@ -77,7 +82,8 @@ from typing import Any
 from courseline.collectors.identify import Sample
 from courseline.parsers import Parser, SourceFile
 from courseline.parsers._chat import detail_value, flagged_text, platform_id
-from courseline.parsers._json_stream import array_records, read_small_json, read_whole
+from courseline.parsers._json_stream import (WALK_ENDS, JsonStream, RecordWalk, TextChunks,
+                                             read_small_json, text_lines)
 from courseline.timeline.event import (MAX_TEXT_CHARS, Event, RawTime, Reject, SourceNote,
                                        bounded, clean_text)
 
@@ -90,6 +96,11 @@ CHANNEL_TYPES = {0: "server text channel", 1: "direct message", 2: "server voice
                  10: "thread", 11: "thread", 12: "private thread", 13: "stage", 15: "forum"}
 ACCOUNT_FOLDERS = ("account", "Account")
 MAX_LIST_ITEMS = 1_000
+CHUNK_BYTES = 1024 * 1024            # read size; memory is about this plus one message
+# One CSV field at most (Discord's messages are a few thousand characters): csv's limit is
+# process-wide and only ever raised, by the call-log CSV parser to this same bound, so a file
+# reads the same whichever parser ran first in the process.
+MAX_CSV_FIELD_CHARS = 4 * 1024 * 1024
 MAX_SMALL_FILE = 64 * 1024 * 1024     # channel.json, index.json, user.json larger are not read
 NAIVE_NOTE = ("Timestamp written without a zone: read in the source's time zone (other tools read "
               "Discord times without a zone as UTC; set the source's timezone to UTC if so)")
@@ -114,7 +125,7 @@ def small_json(source: SourceFile, relative: str) -> tuple[Any, str | None]:
         return None, "not in the export"
     try:
         return _read_small_json(str(path)), None
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError, RecursionError) as error:
         return None, f"could not be read ({type(error).__name__}: {bounded(str(error), 200)[0]})"
 
 
@@ -276,37 +287,74 @@ def message_event(fields: dict[str, Any], locator: str, context: Context) -> Eve
 
 # -- the two layouts -------------------------------------------------------------------------------
 
-def json_messages(text: str, context: Context) -> Iterator[Event | Reject]:
-    for record in array_records(text):
-        if isinstance(record, Reject):
-            yield record
-            return
-        locator, value = record
-        yield (message_event(value, locator, context) if isinstance(value, dict)
-               else Reject(locator, "not an object"))
-
-
-def csv_messages(path: Path, context: Context) -> Iterator[Event | Reject]:
-    with path.open(encoding="utf-8-sig", errors="replace", newline="") as handle:
-        reader = csv.reader(handle)
-        next(reader, None)          # the header, checked by recognises
-        number = 0
-        previous_end = 1
+def json_messages(path: Path, name: str, context: Context
+                  ) -> Iterator[Event | Reject | SourceNote]:
+    """The messages of ``messages.json``, read in chunks and decoded one at a time."""
+    with path.open("rb") as handle:
+        walk = RecordWalk(JsonStream(handle, CHUNK_BYTES, errors="replace"), name, "message")
         try:
-            for row in reader:
-                start, previous_end = previous_end + 1, reader.line_num
-                if not row:
-                    continue          # a blank line is no record
-                number += 1
-                locator = f"csv:row={number}" if start == number + 1 \
-                    else f"csv:row={number},line={start}"
-                if len(row) != len(CSV_HEADER):
-                    yield Reject(locator, f"the row has {len(row)} field(s), the header "
-                                          f"{len(CSV_HEADER)}")
-                    continue
-                yield message_event(dict(zip(CSV_HEADER, row, strict=True)), locator, context)
+            if walk.stream.peek() != "[":
+                yield Reject("json:byte=0", f"{name} is not a JSON array: no message read")
+            else:
+                for locator, found in walk.records("json:"):
+                    if isinstance(found, Reject):
+                        yield found
+                    elif isinstance(found.value, dict):
+                        yield message_event(found.value, locator, context)
+                    else:
+                        yield Reject(locator, "not an object")
+                trailing = walk.trailing_note()
+                if trailing:
+                    yield trailing
+        except WALK_ENDS as error:
+            yield walk.fault(error)
+        decoding = walk.decoding_note()
+        if decoding:
+            yield decoding
+
+
+def csv_messages(path: Path, name: str, context: Context
+                 ) -> Iterator[Event | Reject | SourceNote]:
+    if csv.field_size_limit() < MAX_CSV_FIELD_CHARS:
+        csv.field_size_limit(MAX_CSV_FIELD_CHARS)
+    with path.open("rb") as handle:
+        chunks = TextChunks(handle, CHUNK_BYTES)
+        yield from _csv_rows(csv.reader(text_lines(chunks)), context)
+        note = chunks.decoding_note(name)
+        if note:
+            yield SourceNote(note)
+
+
+def _csv_rows(reader: Any, context: Context) -> Iterator[Event | Reject]:
+    """The rows after the header (checked by ``recognises``). A row the csv module refuses (a
+    field over its size limit) is a reject, and reading goes on with the next line."""
+    number = 0
+    previous_end = 1
+    started = False
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
         except csv.Error as error:
+            previous_end = reader.line_num
             yield Reject(f"csv:line={reader.line_num}", f"the CSV breaks here: {error}")
+            continue
+        if not started:
+            started = True
+            previous_end = reader.line_num
+            continue               # the header
+        start, previous_end = previous_end + 1, reader.line_num
+        if not row:
+            continue               # a blank line is no record
+        number += 1
+        locator = f"csv:row={number}" if start == number + 1 \
+            else f"csv:row={number},line={start}"
+        if len(row) != len(CSV_HEADER):
+            yield Reject(locator, f"the row has {len(row)} field(s), the header "
+                                  f"{len(CSV_HEADER)}")
+            continue
+        yield message_event(dict(zip(CSV_HEADER, row, strict=True)), locator, context)
 
 
 # -- the parser ------------------------------------------------------------------------------------
@@ -314,7 +362,7 @@ def csv_messages(path: Path, context: Context) -> Iterator[Event | Reject]:
 class DiscordMessagesParser(Parser):
     NAME = "discord-messages"
     DATA_FORMAT = "Discord data package messages (messages/c<id>/messages.json or .csv)"
-    VERSION = "1"
+    VERSION = "2"
     PRIORITY = 10    # above the call-log CSV parser, should it ever claim the same file
 
     @classmethod
@@ -340,15 +388,8 @@ class DiscordMessagesParser(Parser):
         for note in channel_notes:
             yield SourceNote(note)
         context = Context(owner, channel)
-        try:
-            head = source.sample.head.decode("utf-8", "replace").lstrip("\ufeff")
-            if head.startswith(",".join(CSV_HEADER)):
-                yield from csv_messages(source.path, context)
-                return
-            text, decoding_note = read_whole(source.path, source.name)
-        except OSError as error:
-            yield Reject("source", f"could not be read: {type(error).__name__}: {error}")
-            return
-        if decoding_note:
-            yield SourceNote(decoding_note)
-        yield from json_messages(text, context)
+        head = source.sample.head.decode("utf-8", "replace").lstrip("\ufeff")
+        if head.startswith(",".join(CSV_HEADER)):
+            yield from csv_messages(source.path, source.name, context)
+        else:
+            yield from json_messages(source.path, source.name, context)

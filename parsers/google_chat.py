@@ -49,14 +49,15 @@ messages, and the case file names the owner); Hangouts ``Hangouts.json`` (anothe
 
 Streaming: ``messages.json`` is one JSON document that can be tens of megabytes for a long
 conversation, so it is never loaded whole: the parsers' shared chunked reader
-(``_json_stream.JsonStream``) reads it in chunks of :data:`CHUNK_BYTES` and decodes one message
-at a time with the standard library's C decoder (``JSONDecoder.raw_decode``). Memory is bounded
-by a chunk plus one message (a message larger than :data:`MAX_MESSAGE_CHARS` ends the read with a
-reject). ``group_info.json`` (a few hundred bytes) is read whole, up to
-:data:`MAX_GROUP_INFO_BYTES`. A file that is not valid JSON from some point on (cut short,
-damaged) gives the messages before that point and one reject naming the message and the
-character where reading stopped. Bytes that are not UTF-8 are read as U+FFFD and said once in a
-source note.
+(``_json_stream.JsonStream``, walked by its ``RecordWalk``) reads it in chunks of
+:data:`CHUNK_BYTES` and decodes one message at a time with the standard library's C decoder
+(``JSONDecoder.raw_decode``). Memory is bounded by a chunk plus one message (a 500 MB file: about
+20 MB). ``group_info.json`` (a few hundred bytes) is read whole, up to
+:data:`MAX_GROUP_INFO_BYTES`. A message that is not JSON, nested too deeply to read or larger
+than :data:`MAX_MESSAGE_CHARS` is a reject naming it, and the next is read. A file cut short (or
+whose structure between messages breaks) gives the messages before that point and one reject
+naming the message it ends in and the byte (``json:byte=N`` between messages). Bytes that are not
+UTF-8 are read as U+FFFD and said once in a source note.
 
 Locators: ``json:messages[N]``, N counted from 0 as in JSON (jq's ``.messages[N]``);
 ``json:file`` for the file as a whole.
@@ -74,7 +75,6 @@ export.
 
 from __future__ import annotations
 
-import json
 import posixpath
 import re
 from collections import Counter
@@ -94,7 +94,8 @@ from courseline.parsers._chat import (
     related_attachment,
 )
 from courseline.parsers._dates import ENGLISH_MONTHS
-from courseline.parsers._json_stream import JsonStream, TooLarge, json_head, read_small_json
+from courseline.parsers._json_stream import (WALK_ENDS, JsonStream, RecordWalk, json_head,
+                                             read_small_json)
 from courseline.timeline.event import (
     MAX_FIELD_CHARS,
     MAX_TEXT_CHARS,
@@ -292,40 +293,6 @@ def _plain(value: Any) -> str | None:
     return bounded(clean_text(value.strip()), MAX_FIELD_CHARS)[0]
 
 
-# -- reading messages.json: the shared chunked reader, ending at the first fault ------------------
-
-class Broken(Exception):
-    """The JSON stops being readable; reading ends here."""
-
-    def __init__(self, reason: str, at: int):
-        super().__init__(reason)
-        self.reason = reason
-        self.at = at        # character offset in the file
-
-
-def _take(stream: JsonStream, char: str, where: str) -> None:
-    found = stream.peek()
-    if found != char:
-        shown = repr(found) if found else "the end of the file"
-        raise Broken(f"expected {char!r} {where} but found {shown}", stream.char_offset())
-    stream.pos += 1
-
-
-def _value(stream: JsonStream) -> Any:
-    """The next JSON value, decoded whole (a message, a key, a section stepped over)."""
-    stream.peek()
-    try:
-        return stream.value(MAX_MESSAGE_CHARS)
-    except json.JSONDecodeError as error:
-        raise Broken(f"not valid JSON ({error.msg} at character "
-                     f"{stream.char_offset(error.pos)})", stream.char_offset()) from None
-    except TooLarge as error:
-        raise Broken(f"a value longer than {MAX_MESSAGE_CHARS} characters that is not valid "
-                     f"JSON ({error.detail})", stream.char_offset()) from None
-    except RecursionError:
-        raise Broken("JSON nested too deeply", stream.char_offset()) from None
-
-
 # -- the parser -----------------------------------------------------------------------------------
 
 _HEAD = json_head(rb"\{", rb'"messages"', rb":", rb"\[")
@@ -339,7 +306,7 @@ _URL_KEY = "private_do_not_access_or_else_safe_url_wrapped_value"
 class GoogleChatParser(Parser):
     NAME = "google-chat-json"
     DATA_FORMAT = "Google Chat messages.json (Google Takeout)"
-    VERSION = "1"
+    VERSION = "2"
 
     @classmethod
     def recognises(cls, sample: Sample) -> bool:
@@ -356,86 +323,55 @@ class GoogleChatParser(Parser):
         for note in conversation.notes:
             yield SourceNote(note)
         with source.path.open("rb") as handle:
-            stream = JsonStream(handle, CHUNK_BYTES, errors="replace")
-            yield from _Reading(source, conversation, stream).run()
-            note = stream.chunks.decoding_note(source.name)
-            if note:
-                yield SourceNote(note)
+            walk = RecordWalk(JsonStream(handle, CHUNK_BYTES, errors="replace"), source.name,
+                              "message")
+            yield from _Reading(source, conversation, walk).run()
+            decoding = walk.decoding_note()
+            if decoding:
+                yield decoding
 
 
 class _Reading:
     """One pass over one messages.json."""
 
-    def __init__(self, source: SourceFile, conversation: Conversation, stream: JsonStream):
+    def __init__(self, source: SourceFile, conversation: Conversation, walk: RecordWalk):
         self.source = source
         self.conversation = conversation
-        self.stream = stream
-        self.index = -1                       # the message being read, -1 outside the list
+        self.walk = walk
         self.file_uses: Counter[str] = Counter()   # export names met so far, for numbering
 
     def run(self) -> Iterator[Event | Reject | SourceNote]:
-        stream = self.stream
+        walk, stream = self.walk, self.walk.stream
         other_keys: list[str] = []
         found = False
         try:
             if stream.peek() != "{":
                 yield Reject("json:file", f"{self.source.name} is not a JSON object: nothing read")
                 return
-            stream.pos += 1
-            if stream.peek() != "}":
-                while True:
-                    key = _value(stream)
-                    if not isinstance(key, str):
-                        raise Broken("an object key is not a string", stream.char_offset())
-                    _take(stream, ":", f"after the key {bounded(key, 100)[0]!r}")
-                    if key == "messages" and stream.peek() == "[" and not found:
-                        found = True
-                        yield from self._messages()
-                    else:
-                        _value(stream)
-                        other_keys.append(bounded(clean_text(key), 100)[0])
-                    if stream.peek() == ",":
-                        stream.pos += 1
-                        continue
-                    _take(stream, "}", "at the end of the top-level object")
-                    break
-            else:
-                stream.pos += 1
-        except Broken as fault:
-            where = f"json:messages[{self.index}]" if self.index >= 0 else "json:file"
-            inside = (f"in message {self.index} " if self.index >= 0 else "")
-            yield Reject(where, f"reading stopped {inside}at character {fault.at}: "
-                                f"{fault.reason}; the rest of the file was not read")
+            for key in stream.members():
+                if key == "messages" and stream.peek() == "[" and not found:
+                    found = True
+                    for locator, message in walk.records("json:messages", MAX_MESSAGE_CHARS):
+                        yield message if isinstance(message, Reject) else \
+                            self._event(locator, message.value)
+                else:
+                    stream.skip()
+                    other_keys.append(bounded(clean_text(key), 100)[0] or "")
+            trailing = walk.trailing_note()
+        except WALK_ENDS as error:
+            yield walk.fault(error)
             return
         if not found:
             yield Reject("json:file", "the JSON object has no top-level \"messages\" list: "
                                       "nothing read")
         if other_keys:
             yield SourceNote(f"top-level field(s) not read: {', '.join(other_keys[:20])}")
-        if stream.peek() != "":
-            yield SourceNote(f"text after the JSON object (from character "
-                             f"{stream.char_offset()}) was not read")
-
-    def _messages(self) -> Iterator[Event | Reject]:
-        stream = self.stream
-        _take(stream, "[", "to open the messages list")
-        if stream.peek() == "]":
-            stream.pos += 1
-            return
-        while True:
-            self.index += 1
-            yield self._event(_value(stream))
-            if stream.peek() == ",":
-                stream.pos += 1
-                continue
-            _take(stream, "]", "after a message (a ',' or the end of the list)")
-            self.index = -1
-            return
+        if trailing:
+            yield trailing
 
     # -- one message ------------------------------------------------------------------------------
 
-    def _event(self, message: Any) -> Event | Reject:
-        locator = f"json:messages[{self.index}]"
+    def _event(self, locator: str, message: Any) -> Event | Reject:
         if not isinstance(message, dict):
             return Reject(locator, f"not a message object but a JSON {type(message).__name__}")
         created = message.get("created_date")

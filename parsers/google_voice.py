@@ -62,7 +62,14 @@ Streaming: a page is read in chunks of :data:`CHUNK_BYTES` and fed to the parser
 is kept only until it ends. A text conversation is read twice: the labels and deleted status
 that concern every message come after the messages, and the other party of a one-to-one
 conversation may appear only after the owner's first messages. Memory is bounded by a chunk and
-one record. A page cut short gives the records it holds, the last one noted as cut short.
+one record, and a record's text is kept only up to ``MAX_TEXT_CHARS`` while it is read (a 500 MB
+page: under 10 MB). A page cut short gives the records it holds, the last one noted as cut short,
+and a reject (``html:file``) saying that the page ends inside its records. Hostile pages are
+bounded too, each with a reject saying where reading stopped: elements nested more than
+:data:`MAX_DEPTH` deep, or a tag, comment or script that does not end within
+:data:`MAX_PENDING_CHARS` (``html.parser`` rescans what it holds at every read, so such a page
+would cost time growing with the square of its size); every element costs constant time,
+however deep the page.
 
 Locators: ``html:div.message[N]`` (N counted from 1, as Google numbers the media of message N:
 ``…-N-1.jpg``) and ``html:div.haudio[N]``; ``html:file`` for the page as a whole.
@@ -80,7 +87,7 @@ page with an empty contact and ``tel:``, pages without a type in the file name) 
 from __future__ import annotations
 
 import re
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -111,6 +118,9 @@ from courseline.timeline.event import (
 )
 
 CHUNK_BYTES = 256 * 1024
+MAX_DEPTH = 1_000            # elements open at once; Google's pages nest about ten
+MAX_PENDING_CHARS = 4 * 1024 * 1024    # text the HTML parser may hold unparsed (an open tag,
+                                       # comment or script): beyond it the rest is not read
 MAX_MEDIA = 100              # media kept per message; more are counted
 MAX_PARTICIPANTS = 1_000
 VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta",
@@ -172,6 +182,7 @@ class Message:
     media: list[Media] = field(default_factory=list)
     media_dropped: int = 0
     cut_short: bool = False
+    text_chars: int = 0         # the length of the text as written (more than is kept)
 
 
 @dataclass
@@ -203,7 +214,9 @@ class Page:
 class _Open:
     tag: str
     role: str | None
-    text: list[str] | None
+    text: list[str] | None      # the text inside, for an element whose text is read
+    size: int = 0               # characters of text met inside, kept or not
+    kept: int = 0               # characters kept: up to MAX_TEXT_CHARS + 1 (so a cut shows)
 
 
 class VoicePageReader(HTMLParser):
@@ -214,6 +227,11 @@ class VoicePageReader(HTMLParser):
         self.page = Page()
         self.done: deque[Message | Call] = deque()
         self.stack: list[_Open] = []
+        self.captures: list[_Open] = []     # the open elements whose text is read, innermost last
+        self.open_roles: Counter[str] = Counter()
+        self.open_tags: Counter[str] = Counter()
+        self.stopped: str | None = None     # why the rest of the page is not read
+        self.cut_short = False              # the page ends inside its records
         self.message: Message | None = None
         self.call: Call | None = None
         self.party: Party | None = None
@@ -224,6 +242,12 @@ class VoicePageReader(HTMLParser):
     # -- elements ---------------------------------------------------------------------------------
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if self.stopped:
+            return
+        if len(self.stack) >= MAX_DEPTH:
+            self.stopped = (f"elements nested more than {MAX_DEPTH} deep (a Google Voice page "
+                            "nests a few): not a page Google wrote")
+            return
         values = {name: value or "" for name, value in attrs}
         classes = set(values.get("class", "").split())
         if tag == "br":
@@ -233,8 +257,13 @@ class VoicePageReader(HTMLParser):
         if tag in VOID:
             return
         role = self._role(tag, classes, values)
-        capture = role in _CAPTURING
-        self.stack.append(_Open(tag, role, [] if capture else None))
+        element = _Open(tag, role, [] if role in _CAPTURING else None)
+        self.stack.append(element)
+        self.open_tags[tag] += 1
+        if role is not None:
+            self.open_roles[role] += 1
+        if element.text is not None:
+            self.captures.append(element)
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self.handle_starttag(tag, attrs)
@@ -242,24 +271,39 @@ class VoicePageReader(HTMLParser):
             self.handle_endtag(tag)
 
     def handle_endtag(self, tag: str) -> None:
-        for depth in range(len(self.stack) - 1, -1, -1):
-            if self.stack[depth].tag == tag:
-                while len(self.stack) > depth:
-                    self._close(self.stack.pop())
-                return
-        # An end tag with no open element of its name: ignored, as browsers do.
+        # An end tag with no open element of its name is ignored, as browsers do; one with an
+        # open element closes it and every element opened inside it. The counts keep each tag
+        # constant-time, whatever the page's nesting.
+        if self.stopped or not self.open_tags[tag]:
+            return
+        while self._pop().tag != tag:
+            pass
+
+    def _pop(self) -> _Open:
+        element = self.stack.pop()
+        self.open_tags[element.tag] -= 1
+        if element.role is not None:
+            self.open_roles[element.role] -= 1
+        if self.captures and self.captures[-1] is element:
+            self.captures.pop()
+        self._close(element)
+        return element
 
     def handle_data(self, data: str) -> None:
-        for element in reversed(self.stack):
-            if element.text is not None:
-                element.text.append(data)
-                return
+        if not self.captures or self.stopped:
+            return
+        element = self.captures[-1]
+        element.size += len(data)
+        room = MAX_TEXT_CHARS + 1 - element.kept       # read when called: tests lower it
+        if room > 0 and element.text is not None:
+            element.text.append(data[:room])
+            element.kept += min(room, len(data))
 
     def _text_break(self) -> None:
         self.handle_data("\n")
 
     def _inside(self, role: str) -> bool:
-        return any(element.role == role for element in self.stack)
+        return self.open_roles[role] > 0
 
     def _role(self, tag: str, classes: set[str], values: dict[str, str]) -> str | None:
         if tag in ("style", "script"):
@@ -368,6 +412,7 @@ class VoicePageReader(HTMLParser):
             self.message.time_shown = _shown(text)
         elif role == "q" and self.message is not None:
             self.message.text = text
+            self.message.text_chars = element.size
         elif role == "published" and self.call is not None:
             self.call.time_shown = _shown(text)
         elif role == "call-fn" and self.call is not None:
@@ -396,15 +441,17 @@ class VoicePageReader(HTMLParser):
             self.call.party = party
 
     def finish(self) -> None:
-        """The end of the page: elements still open are closed, a record among them having
-        been cut short."""
-        self.close()
+        """The end of the page (or of what is read of it): elements still open are closed, a
+        record among them having been cut short."""
+        if not self.stopped:
+            self.close()
+        self.cut_short = bool(self.open_roles["chatlog"] or self.open_roles["haudio"])
         if self.message is not None:
             self.message.cut_short = True
         if self.call is not None:
             self.call.cut_short = True
         while self.stack:
-            self._close(self.stack.pop())
+            self._pop()
 
 
 _LAYOUT_SPACE = re.compile(r"[ \t\r\n]+")
@@ -431,11 +478,19 @@ def read_page(path: Path, chunk_bytes: int | None = None
     chunks = TextChunks(handle, chunk_bytes or CHUNK_BYTES)
 
     def records() -> Iterator[Message | Call]:
+        fed = 0
         try:
-            while text := chunks.read():
+            while not reader.stopped and (text := chunks.read()):
                 reader.feed(text)
+                fed += len(text)
                 while reader.done:
                     yield reader.done.popleft()
+                if len(reader.rawdata) > MAX_PENDING_CHARS and not reader.stopped:
+                    # html.parser rescans what it holds at every feed: an element that never
+                    # ends would cost time growing with the square of its length.
+                    reader.stopped = (f"from character {fed - len(reader.rawdata)} the page "
+                                      f"holds a tag, comment or script that does not end within "
+                                      f"{MAX_PENDING_CHARS} characters")
             reader.finish()
             while reader.done:
                 yield reader.done.popleft()
@@ -531,7 +586,7 @@ _VOICE_SIGNS = (b'class="tel"', b"deletedStatusContainer", b"google.com/voice")
 class GoogleVoiceParser(Parser):
     NAME = "google-voice-html"
     DATA_FORMAT = "Google Voice call and text pages (Google Takeout Voice/Calls/*.html)"
-    VERSION = "1"
+    VERSION = "2"
 
     @classmethod
     def recognises(cls, sample: Sample) -> bool:
@@ -561,7 +616,15 @@ class GoogleVoiceParser(Parser):
             yield _call_event(call, context, source)
         if messages:
             yield from self._texts(source, context, senders)
-        if not calls and not messages:
+        if reader.stopped:
+            yield Reject("html:file", f"reading stopped: {reader.stopped}; the rest of the page "
+                                      "was not read")
+        elif reader.cut_short:
+            yield Reject("html:file", f"{source.name} ends inside its records (a div.hChatLog or "
+                                      "div.haudio is not closed): the file is cut short (an "
+                                      "interrupted download or an incomplete copy?); records "
+                                      "after the cut are not in it")
+        elif not calls and not messages:
             yield Reject("html:file", "the page holds no div.message and no div.haudio: no "
                                       "Google Voice record was found")
 
@@ -793,8 +856,8 @@ class _TextConversation:
         self._parties(message.sender, event)
         if message.text:
             event.text = flagged_text(message.text, MAX_TEXT_CHARS, event.flags)
-            if len(message.text) > MAX_TEXT_CHARS:
-                notes.append(f"text cut to {MAX_TEXT_CHARS} characters of {len(message.text)}")
+            if message.text_chars > MAX_TEXT_CHARS:
+                notes.append(f"text cut to {MAX_TEXT_CHARS} characters of {message.text_chars}")
         _attach(self.source, message.media, event)
         if message.media_dropped:
             notes.append(f"{message.media_dropped} more media element(s) not read")

@@ -89,15 +89,19 @@ arrays) and the HTML variant of either export; the end-to-end encrypted Messenge
 ``friends_v2``/``deleted_friends_v2``, Instagram's followers/following lists and
 ``recent_follow_requests`` (not requests with a known direction); reactions as separate events.
 
-Memory: a message file is read whole as text (about its size in memory: Meta escapes every
-non-ASCII character, so the text is ASCII) and its messages are decoded one at a time, twice
-(a first pass finds where each message starts, the thread's fields wherever they are, and where
-the JSON breaks, if it does). Meta splits a long thread into several ``message_N.json`` files,
-each a few megabytes. A request list is read with ``json.loads`` (one small document).
+Memory: a message file is read in chunks (``_json_stream.RecordWalk``), twice: a first pass reads
+the thread's fields (wherever they are: Meta writes ``title`` after the messages), counts the
+messages and looks at the first few for the platform's hints, stepping over the rest; the second
+decodes one message at a time. Memory is a chunk and one message whatever the file's size (it
+was read whole: twice its size at the peak). Meta splits a long thread into several
+``message_N.json`` files, each a few megabytes. Request lists are read the same way, entry by
+entry.
 
-Damage: a message file whose JSON breaks (cut short, edited) gives the messages that were whole
-before the break, then a reject naming the message cut (``json:messages[N]``) with the line,
-column and reason; a break outside the messages list is a reject ``json:line=L,column=C``.
+Damage: a message that is not JSON (or is nested too deeply to read) is a reject naming it, and
+the next is read; control characters written raw inside strings are accepted (and the event
+says so). A file cut short gives the messages before the cut, then one reject naming the message
+it ends in (``json:messages[N]``) and the byte; a break outside the messages list is a reject
+``json:byte=N``. Bytes that are not UTF-8 are read as U+FFFD and said once in a source note.
 
 Locators: ``json:messages[N]`` with N the 0-based index in the file's ``messages`` array (as jq's
 ``.messages[N]``); requests ``json:<list key>[N]`` (``…[N].string_list_data[M]`` when an Instagram
@@ -121,6 +125,7 @@ import json
 import posixpath
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -134,7 +139,8 @@ from courseline.parsers._chat import (
     flagged_text,
     related_attachment,
 )
-from courseline.parsers._json_stream import JSON_SPACE, json_head, line_column, read_whole
+from courseline.parsers._json_stream import (JSON_SPACE, WALK_ENDS, Decoded, JsonStream, NotJson,
+                                             RecordWalk, Unreadable, json_head)
 from courseline.timeline.event import (MAX_FIELD_CHARS, MAX_TEXT_CHARS, Attachment, Event,
                                        RawTime, Reject, SourceNote, bounded, clean_text)
 
@@ -185,148 +191,110 @@ class Repairs:
 # -- reading the thread file -----------------------------------------------------------------------
 
 _DECODER = json.JSONDecoder(strict=False)   # Meta's strings are escaped; be lenient all the same
+CHUNK_BYTES = 1024 * 1024        # read size; memory is about this plus one message
+MAX_ROOTS = 8                    # media uris looked at for the platform
 
 
 def _skip(text: str, pos: int) -> int:
     return JSON_SPACE.match(text, pos).end()  # type: ignore[union-attr]  # always matches
 
 
-def _position_locator(text: str, pos: int) -> str:
-    line, column = line_column(text, pos)
-    return f"json:line={line},column={column}"
+def lenient(text: str) -> Decoded | None:
+    """The repair tried on a record that is not JSON as written: control characters written raw
+    inside its strings accepted (the reader is strict; Meta escapes them, but be lenient)."""
+    try:
+        return Decoded(json.loads(text, strict=False), lenient=True)
+    except (json.JSONDecodeError, RecursionError):
+        return None
 
 
-@dataclass(frozen=True)
-class Fault:
-    """Where the JSON stopped being readable, and why; nothing after it is read."""
-
-    locator: str
-    reason: str
+@contextmanager
+def _walk(source: SourceFile) -> Iterator[RecordWalk]:
+    """The file read in chunks (memory: a chunk and one message), walked record by record."""
+    with source.path.open("rb") as handle:
+        yield RecordWalk(JsonStream(handle, CHUNK_BYTES, errors="replace", repair=lenient),
+                         source.name, "message")
 
 
 @dataclass
 class Thread:
-    """What the first pass learned: the thread's fields (all but ``messages``), where each
-    message starts in the text, hints of the platform, and where the JSON broke, if it did."""
+    """What the first pass learned: the thread's fields (all but ``messages``), how many
+    messages there are, hints of the platform, and what was found wrong outside the messages."""
 
     fields: dict[str, Any] = field(default_factory=dict)
-    offsets: list[int] = field(default_factory=list)
+    count: int = 0
     has_messages: bool = False
     media_roots: list[str] = field(default_factory=list)   # first folders of media uris seen
     rejects: list[Reject] = field(default_factory=list)
-    fault: Fault | None = None
+    complete: bool = True        # False when the file ends or breaks before its end
 
 
-class _Broken(Exception):
-    def __init__(self, fault: Fault):
-        super().__init__(fault.reason)
-        self.fault = fault
+def walk_thread(walk: RecordWalk, thread: Thread, first: bool
+                ) -> Iterator[tuple[str, Decoded | Reject]]:
+    """Walk the thread object. The first pass (``first``) fills ``thread`` and steps over the
+    messages after the first few; the second yields each message of the first ``messages``
+    list, decoded or rejected. Both read every other field, so they end at the same fault.
+    Raises ``WALK_ENDS``."""
+    stream = walk.stream
+    if stream.peek() != "{":
+        raise NotJson("'{' (a thread is a JSON object)", stream.peek() or "the end of the file",
+                      stream.byte_offset())
+    for key in stream.members():
+        if key == "messages" and stream.peek() == "[" and not thread.has_messages:
+            thread.has_messages = True
+            if first:
+                _count_messages(walk, thread)
+            else:
+                yield from walk.records("json:messages")
+            continue
+        offset = stream.byte_offset()
+        found = walk.value(f"json:{bounded(clean_text(key), 200)[0]}")
+        if first and isinstance(found, Reject):
+            thread.rejects.append(found)
+        elif first:
+            _keep_field(key, found.value, offset, thread)
 
 
-def _break(text: str, pos: int, what: str, locator: str | None = None,
-           record: bool = False) -> _Broken:
-    line, column = line_column(text, pos)
-    where = f"line {line}, column {column}"
-    locator = locator or _position_locator(text, pos)
-    if record:
-        reason = (f"the JSON breaks inside this message at {where} ({what}): the message and "
-                  "anything after it in the file were not read")
-    else:
-        reason = f"the JSON breaks at {where} ({what}): anything after it in the file was not read"
-    return _Broken(Fault(locator, reason))
+def _count_messages(walk: RecordWalk, thread: Thread) -> None:
+    """First pass over the messages: counted, the first few read for the platform's hints."""
+    stream = walk.stream
+    for _ in stream.items():
+        thread.count += 1
+        if len(thread.media_roots) >= MAX_ROOTS:
+            stream.skip()
+            continue
+        try:
+            message = stream.record().value
+        except Unreadable:
+            continue
+        if isinstance(message, dict):
+            thread.media_roots.extend(_uri_roots(message))
 
 
-def _value(text: str, pos: int, locator: str | None = None) -> tuple[Any, int]:
-    try:
-        return _DECODER.raw_decode(text, pos)
-    except json.JSONDecodeError as error:
-        raise _break(text, error.pos, error.msg, locator, record=locator is not None) from None
-    except RecursionError:
-        raise _break(text, pos, "nested too deeply", locator, record=locator is not None) \
-            from None
-
-
-def scan_thread(text: str) -> Thread:
-    """First pass over a thread file: top-level fields, message offsets, the fault if any."""
+def scan_thread(source: SourceFile) -> Thread:
+    """First pass over a thread file: its top-level fields and what the messages hint at."""
     thread = Thread()
-    try:
-        _scan_object(text, thread)
-    except _Broken as broken:
-        thread.fault = broken.fault
+    with _walk(source) as walk:
+        try:
+            for _ in walk_thread(walk, thread, first=True):
+                pass
+        except WALK_ENDS:
+            thread.complete = False   # said by the second pass, which meets the same fault
     return thread
 
 
-def _scan_object(text: str, thread: Thread) -> None:
-    pos = _skip(text, 0)
-    if not text.startswith("{", pos):
-        raise _break(text, pos, "the file is not a JSON object")
-    pos = _skip(text, pos + 1)
-    if text.startswith("}", pos):
-        pos += 1
-    else:
-        while True:
-            if not text.startswith('"', pos):
-                raise _break(text, pos, "expected a field name")
-            key, pos = _value(text, pos)
-            pos = _skip(text, pos)
-            if not text.startswith(":", pos):
-                raise _break(text, pos, "expected ':'")
-            pos = _skip(text, pos + 1)
-            if key == "messages" and text.startswith("[", pos) and not thread.has_messages:
-                thread.has_messages = True
-                pos = _scan_messages(text, pos, thread)
-            else:
-                start = pos
-                value, pos = _value(text, pos)
-                _keep_field(text, start, key, value, thread)
-            pos = _skip(text, pos)
-            if text.startswith(",", pos):
-                pos = _skip(text, pos + 1)
-                continue
-            if text.startswith("}", pos):
-                pos += 1
-                break
-            raise _break(text, pos, "expected ',' or '}'")
-    pos = _skip(text, pos)
-    if pos < len(text):
-        raise _break(text, pos, "more text after the end of the JSON object")
-
-
-def _keep_field(text: str, start: int, key: str, value: Any, thread: Thread) -> None:
+def _keep_field(key: str, value: Any, offset: int, thread: Thread) -> None:
     if key == "messages":
         # A second list, or a "messages" that is no list: a JSON reader keeps only one of two
         # same-named fields, so say what this one held rather than let it vanish.
         size = f"a list of {len(value)} entries" if isinstance(value, list) else \
             f"a {type(value).__name__}"
         thread.rejects.append(Reject(
-            _position_locator(text, start),
+            f"json:byte={offset}",
             f"a further top-level \"messages\" field ({size}) after the first messages list, or "
             "one that is not a list: not read as messages"))
         return
     thread.fields.setdefault(key, value)
-
-
-def _scan_messages(text: str, pos: int, thread: Thread) -> int:
-    """Note where each message starts; return the position after the closing bracket."""
-    pos = _skip(text, pos + 1)
-    if text.startswith("]", pos):
-        return pos + 1
-    index = 0
-    while True:
-        start = pos
-        value, pos = _value(text, pos, locator=f"json:messages[{index}]")
-        thread.offsets.append(start)
-        if len(thread.media_roots) < 8 and isinstance(value, dict):
-            thread.media_roots.extend(_uri_roots(value))
-        pos = _skip(text, pos)
-        if text.startswith(",", pos):
-            pos = _skip(text, pos + 1)
-            index += 1
-            continue
-        if text.startswith("]", pos):
-            return pos + 1
-        raise _break(text, pos, "expected ',' or ']' after a message",
-                     f"json:messages[{index + 1}]", record=True)
 
 
 def _uri_roots(message: dict[str, Any]) -> list[str]:
@@ -737,7 +705,7 @@ def _top_level_messages(head: str) -> bool:
 class MetaMessagesParser(Parser):
     NAME = "meta-messages-json"
     DATA_FORMAT = "Facebook Messenger / Instagram messages JSON (Meta Download Your Information)"
-    VERSION = "1"
+    VERSION = "2"
 
     @classmethod
     def recognises(cls, sample: Sample) -> bool:
@@ -748,31 +716,41 @@ class MetaMessagesParser(Parser):
         return _top_level_messages(head.decode("utf-8", "replace").lstrip("\ufeff"))
 
     def parse(self, source: SourceFile) -> Iterator[Event | Reject | SourceNote]:
-        try:
-            text, decoding_note = read_whole(source.path, source.name)
-        except OSError as error:
-            yield Reject("json:file", f"could not be read: {type(error).__name__}: {error}")
-            return
-        if decoding_note:
-            yield SourceNote(decoding_note)
-        thread = scan_thread(text)
-        if not thread.has_messages and thread.fault is None:
+        thread = scan_thread(source)
+        if not thread.has_messages and thread.complete:
             yield Reject("json:file", "the JSON object has no top-level \"messages\" list: not a "
                                       "Meta message thread, nothing read")
         platform, platform_notes = decide_platform(thread, source.case_path)
         context, thread_notes = _thread_context(thread, platform.name)
         for note in platform_notes + thread_notes:
             yield SourceNote(note)
-        for index, start in enumerate(thread.offsets):
-            message, _ = _DECODER.raw_decode(text, start)   # read whole by the first pass
-            try:
-                yield convert_message(index, message, context, source)
-            except (ValueError, TypeError, OverflowError, RecursionError) as error:
-                yield Reject(f"json:messages[{index}]",
-                             f"could not be read: {type(error).__name__}: {error}")
         yield from thread.rejects
-        if thread.fault is not None:
-            yield Reject(thread.fault.locator, thread.fault.reason)
+        with _walk(source) as walk:
+            try:
+                for locator, found in walk_thread(walk, Thread(), first=False):
+                    yield found if isinstance(found, Reject) else \
+                        _converted(locator, found, context, source)
+                trailing = walk.trailing_note()
+                if trailing:
+                    yield trailing
+            except WALK_ENDS as error:
+                yield walk.fault(error)
+            decoding = walk.decoding_note()
+            if decoding:
+                yield decoding
+
+
+def _converted(locator: str, found: Decoded, context: ThreadContext,
+               source: SourceFile) -> Event | Reject:
+    index = int(locator[len("json:messages["):-1])
+    try:
+        made = convert_message(index, found.value, context, source)
+    except (ValueError, TypeError, OverflowError, RecursionError) as error:
+        return Reject(locator, f"could not be read: {type(error).__name__}: {error}")
+    if found.lenient and isinstance(made, Event):
+        made.notes.append("not valid JSON as written: control characters inside its strings "
+                          "were accepted as written")
+    return made
 
 
 def _thread_context(thread: Thread, platform: str) -> tuple[ThreadContext, list[str]]:
@@ -811,7 +789,7 @@ def _thread_context(thread: Thread, platform: str) -> tuple[ThreadContext, list[
         described.append(f"thread_type {_verbatim(thread.fields['thread_type'])}")
     described.append(f"{len(names)} participant(s)" if isinstance(raw, list)
                      else "no participants listed")
-    described.append(f"{len(thread.offsets)} message(s)")
+    described.append(f"{thread.count} message(s)")
     if thread.fields.get("is_still_participant") is False:
         described.append("is_still_participant false (the account had left the thread)")
     notes.insert(0, ": ".join([described[0], ", ".join(described[1:])]))
@@ -857,44 +835,50 @@ class MetaFriendRequestsParser(Parser):
     NAME = "meta-friend-requests-json"
     DATA_FORMAT = ("Facebook friend requests / Instagram follow requests JSON "
                    "(Meta Download Your Information)")
-    VERSION = "1"
+    VERSION = "2"
 
     @classmethod
     def recognises(cls, sample: Sample) -> bool:
         return _REQUESTS_HEAD.match(sample.head) is not None
 
     def parse(self, source: SourceFile) -> Iterator[Event | Reject | SourceNote]:
-        try:
-            text, decoding_note = read_whole(source.path, source.name)
-        except OSError as error:
-            yield Reject("json:file", f"could not be read: {type(error).__name__}: {error}")
-            return
-        if decoding_note:
-            yield SourceNote(decoding_note)
-        try:
-            document = json.loads(text, strict=False)
-        except json.JSONDecodeError as error:
-            yield Reject(f"json:line={error.lineno},column={error.colno}",
-                         f"the file is not valid JSON ({error.msg}): nothing read")
-            return
-        except RecursionError:
-            yield Reject("json:file", "the JSON is nested too deeply: nothing read")
-            return
-        if not isinstance(document, dict):
-            yield Reject("json:file", "the file is not a JSON object: nothing read")
-            return
-        for key, value in document.items():
+        with _walk(source) as walk:
+            walk.noun = "request"
+            try:
+                yield from self._lists(walk)
+                trailing = walk.trailing_note()
+                if trailing:
+                    yield trailing
+            except WALK_ENDS as error:
+                yield walk.fault(error)
+            decoding = walk.decoding_note()
+            if decoding:
+                yield decoding
+
+    def _lists(self, walk: RecordWalk) -> Iterator[Event | Reject | SourceNote]:
+        """Each request list, entry by entry (so a file cut short keeps the entries before the
+        cut). Raises ``WALK_ENDS``."""
+        stream = walk.stream
+        if stream.peek() != "{":
+            raise NotJson("'{' (a request file is a JSON object)",
+                          stream.peek() or "the end of the file", stream.byte_offset())
+        for key in stream.members():
             kind = REQUEST_LISTS.get(key)
             shown = bounded(clean_text(key), 200)[0]
-            if kind is None:
+            if kind is None or stream.peek() != "[":
+                stream.skip()
                 yield Reject(f"json:{shown}", f"{shown!r} is not a request list courseline "
-                                              "knows: not read")
-            elif not isinstance(value, list):
-                yield Reject(f"json:{key}", f"{key} is not a list: not read")
-            else:
-                yield SourceNote(_list_note(key, kind, len(value)))
-                for index, entry in enumerate(value):
-                    yield from self._entry(f"json:{key}[{index}]", entry, kind)
+                                              "knows: not read" if kind is None
+                             else f"{shown} is not a list: not read")
+                continue
+            count = 0
+            for locator, found in walk.records(f"json:{shown}"):
+                count += 1
+                if isinstance(found, Reject):
+                    yield found
+                else:
+                    yield from self._entry(locator, found.value, kind)
+            yield SourceNote(_list_note(key, kind, count))
 
     def _entry(self, locator: str, entry: Any, kind: RequestList) -> Iterator[Event | Reject]:
         if not isinstance(entry, dict):

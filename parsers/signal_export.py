@@ -12,6 +12,13 @@ written, year first, to the minute or second, without a zone (the exporting comp
 basis ``local``, read in the source's zone). A line before the first header is a reject naming the
 line.
 
+Damage: a text file has no structure that says where it was cut, so what can be seen is said in
+source notes: bytes that are not UTF-8 (read as U+FFFD; the byte where they start), NUL bytes
+(a copy zero-filled or cut: a dated line damaged so is read as text of the message before it,
+the lines named), and a last line without a line break (the file may be cut short there; the
+last message says so too). The file is read in chunks, a line at a time: memory is a chunk and
+one message (its text bounded by ``MAX_TEXT_CHARS``).
+
 Not read: attachments, reactions, quotes (the text layout does not carry them); Signal's own
 database (encrypted with a key in the operating system's key store).
 
@@ -32,7 +39,8 @@ from pathlib import Path
 
 from courseline.collectors.identify import Sample
 from courseline.parsers import Parser, SourceFile
-from courseline.timeline.event import MAX_TEXT_CHARS, Event, RawTime, Reject, bounded
+from courseline.parsers._json_stream import TextChunks, not_utf8_note, text_lines
+from courseline.timeline.event import MAX_TEXT_CHARS, Event, RawTime, Reject, SourceNote, bounded
 
 HEADER = re.compile(r"^\[(?P<date>\d{4}-\d{2}-\d{2}), (?P<h>\d{2}):(?P<m>\d{2})(?::(?P<s>\d{2}))?\]"
                     r" (?P<author>[^:\n]{1,100}?): ?(?P<text>.*)$")
@@ -42,7 +50,7 @@ MAX_AUTHORS_NAMED = 256
 class SignalExportParser(Parser):
     NAME = "signal-export-txt"
     DATA_FORMAT = "Signal chat as text (signal-export)"
-    VERSION = "1"
+    VERSION = "2"
     PRIORITY = 1   # over WhatsApp's reading of bracketed lines
 
     @classmethod
@@ -52,20 +60,64 @@ class SignalExportParser(Parser):
         match = HEADER.match(first)
         return match is not None and match.group("s") is None
 
-    def parse(self, source: SourceFile) -> Iterator[Event | Reject]:
+    def parse(self, source: SourceFile) -> Iterator[Event | Reject | SourceNote]:
         authors = _authors(source.path)
-        for message in _records(source.path):
+        damage = _Damage()
+        last: Event | None = None
+        for message in _records(source.path, damage):
             if message.header is None:
                 yield Reject(f"line:{message.line}", "text before the first dated line: not "
                                                      "part of any message")
                 continue
-            yield _event(message, authors)
+            made = _event(message, authors)
+            if last is not None:
+                yield last
+            last = made if isinstance(made, Event) else None
+            if last is None:
+                yield made
+        if last is not None:
+            if damage.unended:
+                last.notes.append("the file does not end with a line break: it may be cut short "
+                                  "here, and this message's text incomplete")
+            yield last
+        yield from damage.notes(source.name)
 
 
-def _lines(path: Path) -> Iterator[tuple[int, str]]:
-    with path.open(encoding="utf-8", errors="replace", newline="") as handle:
-        for number, line in enumerate(handle, 1):
+@dataclass
+class _Damage:
+    """Signs of damage met while reading, said once in source notes."""
+
+    first_bad_byte: int | None = None   # where bytes that are not UTF-8 start
+    nul_lines: list[int] = field(default_factory=list)
+    unended: bool = False            # the last line has no line break
+
+    def notes(self, name: str) -> Iterator[SourceNote]:
+        if self.first_bad_byte is not None:
+            yield SourceNote(not_utf8_note(name, self.first_bad_byte))
+        if self.nul_lines:
+            shown = ", ".join(map(str, self.nul_lines[:20]))
+            yield SourceNote(f"{name} holds NUL bytes (on line(s) {shown}"
+                             f"{' …' if len(self.nul_lines) > 20 else ''}): a sign of damage "
+                             "(a copy zero-filled or cut); a dated line damaged so is read as "
+                             "text of the message before it")
+        if self.unended:
+            yield SourceNote(f"{name} does not end with a line break: it may be cut short, and "
+                             "its last message incomplete")
+
+
+def _lines(path: Path, damage: _Damage | None = None) -> Iterator[tuple[int, str]]:
+    """The lines of the file, numbered from 1, without their line ends; ``damage`` (when given)
+    learns what was wrong with them."""
+    with path.open("rb") as handle:
+        chunks = TextChunks(handle)
+        number, line = 0, ""
+        for number, line in enumerate(text_lines(chunks), 1):
+            if damage is not None and "\x00" in line:
+                damage.nul_lines.append(number)
             yield number, line.rstrip("\r\n").lstrip("\ufeff")
+        if damage is not None:
+            damage.first_bad_byte = chunks.first_bad_byte
+            damage.unended = number > 0 and not line.endswith(("\n", "\r"))
 
 
 def _authors(path: Path) -> list[str]:
@@ -85,10 +137,10 @@ class _Message:
     cut: bool = False             # lines beyond a message's bound were left out
 
 
-def _records(path: Path) -> Iterator[_Message]:
+def _records(path: Path, damage: _Damage) -> Iterator[_Message]:
     current: _Message | None = None
     size = 0
-    for number, line in _lines(path):
+    for number, line in _lines(path, damage):
         match = HEADER.match(line)
         if match:
             if current:

@@ -51,11 +51,17 @@ What is read, one ``message`` event (platform ``snapchat``) per record:
 
 Locators: ``json:["<conversation or section>"][N]``, N the 0-based index in its list. A record
 without a usable time is a reject naming it and the values; a conversation whose value is not a
-list, or an element that is not an object, is a reject; a file whose JSON breaks gives the records
-before the break and one reject naming the conversation it broke in, with the line and column.
+list, or an element that is not an object, is a reject; a record that is not JSON (or is nested
+too deeply to read) is a reject naming it, and the next is read; a file cut short gives every
+record before the cut (those of the conversation it ends in among them) and one reject naming the
+record it ends in and the byte (``json:byte=N`` between records). Bytes that are not UTF-8 are
+read as U+FFFD and said once in a source note.
 
-Memory: the file is read whole as text (about its size) and decoded one conversation at a time,
-so the parsed history is never held whole.
+Memory: the file is read in chunks (``_json_stream.RecordWalk``) and each record is decoded on
+its own, so a history of any size costs a chunk and one record (a 500 MB ``chat_history.json``:
+about 15 MB; read whole it took nearly three times the file's size). It is read twice: the first
+pass learns each conversation's title and senders (up to :data:`MAX_LIST_ITEMS`), which the
+recipients of its records need, wherever in the conversation they appear.
 
 Not read: ``chat_media/`` (the files ``Media IDs`` point to: their naming is not documented in
 the sources consulted, and ``source.related`` cannot list a folder), ``talk_history.json``
@@ -71,6 +77,7 @@ from __future__ import annotations
 import html
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -78,7 +85,8 @@ from typing import Any
 from courseline.collectors.identify import Sample
 from courseline.parsers import Parser, SourceFile
 from courseline.parsers._chat import detail_value, flagged_text
-from courseline.parsers._json_stream import Broken, iter_members, json_head, read_whole
+from courseline.parsers._json_stream import (WALK_ENDS, Decoded, JsonStream, RecordWalk,
+                                             json_head)
 from courseline.timeline.event import (MAX_TEXT_CHARS, Event, RawTime, Reject, SourceNote,
                                        bounded, clean_text)
 
@@ -100,23 +108,27 @@ LATEST_US = 253_402_300_799_999_999          # 9999-12-31T23:59:59.999999Z
 NOT_SAVED = "not saved: Snapchat keeps no content"
 GROUP_NOTE = ("group recipients: every other sender seen in this conversation; the group's "
               "membership is not in the file")
-MAX_LIST_ITEMS = 1_000
+MAX_LIST_ITEMS = 1_000               # details kept per record; senders kept per conversation
+CHUNK_BYTES = 1024 * 1024            # read size; memory is about this plus one record
 
 _HEAD_OBJECT = json_head(rb"\{")
 
 
 # -- reading the file ------------------------------------------------------------------------------
 
-def broken_locator(broken: Broken, last_key: str | None) -> str:
-    """Where the JSON breaks: the conversation being read, else the place after the last one."""
-    if broken.key is not None:
-        return locator_of(broken.key)
-    return f"json:after {locator_of(last_key)}" if last_key is not None else "json:start"
-
-
 def locator_of(key: str, index: int | None = None) -> str:
     where = f"json:[{json.dumps(bounded(key, 1000)[0], ensure_ascii=False)}]"
     return where if index is None else f"{where}[{index}]"
+
+
+@contextmanager
+def _walk(source: SourceFile) -> Iterator[RecordWalk]:
+    with source.path.open("rb") as handle:
+        yield RecordWalk(JsonStream(handle, CHUNK_BYTES, errors="replace"), source.name)
+
+
+def _is_section(key: str) -> bool:
+    return key in SENT_SECTIONS or key in RECEIVED_SECTIONS
 
 
 # -- times -----------------------------------------------------------------------------------------
@@ -217,6 +229,16 @@ class Conversation:
     def group(self) -> bool:
         return self.title is not None
 
+    def add(self, record: dict[str, Any]) -> None:
+        """What one record shows: the conversation's title, a sender, the account's username."""
+        self.title = self.title or _name(record.get("Conversation Title"))
+        sender = _name(record.get("From"))
+        if sender is not None and sender not in self.senders \
+                and len(self.senders) < MAX_LIST_ITEMS:
+            self.senders.append(sender)
+        if sender is not None and is_sender_of(record) is True:
+            self.own.add(sender)
+
     @property
     def other_party(self) -> str:
         """Who a one-to-one conversation is with: the one sender seen other than the account,
@@ -225,30 +247,26 @@ class Conversation:
         return others[0] if len(others) == 1 else (_name(self.key) or self.key)
 
 
-def conversation_of(key: str, records: list[Any]) -> Conversation:
-    title = None
-    conversation = Conversation(key, None)
-    for record in records:
-        if not isinstance(record, dict):
-            continue
-        title = title or _name(record.get("Conversation Title"))
-        sender = _name(record.get("From"))
-        if sender is not None and sender not in conversation.senders:
-            conversation.senders.append(sender)
-        if sender is not None and is_sender_of(record) is True:
-            conversation.own.add(sender)
-    conversation.title = title
-    return conversation
-
-
-def conversation_events(key: str, records: list[Any]) -> Iterator[Event | Reject]:
-    conversation = conversation_of(key, records)
-    for index, record in enumerate(records):
-        locator = locator_of(key, index)
-        if not isinstance(record, dict):
-            yield Reject(locator, "not an object")
-            continue
-        yield newer_record(record, locator, conversation)
+def conversations_of(source: SourceFile) -> dict[int, Conversation]:
+    """First pass: each conversation (by its place among the file's keys) with its title and
+    the senders its records show, wherever in the conversation they are."""
+    found: dict[int, Conversation] = {}
+    with _walk(source) as walk:
+        stream = walk.stream
+        try:
+            if stream.peek() != "{":
+                return found
+            for ordinal, key in enumerate(stream.members()):
+                if _is_section(key) or stream.peek() != "[":
+                    stream.skip()
+                    continue
+                conversation = found[ordinal] = Conversation(key, None)
+                for _, record in walk.records(locator_of(key)):
+                    if isinstance(record, Decoded) and isinstance(record.value, dict):
+                        conversation.add(record.value)
+        except WALK_ENDS:
+            pass                     # said by the second pass, which meets the same fault
+    return found
 
 
 def newer_record(record: dict[str, Any], locator: str,
@@ -320,16 +338,6 @@ def _snap(name: str | None) -> str | None:
 
 # -- the older layout: sent and received sections --------------------------------------------------
 
-def section_events(key: str, records: list[Any]) -> Iterator[Event | Reject]:
-    sent = key in SENT_SECTIONS
-    for index, record in enumerate(records):
-        locator = locator_of(key, index)
-        if not isinstance(record, dict):
-            yield Reject(locator, "not an object")
-            continue
-        yield older_record(record, locator, sent, key)
-
-
 def older_record(record: dict[str, Any], locator: str, sent: bool, section: str) -> Event | Reject:
     notes: list[str] = []
     flags: list[str] = []
@@ -369,7 +377,7 @@ def older_record(record: dict[str, Any], locator: str, sent: bool, section: str)
 class SnapchatChatParser(Parser):
     NAME = "snapchat-chat-json"
     DATA_FORMAT = "Snapchat My Data chat history (json/chat_history.json)"
-    VERSION = "1"
+    VERSION = "2"
 
     @classmethod
     def recognises(cls, sample: Sample) -> bool:
@@ -382,31 +390,45 @@ class SnapchatChatParser(Parser):
                 and ('"From"' in text or '"To"' in text))
 
     def parse(self, source: SourceFile) -> Iterator[Event | Reject | SourceNote]:
-        try:
-            text, decoding_note = read_whole(source.path, source.name)
-        except OSError as error:
-            yield Reject("source", f"could not be read: {type(error).__name__}: {error}")
-            return
-        if decoding_note:
-            yield SourceNote(decoding_note)
+        conversations = conversations_of(source)
         layouts: set[str] = set()
-        last_key: str | None = None
-        for member in iter_members(text):
-            if isinstance(member, Broken):
-                yield Reject(broken_locator(member, last_key),
-                             f"the file's JSON breaks here: {member.reason}")
-                break
-            key, value = member
-            last_key = key
-            if not isinstance(value, list):
-                yield Reject(locator_of(key), "not a list of records")
-                continue
-            if key in SENT_SECTIONS or key in RECEIVED_SECTIONS:
-                layouts.add("older (sent and received sections)")
-                yield from section_events(key, value)
-            else:
-                layouts.add("newer (keyed by conversation)")
-                yield from conversation_events(key, value)
-        yield SourceNote(f"layout: {', '.join(sorted(layouts)) or 'no records'}; "
-                         f"{EPOCH_FIELD} is read as Unix milliseconds (the field's name "
-                         "notwithstanding; unit checked by size on each record)")
+        with _walk(source) as walk:
+            try:
+                if walk.stream.peek() != "{":
+                    yield Reject("json:byte=0", f"{source.name} is not a JSON object: nothing read")
+                else:
+                    for ordinal, key in enumerate(walk.stream.members()):
+                        layouts.add("older (sent and received sections)" if _is_section(key)
+                                    else "newer (keyed by conversation)")
+                        yield from _member(walk, key, conversations.get(ordinal))
+                    trailing = walk.trailing_note()
+                    if trailing:
+                        yield trailing
+            except WALK_ENDS as error:
+                yield walk.fault(error)
+            yield SourceNote(f"layout: {', '.join(sorted(layouts)) or 'no records'}; "
+                             f"{EPOCH_FIELD} is read as Unix milliseconds (the field's name "
+                             "notwithstanding; unit checked by size on each record)")
+            decoding = walk.decoding_note()
+            if decoding:
+                yield decoding
+
+
+def _member(walk: RecordWalk, key: str, conversation: Conversation | None
+            ) -> Iterator[Event | Reject]:
+    """The records of one conversation (or one section of the older layout), each decoded on
+    its own. Raises ``WALK_ENDS``."""
+    locator = locator_of(key)
+    if walk.stream.peek() != "[":
+        found = walk.value(locator)
+        yield found if isinstance(found, Reject) else Reject(locator, "not a list of records")
+        return
+    for place, found in walk.records(locator):
+        if isinstance(found, Reject):
+            yield found
+        elif not isinstance(found.value, dict):
+            yield Reject(place, "not an object")
+        elif _is_section(key):
+            yield older_record(found.value, place, key in SENT_SECTIONS, key)
+        else:
+            yield newer_record(found.value, place, conversation or Conversation(key, None))

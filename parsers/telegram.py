@@ -90,7 +90,9 @@ characters as ``\\xHH``, which JSON has not: such a message is read after rewrit
 ``\\u00HH`` (and control characters written raw are accepted), said in a note. A file cut short
 (an export interrupted, an incomplete copy) gives the messages before the cut and one reject naming
 the file, the byte where it ends and the message it ends in (``json:byte=N`` when between
-messages); a fault in the structure between messages ends the read the same way.
+messages); a fault in the structure between messages ends the read the same way (the shared
+``_json_stream.RecordWalk``). Bytes that are not UTF-8 (a file re-saved in another encoding) are
+read as U+FFFD in the events and said once in a source note with the byte where they start.
 
 Not read: contacts, sessions and the other account sections named above; reactions, polls and
 inline buttons are kept verbatim in details but not interpreted; secret chats (never exported);
@@ -126,10 +128,12 @@ from courseline.parsers import Parser, SourceFile
 from courseline.parsers._chat import NOT_IN_EXPORT, flagged_text, related_attachment
 from courseline.parsers._json_stream import (
     MAX_KEY_CHARS,
+    WALK_ENDS,
     Cut,
     Decoded,
     JsonStream,
     NotJson,
+    RecordWalk,
     TooLarge,
     Unreadable,
 )
@@ -345,7 +349,7 @@ class Tally:
 class TelegramJsonParser(Parser):
     NAME = "telegram-json"
     DATA_FORMAT = "Telegram Desktop export, machine-readable JSON (result.json)"
-    VERSION = "1"
+    VERSION = "2"
 
     @classmethod
     def recognises(cls, sample: Sample) -> bool:
@@ -360,35 +364,36 @@ class TelegramJsonParser(Parser):
     def parse(self, source: SourceFile) -> Iterator[Event | Reject | SourceNote]:
         with source.path.open("rb") as handle:
             stream = JsonStream(handle, CHUNK_BYTES, repair=repair_tdesktop)
-            reading = _Reading(source, stream)
+            reading = _Reading(source, RecordWalk(stream, source.name, noun="message"))
             yield from reading.run()
 
 
 class _Reading:
     """One pass over one export."""
 
-    def __init__(self, source: SourceFile, stream: JsonStream):
+    def __init__(self, source: SourceFile, walk: RecordWalk):
         self.source = source
-        self.stream = stream
+        self.walk = walk
+        self.stream = walk.stream
         self.tally = Tally()
-        self.inside: str | None = None     # the locator of the message being read
 
     def run(self) -> Iterator[Event | Reject | SourceNote]:
-        stream = self.stream
+        walk = self.walk
         try:
-            if stream.peek() != "{":
+            if self.stream.peek() != "{":
                 yield Reject("json:byte=0", f"{self.source.name} is not a JSON object: not a "
                                             "Telegram export after all; nothing read")
                 return
             yield from self._document()
-            if stream.peek():
-                yield SourceNote(f"text after the end of the JSON document, from byte "
-                                 f"{stream.byte_offset()}, was not read")
-        except Cut:
-            yield self._cut()
-        except (NotJson, json.JSONDecodeError) as error:
-            yield self._broken(error)
+            trailing = walk.trailing_note()
+            if trailing:
+                yield trailing
+        except WALK_ENDS as error:
+            yield walk.fault(error)
         yield from self._notes()
+        decoding = walk.decoding_note()
+        if decoding:
+            yield decoding
 
     def _document(self) -> Iterator[Event | Reject | SourceNote]:
         chat = Chat(prefix="")
@@ -411,17 +416,16 @@ class _Reading:
                 info = yield from self._meta("json:personal_information")
                 self.tally.account = _account_note(info)
             else:
-                self.tally.not_read.append(key)
+                self.tally.not_read.append(_kept(key))
                 self.stream.skip()
 
     def _meta(self, locator: str) -> Iterator[Reject]:
         """A small value around the messages (a chat's name, type, id); None if unreadable."""
-        try:
-            decoded = self.stream.record()
-        except Unreadable as why:
-            yield Reject(locator, f"could not be read: {why}")
+        found = self.walk.value(locator)
+        if isinstance(found, Reject):
+            yield found
             return None
-        return decoded.value
+        return found.value
 
     def _chat_lists(self, key: str) -> Iterator[Event | Reject | SourceNote]:
         stream = self.stream
@@ -440,12 +444,8 @@ class _Reading:
     def _chat(self, place: str) -> Iterator[Event | Reject | SourceNote]:
         stream = self.stream
         if stream.peek() != "{":
-            try:
-                found = stream.record().value
-                shown = type(found).__name__
-            except Unreadable as why:
-                shown = f"unreadable ({why})"
-            yield Reject(f"json:{place}", f"not a chat object but {shown}: no messages read")
+            yield Reject(f"json:{place}", f"not a chat object but {self._shown(place)}: no "
+                                          "messages read")
             return
         chat = Chat(prefix=f"{place}.")
         seen_messages = False
@@ -463,26 +463,24 @@ class _Reading:
 
     def _messages(self, chat: Chat) -> Iterator[Event | Reject]:
         stream = self.stream
+        locator = f"json:{chat.prefix}messages"
         if stream.peek() != "[":
-            locator = f"json:{chat.prefix}messages"
-            try:
-                shown = type(stream.record().value).__name__
-            except Unreadable as why:
-                shown = f"unreadable ({why})"
-            yield Reject(locator, f"messages is not a list but {shown}: nothing read")
+            yield Reject(locator, f"messages is not a list but {self._shown(locator)}: nothing "
+                                  "read")
             return
-        for index in stream.items():
-            locator = f"json:{chat.prefix}messages[{index}]"
-            self.inside = locator      # named by the reject if the file ends in it
-            try:
-                decoded = stream.record()
-            except Unreadable as why:
-                self.inside = None
-                yield Reject(locator, f"could not be read: {why}")
+        for place, decoded in self.walk.records(locator):
+            if isinstance(decoded, Reject):
+                yield decoded
                 continue
-            self.inside = None
             self.tally.repaired += bool(decoded.repairs or decoded.lenient)
-            yield self._convert(decoded, locator, chat)
+            yield self._convert(decoded, place, chat)
+
+    def _shown(self, locator: str) -> str:
+        """What the value that starts here is, read to say so, when it is not what was wanted."""
+        found = self.walk.value(locator)
+        if isinstance(found, Reject):
+            return f"unreadable ({found.reason})"
+        return type(found.value).__name__
 
     def _convert(self, decoded: Decoded, locator: str, chat: Chat) -> Event | Reject:
         try:
@@ -500,27 +498,6 @@ class _Reading:
                 event.notes.append("not valid JSON as written: control characters inside its "
                                    "strings were accepted as written")
         return event
-
-    # ending --------------------------------------------------------------------------------------
-
-    def _cut(self) -> Reject:
-        size = self.stream.byte_offset(len(self.stream.buf))
-        if self.inside:
-            return Reject(self.inside, f"{self.source.name} ends at byte {size} inside this "
-                                       "message: the file is cut short (an interrupted export "
-                                       "or an incomplete copy?); nothing after it could be read")
-        return Reject(f"json:byte={size}", f"{self.source.name} ends at byte {size} before its "
-                                           "JSON is complete: the file is cut short (an "
-                                           "interrupted export or an incomplete copy?); nothing "
-                                           "after it could be read")
-
-    def _broken(self, error: Exception) -> Reject:
-        offset = getattr(error, "offset", None)
-        if offset is None:
-            offset = self.stream.byte_offset()
-        reason = error.msg if isinstance(error, json.JSONDecodeError) else str(error)
-        return Reject(f"json:byte={offset}", f"{self.source.name} is not valid JSON here "
-                                             f"({reason}): the rest of the file could not be read")
 
     def _notes(self) -> Iterator[SourceNote]:
         tally = self.tally
@@ -559,9 +536,10 @@ def _account_note(info: Any) -> str | None:
     user = info.get("user_id")
     names = " ".join(str(info[k]) for k in ("first_name", "last_name")
                      if isinstance(info.get(k), str) and info[k])
-    shown = bounded(names, 200)[0]
+    shown = clean_text(bounded(names, 200)[0] or "")
     if user is None:
         return f"the export's account: {shown or 'not named'} (no user_id)"
+    user = _kept(user)
     return (f"the export's account is user{user} ({shown or 'no name'}): its owner's identifier "
             f"is telegram:user{user}")
 
@@ -582,7 +560,7 @@ def message_event(record: Any, locator: str, chat: Chat, source: SourceFile) -> 
     if time is None:
         return Reject(locator, f"no usable time: date_unixtime {record.get('date_unixtime')!r}, "
                                f"date {record.get('date')!r}")
-    details: dict[str, Any] = {k: _kept(v) for k, v in record.items() if k not in NOT_KEPT}
+    details: dict[str, Any] = {_kept(k): _kept(v) for k, v in record.items() if k not in NOT_KEPT}
     details["chat"] = chat.details_copy()
     flags: list[str] = []
     event = Event(kind="message", platform="telegram", time=time, locator=locator,
@@ -671,7 +649,7 @@ def _edited(record: dict[str, Any], flags: list[str], details: dict[str, Any]) -
 def _party(peer_id: Any, name: Any, label: str, notes: list[str]) -> str | None:
     """The identifier of a sender: its Telegram id, else its display name."""
     if isinstance(peer_id, str) and peer_id.strip():
-        return f"telegram:{bounded(peer_id.strip(), 200)[0]}"
+        return f"telegram:{clean_text(bounded(peer_id.strip(), 200)[0] or '')}"
     if isinstance(peer_id, int) and not isinstance(peer_id, bool):
         notes.append(f"{label}_id is a bare number (early exports): read as the user id "
                      f"user{peer_id}")

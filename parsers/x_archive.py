@@ -71,12 +71,18 @@ event per element (``{"tweet": {…}}``, or the bare tweet object of early archi
 
 Locators: ``json:[I].dmConversation.messages[J]`` and ``json:[I]`` (tweets), indexes from 0.
 A record without a usable time is a reject naming it; an element that is not a conversation or a
-tweet is a reject; a file whose JSON breaks gives the records before the break and one reject
-naming the element it broke in, with the line and column.
+tweet is a reject; a message or tweet that is not JSON (or is nested too deeply to read) is a
+reject naming it, and the next is read; a file cut short gives every record before the cut (the
+messages of the conversation it ends in among them) and one reject naming the record it ends in
+and the byte (``json:byte=N`` between records). Bytes that are not UTF-8 are read as U+FFFD and
+said once in a source note.
 
-Memory: the file is read whole as text (about its size) and its top-level elements are decoded
-one at a time (a conversation, or a tweet): the parsed archive is never held whole. X splits
-large sets into ``part0…partN`` files.
+Memory: the file is read in chunks (``_json_stream.RecordWalk``) and each message or tweet is
+decoded on its own, so a conversation of any length costs a chunk and one message (a 500 MB
+``direct-messages.js`` of one conversation: about 15 MB; read whole it took four times the
+file's size). Direct messages are read twice: a group message's recipients are every participant
+the conversation shows, wherever in it they appear. X splits large sets into ``part0…partN``
+files, but names no size. ``account.js`` is read whole, up to :data:`MAX_ACCOUNT_BYTES`.
 
 Not read: ``account.js`` beyond the owner's id and names; ``direct-message-headers.js`` and the
 other headers files (ids and times only, repeating the full files); likes, follows, blocks, mutes
@@ -97,6 +103,7 @@ import math
 import posixpath
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -111,7 +118,7 @@ from courseline.parsers._chat import (
     platform_id,
     related_attachment,
 )
-from courseline.parsers._json_stream import array_records, read_whole
+from courseline.parsers._json_stream import WALK_ENDS, JsonStream, RecordWalk, read_whole
 from courseline.timeline.event import (MAX_TEXT_CHARS, Attachment, Event, RawTime, Reject,
                                        SourceNote, bounded, clean_text)
 
@@ -124,6 +131,9 @@ TWEETS = frozenset({"tweets", "tweet"})
 DELETED_TWEETS = frozenset({"deleted_tweets"})
 READ_NAMES = ONE_TO_ONE | GROUP | TWEETS | DELETED_TWEETS
 TWEET_LAYOUT = "%a %b %d %H:%M:%S %z %Y"
+CHUNK_BYTES = 1024 * 1024       # read size; memory is about this plus one record
+MAX_ASSIGNMENT_CHARS = 200      # window.YTD.<name>.part<N> = is looked for in the first characters
+MAX_ACCOUNT_BYTES = 16 * 1024 * 1024   # an account.js larger than this is not read
 MAX_LIST_ITEMS = 1_000          # urls, reactions, mentions, media kept per record
 MAX_DEPTH_KEPT = 6              # nesting kept in details; deeper values are written as JSON text
 NOTICE_FIELDS_NOT_KEPT = frozenset({"createdAt"})
@@ -152,11 +162,14 @@ def read_account(source: SourceFile) -> tuple[Account | None, str]:
         return None, ("account.js is not beside this file: the account's own id is not known, "
                       "so direction is left to the case file's identifiers")
     try:
+        if path.stat().st_size > MAX_ACCOUNT_BYTES:
+            return None, (f"account.js is larger than {MAX_ACCOUNT_BYTES} bytes and was not read: "
+                          "owner not known")
         text, _ = read_whole(path, "account.js")
         found = ASSIGNMENT.match(text)
         data = json.loads(text[found.end():].rstrip().rstrip(";")) if found else None
         entry = data[0]["account"] if isinstance(data, list) and data else None
-    except (OSError, ValueError, KeyError, TypeError) as error:
+    except (OSError, ValueError, KeyError, TypeError, RecursionError) as error:
         return None, f"account.js could not be read ({type(error).__name__}): owner not known"
     if not isinstance(entry, dict):
         return None, "account.js holds no account entry: owner not known"
@@ -295,43 +308,99 @@ class Conversation:
     participants: set[str] = field(default_factory=set)
 
 
-def conversation_of(conv: dict[str, Any], group: bool, account: Account | None) -> Conversation:
-    """The conversation's id and every participant the file shows for it."""
-    found = Conversation(platform_id(conv.get("conversationId")), group)
-    if not group and found.conversation_id and "-" in found.conversation_id:
-        found.participants.update(p for p in found.conversation_id.split("-") if p)
-    messages = conv.get("messages")
-    for entry in messages if isinstance(messages, list) else []:
-        if not isinstance(entry, dict):
+def add_participants(conversation: Conversation, entry: Any) -> None:
+    """Every participant one entry of a conversation shows: its sender, recipient, initiator,
+    snapshot and the users it names."""
+    if not isinstance(entry, dict):
+        return
+    for body in entry.values():
+        if not isinstance(body, dict):
             continue
-        for body in entry.values():
-            if not isinstance(body, dict):
+        for key in ("senderId", "recipientId", "initiatingUserId"):
+            if (value := platform_id(body.get(key))) is not None:
+                conversation.participants.add(value)
+        for key in ("participantsSnapshot", "userIds"):
+            conversation.participants.update(_ids(body.get(key)))
+
+
+@dataclass(frozen=True)
+class _Found:
+    """One thing met in a walk through a direct-messages file."""
+
+    conversation: int       # the conversation's index in the file
+    what: str               # "id" (its conversationId), "entry" (one of its messages), "reject"
+    locator: str
+    value: Any              # the id or the entry as decoded, or the Reject
+
+
+def walk_conversations(walk: RecordWalk) -> Iterator[_Found]:
+    """The conversations of the array that starts here, entry by entry (each decoded on its own,
+    so a conversation of any length costs one entry's memory). Raises ``WALK_ENDS``."""
+    stream = walk.stream
+    for index in stream.items():
+        locator = f"json:[{index}]"
+        listed = False
+        is_object = stream.peek() == "{"
+        if not is_object:
+            stream.skip()          # an element that is not an object: rejected below
+        for key in stream.members() if is_object else ():
+            if key != "dmConversation" or stream.peek() != "{":
+                stream.skip()
                 continue
-            for key in ("senderId", "recipientId", "initiatingUserId"):
-                if (value := platform_id(body.get(key))) is not None:
-                    found.participants.add(value)
-            for key in ("participantsSnapshot", "userIds"):
-                found.participants.update(_ids(body.get(key)))
+            for inner in stream.members():
+                if inner == "messages" and stream.peek() == "[" and not listed:
+                    listed = True
+                    for place, found in walk.records(f"{locator}.dmConversation.messages"):
+                        yield (_Found(index, "reject", place, found) if isinstance(found, Reject)
+                               else _Found(index, "entry", place, found.value))
+                elif inner == "conversationId":
+                    found = walk.value(f"{locator}.dmConversation.conversationId")
+                    yield (_Found(index, "reject", locator, found) if isinstance(found, Reject)
+                           else _Found(index, "id", locator, found.value))
+                else:
+                    stream.skip()
+        if not listed:
+            yield _Found(index, "reject", locator,
+                         Reject(locator, "not a dmConversation with a messages list"))
+
+
+def conversations_of(source: SourceFile, group: bool, account: Account | None
+                     ) -> dict[int, Conversation]:
+    """First pass: each conversation's id and every participant the file shows for it (a group
+    message's recipients are all of them, wherever in the conversation they appear)."""
+    found: dict[int, Conversation] = {}
+    with _opened(source) as (walk, assignment):
+        if assignment is None:
+            return found
+        try:
+            for item in walk_conversations(walk):
+                conversation = found.setdefault(item.conversation, Conversation(None, group))
+                if item.what == "id":
+                    conversation.conversation_id = platform_id(item.value)
+                    if not group and conversation.conversation_id \
+                            and "-" in conversation.conversation_id:
+                        conversation.participants.update(
+                            p for p in conversation.conversation_id.split("-") if p)
+                elif item.what == "entry":
+                    add_participants(conversation, item.value)
+        except WALK_ENDS:
+            pass                   # said by the second pass, which meets the same fault
     if group and account is not None and account.account_id:
-        found.participants.add(account.account_id)
+        for conversation in found.values():
+            conversation.participants.add(account.account_id)
     return found
 
 
-def dm_events(source: SourceFile, text: str, start: int, group: bool,
+def dm_events(source: SourceFile, walk: RecordWalk, group: bool,
               account: Account | None) -> Iterator[Event | Reject]:
-    for record in array_records(text, start):
-        if isinstance(record, Reject):
-            yield record
-            return
-        locator, element = record
-        conv = element.get("dmConversation") if isinstance(element, dict) else None
-        if not isinstance(conv, dict) or not isinstance(conv.get("messages"), list):
-            yield Reject(locator, "not a dmConversation with a messages list")
-            continue
-        conversation = conversation_of(conv, group, account)
-        for position, entry in enumerate(conv["messages"]):
-            where = f"{locator}.dmConversation.messages[{position}]"
-            yield dm_entry(source, entry, where, conversation, account)
+    """Second pass: one event per entry. Raises ``WALK_ENDS``."""
+    conversations = conversations_of(source, group, account)
+    for item in walk_conversations(walk):
+        if item.what == "reject":
+            yield item.value
+        elif item.what == "entry":
+            conversation = conversations.get(item.conversation) or Conversation(None, group)
+            yield dm_entry(source, item.value, item.locator, conversation, account)
 
 
 def dm_entry(source: SourceFile, entry: Any, locator: str, conversation: Conversation,
@@ -426,13 +495,14 @@ def _direction(sender: str | None, account: Account | None) -> str:
 
 # -- tweets ----------------------------------------------------------------------------------------
 
-def tweet_events(source: SourceFile, text: str, start: int, deleted: bool,
+def tweet_events(source: SourceFile, walk: RecordWalk, deleted: bool,
                  account: Account | None) -> Iterator[Event | Reject]:
-    for record in array_records(text, start):
-        if isinstance(record, Reject):
-            yield record
-            return
-        locator, element = record
+    """One event per tweet of the array that starts here. Raises ``WALK_ENDS``."""
+    for locator, found in walk.records("json:"):
+        if isinstance(found, Reject):
+            yield found
+            continue
+        element = found.value
         tweet = element.get("tweet", element) if isinstance(element, dict) else None
         if not isinstance(tweet, dict):
             yield Reject(locator, "not a tweet object")
@@ -511,7 +581,7 @@ def tweet_media_urls(tweet: dict[str, Any]) -> list[str]:
 class XArchiveParser(Parser):
     NAME = "x-archive-js"
     DATA_FORMAT = "X (Twitter) archive: direct messages and tweets (data/*.js)"
-    VERSION = "1"
+    VERSION = "2"
 
     @classmethod
     def recognises(cls, sample: Sample) -> bool:
@@ -521,26 +591,46 @@ class XArchiveParser(Parser):
                 and text[found.end():].lstrip().startswith("["))
 
     def parse(self, source: SourceFile) -> Iterator[Event | Reject | SourceNote]:
-        try:
-            text, decoding_note = read_whole(source.path, source.name)
-        except OSError as error:
-            yield Reject("source", f"could not be read: {type(error).__name__}: {error}")
-            return
-        found = ASSIGNMENT.match(text)
-        if found is None or found.group(1) not in READ_NAMES:
-            yield Reject("source", "does not start with window.YTD.<name>.part<N> = for a name "
-                                   "this parser reads")
-            return
-        name, part = found.group(1), found.group(2)
-        if decoding_note:
-            yield SourceNote(decoding_note)
-        account, account_note = read_account(source)
-        yield SourceNote(f"window.YTD.{name}.part{part}; {account_note}")
-        if name in ONE_TO_ONE or name in GROUP:
+        with _opened(source) as (walk, found):
+            if found is None or found.group(1) not in READ_NAMES:
+                yield Reject("source", "does not start with window.YTD.<name>.part<N> = for a "
+                                       "name this parser reads")
+                return
+            name, part = found.group(1), found.group(2)
+            account, account_note = read_account(source)
+            yield SourceNote(f"window.YTD.{name}.part{part}; {account_note}")
             if name in GROUP and account is None:
                 yield SourceNote("group conversations: without account.js the account is among "
                                  "a message's recipients only where the file shows it "
                                  "(a sender, a join, a snapshot)")
-            yield from dm_events(source, text, found.end(), name in GROUP, account)
-        else:
-            yield from tweet_events(source, text, found.end(), name in DELETED_TWEETS, account)
+            try:
+                if walk.stream.peek() != "[":
+                    yield Reject("json:byte=0", "the assignment is not followed by an array: "
+                                                "nothing read")
+                elif name in ONE_TO_ONE or name in GROUP:
+                    yield from dm_events(source, walk, name in GROUP, account)
+                else:
+                    yield from tweet_events(source, walk, name in DELETED_TWEETS, account)
+                if walk.stream.peek() == ";":     # the end of the JavaScript statement
+                    walk.stream.pos += 1
+                trailing = walk.trailing_note()
+                if trailing:
+                    yield trailing
+            except WALK_ENDS as error:
+                yield walk.fault(error)
+            decoding = walk.decoding_note()
+            if decoding:
+                yield decoding
+
+
+@contextmanager
+def _opened(source: SourceFile) -> Iterator[tuple[RecordWalk, re.Match[str] | None]]:
+    """The file read in chunks, positioned after its ``window.YTD.<name>.part<N> =``, and that
+    assignment (None when the file does not start with one)."""
+    with source.path.open("rb") as handle:
+        walk = RecordWalk(JsonStream(handle, CHUNK_BYTES, errors="replace"), source.name,
+                          "record")
+        found = ASSIGNMENT.match(walk.stream.head(MAX_ASSIGNMENT_CHARS))
+        if found is not None:
+            walk.stream.pos += found.end()
+        yield walk, found

@@ -348,20 +348,54 @@ def test_huge_tar_header_is_refused(guarded: Guarded, exports: Path) -> None:
 # --- damage ------------------------------------------------------------------------------------
 
 
-def test_truncated_zip_is_collected_as_a_file_with_a_refusal(guarded: Guarded, exports: Path) -> None:
+class _Unseekable(io.RawIOBase):
+    """A stream zipfile cannot seek back in: it writes each member's sizes after its data."""
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, chunk) -> int:
+        self.data += chunk
+        return len(chunk)
+
+
+@pytest.mark.parametrize("streamed", [False, True], ids=["sizes-in-headers", "sizes-after-data"])
+def test_a_zip_cut_short_keeps_its_whole_members_and_names_the_cut_one(
+        guarded: Guarded, exports: Path, streamed: bool) -> None:
+    sink: io.BytesIO | _Unseekable = _Unseekable() if streamed else io.BytesIO()
+    contents = {"a.txt": os.urandom(5000), "b.txt": b"words " * 2000, "c.txt": os.urandom(5000)}
+    with zipfile.ZipFile(sink, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in contents.items():
+            archive.writestr(name, data)
+    data = bytes(sink.data if streamed else sink.getvalue())
+    third = data.index(b"PK\x03\x04c.txt"[:4], data.index(b"c.txt") - 40)
+    (exports / "cut.zip").write_bytes(data[: third + 2000])   # cut inside c.txt's data
+
+    results = guarded(exports / "cut.zip", "cut.zip")
+
+    collected = collected_by_path(results)
+    assert sorted(collected) == ["cut.zip", "cut.zip!a.txt", "cut.zip!b.txt"]
+    for name in ("a.txt", "b.txt"):
+        assert collected[f"cut.zip!{name}"].digests.sha256 == hashlib.sha256(contents[name]).hexdigest()
+    reasons = refusals_by_path(results)
+    assert "cut short" in reasons["cut.zip!c.txt"]
+    assert "probably cut short" in reasons["cut.zip"] and "2 member(s)" in reasons["cut.zip"]
+
+
+def test_a_zip_cut_inside_its_first_member_says_so(guarded: Guarded, exports: Path) -> None:
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("a.txt", os.urandom(5000))
-        archive.writestr("b.txt", os.urandom(5000))
-    data = buffer.getvalue()
-    (exports / "cut.zip").write_bytes(data[: len(data) // 2])
+    (exports / "cut.zip").write_bytes(buffer.getvalue()[:200])
 
     results = guarded(exports / "cut.zip", "cut.zip")
 
     assert collected_paths(results) == ["cut.zip"]
-    assert not collected_by_path(results)["cut.zip"].container
-    reason = refusals_by_path(results)["cut.zip"]
-    assert reason.startswith("could not be read as a zip archive (") and "its members were not collected" in reason
+    reasons = refusals_by_path(results)
+    assert "cut short" in reasons["cut.zip!a.txt"] and "0 member(s)" in reasons["cut.zip"]
 
 
 def test_zip_member_with_bad_crc_is_refused_and_others_kept(guarded: Guarded, exports: Path) -> None:

@@ -337,7 +337,20 @@ def test_a_file_cut_short_keeps_what_came_before(tmp_path: Path) -> None:
     items = parse(conversation(tmp_path, [], members=[SUSPECT, VICTIM], raw=cut))
     assert [e.text for e in events(items)] == ["one", "two"]
     [reject] = rejects(items)
-    assert reject.locator == "json:messages[2]" and "not read" in reject.reason
+    assert reject.locator == "json:messages[2]" and "cut short" in reject.reason
+
+
+def test_a_broken_message_is_stepped_over_and_the_next_read(tmp_path: Path) -> None:
+    """A message that is not JSON (an invalid escape), or is nested too deeply to read, is a
+    reject naming it; the messages after it are read."""
+    whole = json.dumps({"messages": [message("one"), message("two"), message("three"),
+                                     message("four")]}, indent=2)
+    deep = "[" * 100_000 + "]" * 100_000
+    broken = whole.replace('"two"', '"tw\\qo"', 1).replace('"three"', deep)
+    items = parse(conversation(tmp_path, [], members=[SUSPECT, VICTIM], raw=broken))
+    assert [e.text for e in events(items)] == ["one", "four"]
+    assert [(r.locator, "could not be read" in r.reason) for r in rejects(items)] == [
+        ("json:messages[1]", True), ("json:messages[2]", True)]
 
 
 def test_a_file_that_is_not_json_is_one_reject(tmp_path: Path) -> None:

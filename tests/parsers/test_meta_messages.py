@@ -309,7 +309,7 @@ def test_truncated_file_keeps_the_messages_before_the_cut(tmp_path: Path) -> Non
     assert [e.text for e in events(items)] == ["one"]
     (reject,) = rejects(items)
     assert reject.locator == "json:messages[1]"
-    assert "line" in reject.reason and "not read" in reject.reason
+    assert f"ends at byte {len(cut)}" in reject.reason and "cut short" in reject.reason
 
 
 def test_every_truncation_keeps_whole_messages(tmp_path: Path) -> None:
@@ -331,7 +331,8 @@ def test_break_after_the_messages_is_located(tmp_path: Path) -> None:
     items = parse(tmp_path, data)
     assert len(events(items)) == 1
     (reject,) = rejects(items)
-    assert reject.locator.startswith("json:line=")
+    assert reject.locator == f"json:byte={data.index(b'oops')}"
+    assert "not valid JSON" in reject.reason
 
 
 def test_object_without_messages_list_is_rejected(tmp_path: Path) -> None:
@@ -496,11 +497,14 @@ def test_requests_unknown_list_and_broken_json(tmp_path: Path) -> None:
         {"name": "x", "timestamp": 1}]}, "mixed.json")
     assert [r.locator for r in rejects(items)] == ["json:friends_v2"]
     path = tmp_path / "cut.json"
-    path.write_bytes(b'{"received_requests_v2": [{"name": "Alex", "timest')
+    path.write_bytes(b'{"received_requests_v2": [{"name": "Sam", "timestamp": 1709414045}, '
+                     b'{"name": "Alex", "timest')
     source = source_for(path, "exports/cut.json")
     assert MetaFriendRequestsParser.recognises(source.sample)
-    (reject,) = list(MetaFriendRequestsParser().parse(source))
-    assert isinstance(reject, Reject) and reject.locator.startswith("json:line=1,")
+    items = list(MetaFriendRequestsParser().parse(source))
+    assert [e.sender for e in events(items)] == ["name:Sam"]     # the entry before the cut kept
+    (reject,) = rejects(items)
+    assert reject.locator == "json:received_requests_v2[1]" and "cut short" in reject.reason
 
 
 # -- real samples ----------------------------------------------------------------------------------

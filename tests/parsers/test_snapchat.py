@@ -184,13 +184,15 @@ def test_rejects_name_the_record(tmp_path: Path) -> None:
 
 
 def test_a_file_cut_short(tmp_path: Path) -> None:
+    """Cut inside a conversation: its records before the cut are kept, and the reject names the
+    record the file ends in."""
     whole = json.dumps({SUSPECT: [chat()], FRIEND: [chat(sender=FRIEND), chat(sender=FRIEND)]},
                        indent=2).encode()
     items = parse(write(tmp_path, whole[:-40]))
-    assert [e.locator for e in events(items)] == ['json:["alex.s"][0]']
+    assert [e.locator for e in events(items)] == ['json:["alex.s"][0]', 'json:["jo.friend"][0]']
     (reject,) = rejects(items)
-    assert reject.locator == 'json:["jo.friend"]'
-    assert "breaks here" in reject.reason and "cut short" in reject.reason
+    assert reject.locator == 'json:["jo.friend"][1]'
+    assert f"ends at byte {len(whole) - 40}" in reject.reason and "cut short" in reject.reason
 
 
 def test_a_long_text_is_cut(tmp_path: Path, monkeypatch) -> None:
