@@ -4,12 +4,14 @@
     python benchmarks/run.py email --messages 200000 --keep /tmp/bench-case
     python benchmarks/run.py android --rows 1000000
     python benchmarks/run.py whatsapp --messages 1000000
+    python benchmarks/run.py photos --files 5000
 
 Prints records per second end to end (collect → parse → merge → sealed timeline) and the peak
 resident memory of the process. The input (an mbox; an Android ``mmssms.db`` and ``calllog.db``;
-a WhatsApp chat) is generated before timing starts. For WhatsApp it first prints the parser's own
-rate, lines read per second, with the memory it took, then builds the case (``--parse-only``
-skips the build).
+a WhatsApp chat; a camera roll of JPEGs) is generated before timing starts. For WhatsApp it first
+prints the parser's own rate, lines read per second, with the memory it took, then builds the case
+(``--parse-only`` skips the build). For photos it also prints the time of each stage of the build
+(collect, re-hash, parse, seal) and their share.
 """
 
 from __future__ import annotations
@@ -239,6 +241,124 @@ def bench_whatsapp(args: argparse.Namespace) -> None:
         shutil.rmtree(root, ignore_errors=True)
 
 
+PHOTOS_CASE_TOML = """\
+[case]
+reference = "BENCH"
+[[person]]
+key = "victim"
+role = "victim"
+identifiers = ["tel:07700 900001"]
+[[place]]
+name = "Home"
+lat = 51.5007
+lon = -0.1246
+radius_m = 200
+[[source]]
+path = "DCIM"
+owner = "victim"
+"""
+
+
+def write_photos(folder: Path, files: int, pixels: int) -> int:
+    """A camera roll of JPEGs with EXIF: every photo has DateTimeOriginal; half have sub-seconds,
+    a third an offset, a quarter a GPS position and time; every twentieth has no EXIF at all (a
+    saved or sent picture), which the parser only notes (no time). Returns the bytes written."""
+    from PIL import Image
+    from PIL.ExifTags import GPS, IFD, Base
+
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(11)
+    width = max(8, int((pixels * 4 / 3) ** 0.5))
+    height = max(8, pixels // width)
+    noise = Image.frombytes("RGB", (width, height), rng.randbytes(width * height * 3))
+    total = 0
+    for n in range(files):
+        moment = time.gmtime(1_700_000_000 + n * 613)
+        block = Image.Exif()
+        block[Base.Make], block[Base.Model] = "ExampleCam", f"X{n % 3}"
+        sub = block.get_ifd(IFD.Exif)
+        sub[Base.DateTimeOriginal] = time.strftime("%Y:%m:%d %H:%M:%S", moment)
+        if n % 2:
+            sub[Base.SubsecTimeOriginal] = f"{n % 1000:03d}"
+        if n % 3 == 0:
+            sub[Base.OffsetTimeOriginal] = "+00:00"
+        if n % 4 == 0:
+            gps = block.get_ifd(IFD.GPSInfo)
+            gps.update({GPS.GPSLatitudeRef: "N", GPS.GPSLatitude: (51.0, 30.0, 2.52 + n % 7),
+                        GPS.GPSLongitudeRef: "W", GPS.GPSLongitude: (0.0, 7.0, 28.56),
+                        GPS.GPSDateStamp: time.strftime("%Y:%m:%d", moment),
+                        GPS.GPSTimeStamp: (float(moment.tm_hour), float(moment.tm_min),
+                                           float(moment.tm_sec))})
+        out = folder / f"IMG_{n:05d}.jpg"
+        if n % 20 == 19:
+            noise.save(out, "JPEG", quality=85)
+        else:
+            noise.save(out, "JPEG", quality=85, exif=block.tobytes())
+        total += out.stat().st_size
+    return total
+
+
+def _stage_timer(pipeline_module) -> dict[str, float]:
+    """Wrap the build's stages (collect, re-hash, parse, seal) to time each; returns the totals,
+    filled as the build runs. The seal stage is ``write_timeline`` (ordering, attribution,
+    course of conduct, the hash chain and the output files)."""
+    spent: dict[str, float] = {}
+
+    def timed(owner, name: str, label: str) -> None:
+        original = getattr(owner, name)
+
+        def wrapper(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                spent[label] = spent.get(label, 0.0) + time.perf_counter() - start
+        setattr(owner, name, wrapper)
+
+    timed(pipeline_module.CasePipeline, "collect_all", "collect (hash, store, identify)")
+    timed(pipeline_module.CasePipeline, "check_evidence", "re-hash evidence")
+    timed(pipeline_module.CasePipeline, "parse_all", "parse (identify again, read, store rows)")
+    timed(pipeline_module, "write_timeline", "seal and write the timeline")
+    return spent
+
+
+def _photo_parser_rate(folder: Path) -> None:
+    """The image parser alone (identify, read, hash, EXIF), before the build."""
+    from courseline.collectors.identify import sample_file
+    from courseline.parsers import SourceFile
+    from courseline.parsers.media import ImageParser
+
+    files = sorted(folder.iterdir())
+    start = time.perf_counter()
+    records = 0
+    for path in files:
+        source = SourceFile(path, path.name, path.name, sample_file(path, path.name))
+        records += sum(1 for _ in ImageParser().parse(source))
+    elapsed = time.perf_counter() - start
+    print(f"parser alone (identify, read, hash, EXIF): {len(files) / elapsed:,.0f} images per "
+          f"second ({records:,} records)")
+
+
+def bench_photos(args: argparse.Namespace) -> None:
+    from courseline import pipeline as pipeline_module
+
+    root = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="courseline-bench-"))
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "case.toml").write_text(PHOTOS_CASE_TOML, encoding="utf-8")
+    size = write_photos(root / "DCIM", args.files, args.pixels)
+    print(f"generated {args.files:,} JPEGs with EXIF ({size / 2**20:.1f} MiB, "
+          f"{size / args.files / 1024:.1f} KiB each) in {root}")
+    _photo_parser_rate(root / "DCIM")
+    spent = _stage_timer(pipeline_module)
+    start = time.perf_counter()
+    _timed_build(root, args.files, "images")
+    elapsed = time.perf_counter() - start
+    for label, seconds in spent.items():
+        print(f"  {label}: {seconds:.2f} s ({seconds / elapsed:.0%})")
+    if not args.keep:
+        shutil.rmtree(root, ignore_errors=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="what", required=True)
@@ -255,8 +375,15 @@ def main(argv: list[str] | None = None) -> None:
     whatsapp.add_argument("--parse-only", action="store_true",
                           help="measure the parser alone, without building the case")
     whatsapp.add_argument("--keep", help="build the case in this folder and keep it")
+    photos = sub.add_parser("photos", help="a generated camera roll of JPEGs with EXIF")
+    photos.add_argument("--files", type=int, default=5_000)
+    photos.add_argument("--pixels", type=int, default=48 * 36,
+                        help="pixels per picture (the default makes files of a few KiB; a "
+                             "phone's are 12 million)")
+    photos.add_argument("--keep", help="build the case in this folder and keep it")
     args = parser.parse_args(argv)
-    {"email": bench_email, "android": bench_android, "whatsapp": bench_whatsapp}[args.what](args)
+    {"email": bench_email, "android": bench_android, "whatsapp": bench_whatsapp,
+     "photos": bench_photos}[args.what](args)
 
 
 if __name__ == "__main__":

@@ -30,7 +30,8 @@ DEFAULT_PREFIX = "EXH"
 MAX_CLOCK_OFFSET = 10 * 366 * 86_400  # ten years: anything more is a typing error
 
 _ALLOWED = {
-    "case": {"reference", "timezone", "region", "examiner", "exhibit_prefix"},
+    "case": {"reference", "timezone", "region", "examiner", "exhibit_prefix",
+             "stalkerware_indicators"},
     "person": {"key", "role", "name", "identifiers"},
     "order": {"kind", "reference", "protects", "against", "served", "expires", "no_contact",
               "terms"},
@@ -54,6 +55,9 @@ class CaseInfo:
     region: str = "GB"
     examiner: str = ""
     exhibit_prefix: str = DEFAULT_PREFIX
+    # An indicator file (Echap stalkerware-indicators format) the installed apps are checked
+    # against: relative to the case folder, or absolute. courseline ships none.
+    stalkerware_indicators: str | None = None
 
 
 @dataclass(frozen=True)
@@ -256,8 +260,13 @@ def _parse_info(table: dict[str, Any], loc: _Locator, path: Path) -> CaseInfo:
     if not isinstance(prefix, str) or not prefix.strip() or "/" in prefix:
         raise where.error(f"exhibit_prefix must be letters such as \"AO\" (exhibits AO/1, AO/2 …), "
                           f"not {prefix!r}", "exhibit_prefix")
+    indicators = table.get("stalkerware_indicators")
+    if indicators is not None and (not isinstance(indicators, str) or not indicators.strip()):
+        raise where.error("stalkerware_indicators must be the path of an indicator file, such as "
+                          "\"ioc.yaml\"", "stalkerware_indicators")
     return CaseInfo(reference=str(table.get("reference", "")), timezone=timezone, region=region,
-                    examiner=str(table.get("examiner", "")), exhibit_prefix=prefix)
+                    examiner=str(table.get("examiner", "")), exhibit_prefix=prefix,
+                    stalkerware_indicators=indicators)
 
 
 def _parse_persons(tables: list[dict[str, Any]], region: str, loc: _Locator,
@@ -434,6 +443,8 @@ timezone = "Europe/London"        # how times are shown
 region = "GB"                     # for phone numbers written without +
 examiner = {examiner}           # who processes this case
 exhibit_prefix = {prefix}       # exhibits PREFIX/1, PREFIX/2 ... in order of collection
+# stalkerware_indicators = "ioc.yaml"   # installed apps are checked against this file (the
+#                                 # stalkerware-indicators project's format; none is shipped)
 
 # [[person]]
 # key = "victim"                  # required; used to refer to this person below

@@ -16,15 +16,31 @@ from typing import Iterator
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, Progress as RichBar, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, TextColumn, TimeRemainingColumn
+from rich.progress import Progress as RichBar
 from rich.text import Text
 
 from courseline import __version__
+from courseline.casefile import (
+    CASE_FILE,
+    DEFAULT_PREFIX,
+    CaseFileError,
+    case_template,
+    load_case,
+    parse_case,
+    person_block,
+    source_block,
+)
 from courseline.collectors.hashing import hash_file
-from courseline.casefile import (CASE_FILE, CaseFileError, DEFAULT_PREFIX, case_template,
-                                 load_case, parse_case, person_block, source_block)
-from courseline.pipeline import BuildResult, CasePipeline, EvidenceChanged, Problem, Progress
+from courseline.pipeline import (
+    BuildResult,
+    CasePipeline,
+    EvidenceChanged,
+    Problem,
+    Progress,
+)
 from courseline.timeline.identity import IdentifierError, parse_written
+from courseline.timeline.indicators import IndicatorFileError
 
 EXIT_FAILED = 1
 EXIT_ATTENTION = 3
@@ -220,6 +236,9 @@ def _build(case_dir: Path, outcome: str = "nothing was built") -> tuple[CasePipe
     except EvidenceChanged as exc:
         pipeline.close()
         _fail(f"the evidence no longer matches what was collected, so {outcome}: {exc}")
+    except IndicatorFileError as exc:
+        pipeline.close()
+        _fail(f"{exc}; {outcome}")
     except BaseException:
         pipeline.close()
         raise

@@ -25,6 +25,8 @@ from pathlib import Path
 
 from courseline.demo_chats import SOURCES_TOML as CHAT_SOURCES
 from courseline.demo_chats import write_chat_exports
+from courseline.demo_device import CASE_LINES as DEVICE_CASE_LINES
+from courseline.demo_device import INDICATOR_LINE
 from courseline.demo_device import SOURCES_TOML as DEVICE_SOURCES
 from courseline.demo_device import write_device_exports
 from courseline.demo_phone import SOURCES_TOML as PHONE_SOURCES
@@ -46,7 +48,7 @@ timezone = "Europe/London"
 region = "GB"
 examiner = "DC 0000 Demo Examiner"
 exhibit_prefix = "DEMO"
-
+''' + INDICATOR_LINE + '''
 [[person]]
 key = "victim"
 role = "victim"
@@ -77,6 +79,7 @@ no_contact = true
 terms = ["Not to contact Sam Taylor directly or indirectly by any means",
          "Not to attend Sam Taylor's home or workplace"]
 
+''' + DEVICE_CASE_LINES + '''
 [[source]]
 path = "exports/takeout/Mail/All mail Including Spam and Trash.mbox"
 owner = "victim"

@@ -40,6 +40,11 @@ from courseline.reading import (
 from courseline.timeline.db import CaseDB, SourceRow
 from courseline.timeline.event import canonical_json
 from courseline.timeline.identity import Directory, doubtful_number
+from courseline.timeline.indicators import (
+    IndicatorFileError,
+    Indicators,
+    load_indicators,
+)
 from courseline.timeline.merge import compute_merges
 from courseline.timeline.records import SourceSettings
 from courseline.timeline.seal import PendingOutputs, Seal, manifest, write_timeline
@@ -95,6 +100,7 @@ class CasePipeline:
                  read_only: bool = False, workers: int | None = None):
         self.case = case
         self.workers = workers if workers is not None else min(os.cpu_count() or 1, 4)
+        self._copies: dict[str, dict[str, Path]] = {}   # per export: case path -> evidence copy
         self.progress = progress or Progress()
         self.db = CaseDB(db_path or case.folder / DB_FILE, read_only=read_only)
         self.store = EvidenceStore(evidence_root or case.folder / EVIDENCE_DIR)
@@ -218,6 +224,7 @@ class CasePipeline:
         in parallel worker processes (one per processor); the rows are stored source by source,
         each in one transaction, in the order of the case, whichever way they were read."""
         entries = {entry.path: entry for entry in self.case.sources}
+        self._copies: dict[str, dict[str, Path]] = {}
         jobs: list[tuple[SourceRow, ReadJob, str]] = []
         for source in self.active_sources():
             source, sample = self.identify_again(source, entries[source.entry])
@@ -248,14 +255,24 @@ class CasePipeline:
                     outcome = read_source(job, conn, advance)
                     self._finish_parse(conn, source, job, key, outcome)
 
+    def _copies_of(self, entry: str) -> dict[str, Path]:
+        """Where each file of an export is held (its evidence copy), by its case path: made
+        once per export and shared by its sources (an export of thousands of photos would
+        otherwise make it thousands of times)."""
+        found = self._copies.get(entry)
+        if found is None:
+            found = self._copies[entry] = {
+                s.case_path: self.store.path_of(s.sha256)
+                for s in self.db.sources([entry]) if not s.container}
+        return found
+
     def read_job(self, source: SourceRow, sample: Sample, settings: SourceSettings) -> ReadJob:
         parser = parser_named(source.parser)
-        copies = {s.case_path: self.store.path_of(s.sha256)
-                  for s in self.db.sources([source.entry]) if not s.container}
         return ReadJob(
             source_id=source.id, parser=parser.NAME, path=self.store.path_of(source.sha256),
             case_path=source.case_path, name=source.name, sample=sample,
-            related=RelatedFiles(RelatedFiles.folder_of(source.case_path), copies),
+            related=RelatedFiles(RelatedFiles.folder_of(source.case_path),
+                                 self._copies_of(source.entry)),
             settings=settings,
             provenance={"exhibit": self.db.exhibit_of(source.entry),
                         "source_sha256": source.sha256, "path": source.case_path,
@@ -344,7 +361,8 @@ class CasePipeline:
                 self.db, sources, pending, self.directory(), self.case.info.timezone, victims,
                 self.case.orders, progress=advance,
                 processes=self.workers if total_events >= PARALLEL_SEAL_MIN_EVENTS else 1,
-                places=self.case.places, diary_days=self.diary_days(sources))
+                places=self.case.places, diary_days=self.diary_days(sources),
+                indicators=self.indicators())
         pending.json("manifest.json", manifest(self.db, sources, exhibits, seal, conduct,
                                                self.case.info.reference, __version__))
         pending.json("conduct.json", conduct.conduct())
@@ -357,6 +375,22 @@ class CasePipeline:
         return BuildResult(seal=seal, sources=len(sources), events=seal.events,
                            rejected=sum(s.rejected for s in sources), merged=merged,
                            out_dir=self.out_dir, problems=self.needs_a_look(sources))
+
+    def indicators(self) -> Indicators | None:
+        """The case's stalkerware indicator file, read; None when the case names none."""
+        written = self.case.info.stalkerware_indicators
+        if not written:
+            return None
+        path = Path(written).expanduser()
+        path = path if path.is_absolute() else self.case.folder / path
+        try:
+            return load_indicators(path)
+        except OSError as exc:
+            raise IndicatorFileError(f"stalkerware_indicators = {written!r} in case.toml: the "
+                                     f"file cannot be read ({exc.strerror or exc})") from exc
+        except IndicatorFileError as exc:
+            raise IndicatorFileError(f"stalkerware_indicators = {written!r} in case.toml: "
+                                     f"{exc}") from exc
 
     def diary_days(self, sources: list[SourceRow]) -> set[str]:
         """The civil dates (case zone) of the victim's diary entries: the records of those days
@@ -403,7 +437,8 @@ class CasePipeline:
         lacking = sorted({s.entry for s in sources if s.events and owners.get(s.entry) is None
                           and self.db.conn.execute(
                               "SELECT 1 FROM events WHERE source_id = ? AND "
-                              "json_extract(record, '$.kind') != 'email' AND "
+                              "json_extract(record, '$.kind') NOT IN "
+                              "('email', 'media', 'location', 'app', 'diary') AND "
                               "(json_extract(record, '$.sender') IS NULL OR "
                               "json_extract(record, '$.recipients') = '[]') LIMIT 1",
                               (s.id,)).fetchone()})

@@ -21,6 +21,7 @@ from courseline.collectors.identify import Sample
 from courseline.parsers import SourceFile, parser_named
 from courseline.timeline.event import Event, Reject, SourceNote, canonical_json, sha256_hex
 from courseline.timeline.records import SourceSettings, merge_key, normalise_event
+from courseline.timeline.timeutil import UNDATED
 
 _BATCH = 2000
 EVENT_COLUMNS = ("source_id", "event_id", "instant_us", "precision", "merge_key", "record",
@@ -95,12 +96,10 @@ class ProvenanceText:
 
 
 def row_for(item: Event | Reject, settings: SourceSettings, provenance: ProvenanceText,
-            seen: dict[str, int], source_id: int) -> tuple | Reject:
+            seen: dict[bytes, int], source_id: int) -> tuple | Reject:
     """The stored row of one record (see ``EVENT_COLUMNS``), or why it cannot be one."""
     if isinstance(item, Reject):
         return item
-    if item.time.value is None:
-        return Reject(item.locator, f"no usable time ({item.time.source}: {item.time.raw!r})")
     try:
         made = normalise_event(item, settings)
     except (ValueError, OverflowError, TypeError) as exc:  # a year-1 date pushed out of range,
@@ -108,14 +107,18 @@ def row_for(item: Event | Reject, settings: SourceSettings, provenance: Provenan
         return Reject(item.locator, f"could not be normalised: {exc}")
     record, text = made.record, made.text
     event_id = sha256_hex(text)
-    repeat = seen.get(event_id, 0)
-    seen[event_id] = repeat + 1
+    # Remembered by half the digest, as bytes: a third of the memory of the hex text, for
+    # sources of millions of records (a location history), and no less exact in practice.
+    key = bytes.fromhex(event_id[:32])
+    repeat = seen.get(key, 0)
+    seen[key] = repeat + 1
     if repeat:
         # The same record twice in one source: two events, never merged, told apart.
         record["repeat"] = repeat
         text = canonical_json(record)
         event_id = sha256_hex(text)
-    return (source_id, event_id, made.instant_us, record["precision"], merge_key(record), text,
+    return (source_id, event_id, made.instant_us, record["precision"] or UNDATED,
+            merge_key(record), text,
             provenance.entry(item.locator))
 
 
@@ -126,7 +129,7 @@ def read_source(job: ReadJob, conn: sqlite3.Connection,
     provenance = ProvenanceText(job.provenance)
     outcome = ReadOutcome()
     rows: list[tuple] = []
-    seen: dict[str, int] = {}
+    seen: dict[bytes, int] = {}
     items = parser_cls().parse(SourceFile(job.path, job.case_path, job.name, job.sample,
                                           related=job.related, region=job.settings.region))
     for item in _guarded(items, outcome):

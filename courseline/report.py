@@ -99,6 +99,8 @@ def render_report(case: Case, out_dir: Path) -> Path:
 def _span(path: Path, local) -> dict[str, Any] | None:
     first = last = None
     for row in read_timeline(path):
+        if row["occurred_utc"] is None:
+            break   # the undated records come last
         first = first or row["occurred_utc"]
         last = row["occurred_utc"]
     return {"first": local(first), "last": local(last)} if first else None

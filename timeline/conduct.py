@@ -8,6 +8,9 @@
 * unknown identifiers: identifiers not tied to any person that exchanged traffic with a victim;
 * places: each event whose position lies within a case-file place's radius (great-circle
   distance, whole metres, the position's own accuracy beside it), listed under that place;
+* stalkerware indicators: each installed app (an ``app`` record) whose package or signing
+  certificate the case's indicator file lists, with the entry and the file's hash: a match with
+  a list, not a finding that the app was used;
 * diary: each entry of the victim's diary with the device and account records of the same day
   that corroborate it: the same channel, the same place, the same person, or (for someone not
   tied to a person) the same account or number (reasons listed).
@@ -26,6 +29,7 @@ from datetime import datetime
 from typing import Any, Iterable, Protocol
 
 from courseline.timeline.identity import could_be_a_person
+from courseline.timeline.indicators import PACKAGE_DETAIL, Indicators
 from courseline.timeline.timeutil import civil_clock, parse_utc
 
 NOT_SENT = frozenset({"draft", "failed"})
@@ -130,7 +134,8 @@ def order_label(order: OrderTerms, index: int) -> str:
 
 class ConductAccumulator:
     def __init__(self, zone: str, victims: Iterable[str], orders: Iterable[OrderTerms],
-                 places: Iterable[PlaceTerms] = (), diary_days: Iterable[str] = ()):
+                 places: Iterable[PlaceTerms] = (), diary_days: Iterable[str] = (),
+                 indicators: Indicators | None = None):
         self.clock = civil_clock(zone)
         self.victims = frozenset(victims)
         self.orders = [(order_label(order, index), order) for index, order in enumerate(orders)]
@@ -141,15 +146,21 @@ class ConductAccumulator:
         self.indirect: list[dict[str, Any]] = []
         self.places = [_Place(place) for place in places]
         self.diary_days = frozenset(diary_days)
+        self.indicators = indicators
+        self.app_matches: list[dict[str, Any]] = []
         self.diaries: list[dict[str, Any]] = []
         self.day_rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
 
     def add(self, row: dict[str, Any], day: str | None = None) -> None:
         """Count a timeline row; ``day``: its civil date in the case zone, when known."""
         when = row["occurred_utc"]
+        near = self._near_places(row) if self.places and row.get("location") else []
+        if self.indicators is not None and row["kind"] == "app":
+            self._indicators(row)
+        if when is None:
+            return   # undated: listed near places, counted in no figure of time
         if day is None:
             day = self.clock.local(when)[1]
-        near = self._near_places(row) if self.places and row.get("location") else []
         if row["kind"] == "diary":
             self.diaries.append(_brief(row, day, near))
             return   # a recollection: evidence of its own kind, counted in no figure
@@ -174,6 +185,15 @@ class ConductAccumulator:
         self._unknown_identifiers(row, sender, receivers)
         if sender in self.respondents:
             self._orders(row, parse_utc(when), sender, receivers)
+
+    def _indicators(self, row: dict[str, Any]) -> None:
+        matches = self.indicators.match_details(row.get("details") or {})
+        if matches:
+            self.app_matches.append({
+                "event_id": row["event_id"], "seq": row["seq"], "occurred_utc": row["occurred_utc"],
+                "package": (row.get("details") or {}).get(PACKAGE_DETAIL),
+                "matches": [match.as_dict() for match in matches],
+                "exhibits": sorted({p["exhibit"] for p in row["provenance"]})})
 
     def _near_places(self, row: dict[str, Any]) -> list[str]:
         """The names of the places the row's position is within, each listing the row."""
@@ -251,6 +271,7 @@ class ConductAccumulator:
             room = MAX_LISTED_PER_PLACE - len(mine_place.listed)
             mine_place.listed += place.listed[:max(room, 0)]
         self.diaries += later.diaries
+        self.app_matches += later.app_matches
         for day, rows in later.day_rows.items():
             self.day_rows[day] += rows
 
@@ -274,6 +295,9 @@ class ConductAccumulator:
                 "near": p.listed,
             } for p in self.places],
             "diary": [self._corroboration(entry) for entry in self.diaries],
+            "stalkerware_indicators": None if self.indicators is None else {
+                "file": self.indicators.source.name, "sha256": self.indicators.source.sha256,
+                "entries": self.indicators.source.entries, "matches": self.app_matches},
         }
 
     def _corroboration(self, entry: dict[str, Any]) -> dict[str, Any]:

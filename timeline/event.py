@@ -215,8 +215,10 @@ _ORJSON_OPTIONS = (orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
 # orjson reads an integer of 2**64 or more as a float: texts with a run of 20 digits are read by
 # the standard library. (Found by mapping digits to "1" and all else to "0": a regular expression
 # takes ten times as long on a row.)
-_DIGITS_AS_ONES = bytes(0x31 if 0x30 <= b <= 0x39 else 0x30 for b in range(256))
+_DIGITS_AS_ONES = bytes(0x31 if 0x30 <= b <= 0x39 else 0x2d if b == 0x2d else 0x30
+                        for b in range(256))
 _TWENTY_DIGITS = b"1" * 20
+_NEGATIVE_NINETEEN = b"-" + b"1" * 19   # below -2**63 orjson gives a float, not an integer
 
 
 def canonical_json(obj: Any, floats: bool = True) -> str:
@@ -253,7 +255,8 @@ def read_json(text: str | bytes) -> Any:
             data = text.encode("utf-8")
         except UnicodeEncodeError:   # a lone surrogate: never in a stored row, read the slow way
             return json.loads(text)
-    if _TWENTY_DIGITS in data.translate(_DIGITS_AS_ONES):
+    shape = data.translate(_DIGITS_AS_ONES)
+    if _TWENTY_DIGITS in shape or _NEGATIVE_NINETEEN in shape:
         return json.loads(data)
     return orjson.loads(data)
 

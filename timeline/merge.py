@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from courseline.timeline.event import PRECISIONS
-from courseline.timeline.timeutil import precision_unit
+from courseline.timeline.timeutil import UNDATED, precision_unit
 
 
 @dataclass
@@ -41,13 +41,18 @@ class _Cluster:
         if any(m.source == other.source for m in self.members):
             return False
         anchor = self.members[0]
+        if UNDATED in (anchor.precision, other.precision):
+            # The same undated record (a screenshot) in two exports is one; never one with a time.
+            return anchor.precision == other.precision
         unit = max(precision_unit(anchor.precision), precision_unit(other.precision))
         return abs(anchor.instant_us - other.instant_us) < unit // timedelta(microseconds=1)
 
     def kept(self) -> _Member:
         def preference(member: _Member) -> tuple:
             flags, details = member.richness()
-            return (PRECISIONS.index(member.precision), -flags, -details, member.event_id)
+            rank = PRECISIONS.index(member.precision) if member.precision in PRECISIONS \
+                else len(PRECISIONS)
+            return (rank, -flags, -details, member.event_id)
         return min(self.members, key=preference)
 
 

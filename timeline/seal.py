@@ -25,6 +25,7 @@ from courseline.timeline.conduct import ConductAccumulator, OrderTerms, PlaceTer
 from courseline.timeline.db import CaseDB, SourceRow
 from courseline.timeline.event import GENESIS, canonical_json, read_json, sha256_hex
 from courseline.timeline.identity import Directory
+from courseline.timeline.indicators import Indicators
 from courseline.timeline.timeutil import civil_clock
 
 SEAL_ALGORITHM = "sha256-chain-v1: chain = sha256(prev_chain_hex + sha256_hex(canonical_row)), prev of first row = 64 zeros"
@@ -193,8 +194,8 @@ def _csv_fields(row: dict[str, Any], civil: str, provenance: str) -> list[str]:
     from the event model's own vocabularies (kind, platform, direction…) are written as they are."""
     get, field = row.get, _csv_field
     return [
-        str(row["seq"]), row["event_id"], row["occurred_utc"], field(civil), row["precision"],
-        row["time_basis"], field(get("time_raw")), field(get("time_source")),
+        str(row["seq"]), row["event_id"], row["occurred_utc"] or "", field(civil),
+        row["precision"] or "", row["time_basis"] or "", field(get("time_raw")), field(get("time_source")),
         field(get("time_zone")), field(_joined(row["time_flags"])),
         field(_joined(row["time_readings"])), field(get("time_uncorrected_utc")),
         row["kind"], row["platform"], row["direction"], get("direction_basis") or "",
@@ -265,6 +266,7 @@ class SealJob:
     orders: tuple[OrderTerms, ...]
     places: tuple[PlaceTerms, ...]
     diary_days: frozenset[str]
+    indicators: Indicators | None
     jsonl_part: Path
     csv_part: Path
 
@@ -295,7 +297,7 @@ def write_part(job: SealJob, advance: Callable[[int], Any] | None = None) -> Sea
     the figures. ``advance`` is told of every thousand rows written."""
     conn = sqlite3.connect(read_only_uri(job.db_path), uri=True)
     conduct = ConductAccumulator(job.zone, job.victims, job.orders, job.places,
-                                 job.diary_days)
+                                 job.diary_days, job.indicators)
     clock = civil_clock(job.zone)
     hashes: list[str] = []
     jsonl_lengths, csv_lengths = array("q"), array("q")
@@ -313,7 +315,8 @@ def write_part(job: SealJob, advance: Callable[[int], Any] | None = None) -> Sea
                 jsonl.write(line)
                 jsonl_lengths.append(len(line))
                 row = read_json(data)   # the bytes just hashed: not encoded twice
-                civil, day = clock.local(row["occurred_utc"])
+                civil, day = clock.local(row["occurred_utc"]) if row["occurred_utc"] \
+                    else ("", None)
                 provenance = "[" + ",".join(stored.provenance) + "]"
                 line = ",".join(_csv_fields(row, civil, provenance)).encode("utf-8") + _CSV_END
                 csv.write(line)
@@ -402,7 +405,7 @@ def write_timeline(db: CaseDB, sources: list[SourceRow], outputs: PendingOutputs
                    directory: Directory, zone: str, victims: Iterable[str],
                    orders: Iterable[OrderTerms], progress=None,
                    processes: int = 1, places: Iterable[PlaceTerms] = (),
-                   diary_days: Iterable[str] = ()) -> tuple[Seal, ConductAccumulator]:
+                   diary_days: Iterable[str] = (), indicators: Indicators | None = None) -> tuple[Seal, ConductAccumulator]:
     """Write ``timeline.jsonl`` (sealing it) and ``timeline.csv``, and gather the conduct figures.
 
     The rows are written in stretches of the sealed order, by ``processes`` worker processes
@@ -412,7 +415,7 @@ def write_timeline(db: CaseDB, sources: list[SourceRow], outputs: PendingOutputs
     jsonl_path, csv_path = outputs.reserve("timeline.jsonl"), outputs.reserve("timeline.csv")
     stretches = _stretches(db.conn, source_ids, processes) if source_ids else [(None, None, 1)]
     jobs = [SealJob(Path(db.path), source_ids, after, last, first_seq, directory, zone,
-                    tuple(victims), tuple(orders), tuple(places), frozenset(diary_days),
+                    tuple(victims), tuple(orders), tuple(places), frozenset(diary_days), indicators,
                     jsonl_path.with_name(f"{jsonl_path.name}.{n}"),
                     csv_path.with_name(f"{csv_path.name}.{n}"))
             for n, (after, last, first_seq) in enumerate(stretches)]

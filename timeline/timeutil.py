@@ -28,11 +28,16 @@ _PRECISION_UNITS = {
 }
 
 
+# Where an undated record sorts: after every dated one (year 148,000 or so).
+UNDATED_INSTANT_US = 2 ** 62
+UNDATED = "undated"   # the time flag of a record whose source gives it no time
+
+
 class NormalTime(NamedTuple):   # a tuple: made once per event, so it must be cheap
-    occurred_utc: str            # ISO 8601, "Z", as precise as the source
+    occurred_utc: str | None     # ISO 8601, "Z", as precise as the source; None: undated
     instant_us: int              # microseconds since the Unix epoch, for ordering
-    precision: str
-    time_basis: str
+    precision: str | None
+    time_basis: str | None
     time_raw: str
     time_source: str
     time_zone: str | None        # the zone a wall-clock time was read in
@@ -87,9 +92,12 @@ def local_readings(wall: datetime, zone: ZoneInfo) -> tuple[str | None, list[dat
 
 def normalise(raw: RawTime, source_zone: str, case_zone: str,
               clock_offset_seconds: float = 0) -> NormalTime:
-    """Convert a raw time as DESIGN says. ``raw.value`` must not be None (the caller rejects)."""
+    """Convert a raw time as DESIGN says. A record whose source gives it no time (a screenshot
+    without EXIF, a package list) is undated: no instant, no precision, no basis, flagged
+    ``undated``, what the source says of its time kept; it sorts after every dated record."""
     if raw.value is None:
-        raise ValueError("a raw time without a value cannot be normalised")
+        return NormalTime(None, UNDATED_INSTANT_US, None, None, raw.raw, raw.source, None,
+                          (UNDATED,), (), None)
     if raw.basis in ("utc", "offset") and not (clock_offset_seconds and raw.device_clock):
         return _absolute(raw)
     flags: list[str] = []
@@ -143,7 +151,7 @@ def _absolute(raw: RawTime) -> NormalTime:
 
 def civil_time(occurred_utc: str, zone: str) -> str:
     """UK civil time (or the case zone) with the offset written: ``2024-10-27 01:30:00 BST (UTC+01:00)``."""
-    return civil_clock(zone).local(occurred_utc)[0]
+    return civil_clock(zone).local(occurred_utc)[0] if occurred_utc else ""
 
 
 @lru_cache(maxsize=16)

@@ -22,8 +22,10 @@ from courseline.timeline.records import NOT_HASHED
 from tests_support import make_writable, read_jsonl, run_cli
 
 # 15 e-mails (4 saved twice), Sam's phone (10 texts, 18 calls) and its backup (9 and 17 of them
-# again), Jo's iPhone (5 messages, 3 calls), the chat exports (22 events) and Sam's diary (3).
-DEMO_EVENTS = 76
+# again), Jo's iPhone (5 messages, 3 calls), the chat exports (22 events), Sam's diary (3) and two
+# pictures with no time of their own (undated media: the MMS picture and the WhatsApp photo),
+# Sam's photo of the car (1) and the apps on her phone (4).
+DEMO_EVENTS = 83
 
 
 def test_demo_builds_a_sealed_timeline_with_merges_breaches_and_flags(built_demo):
@@ -477,8 +479,10 @@ def test_demo_diary_entries_are_matched_with_the_records_that_corroborate_them(b
     outside, calls, station = conduct["diary"]
     # Written at the time; the e-mail "I'm outside" and his call that night, by the same person.
     assert (outside["day"], outside["who"], outside["written_days_after"]) == ("2024-08-10", "suspect", 0)
+    # Her photo from the window (in person, at her home), then his e-mail and his call.
     assert [(c["kind"], c["because"]) for c in outside["corroborated_by"]] == [
-        ("email", ["same channel", "same person"]), ("call", ["same channel", "same person"])]
+        ("media", ["same channel", "same place"]), ("email", ["same channel", "same person"]),
+        ("call", ["same channel", "same person"])]
     # The night of the calls: every call of that night, and his e-mail, are listed.
     assert calls["corroborating"] == 13
     assert sum(c["kind"] == "call" for c in calls["corroborated_by"]) == 12
@@ -492,3 +496,46 @@ def test_demo_diary_entries_are_matched_with_the_records_that_corroborate_them(b
     assert any("written 24 days after the incident" in n for n in diary[2]["notes"])
     report = (built_demo / "out" / "report.html").read_text()
     assert "The victim's diary" in report and "24 days later" in report
+
+
+def test_demo_photo_is_near_the_victims_home_and_an_app_matches_an_indicator(built_demo):
+    conduct = json.loads((built_demo / "out" / "conduct.json").read_text())
+    (home,) = conduct["places"]
+    (near,) = home["near"]
+    assert (home["place"], near["kind"], near["distance_m"]) == ("Sam Taylor's home", "media", 50)
+    assert near["occurred_utc"] == "2024-08-09T23:12:30Z" and near["exhibits"] == ["DEMO/13"]
+    # The photo also corroborates the diary entry of that night, by its place.
+    outside = conduct["diary"][0]
+    assert ["same channel", "same place"] in [c["because"] for c in outside["corroborated_by"]]
+    found = conduct["stalkerware_indicators"]
+    assert found["file"] == "demo-indicators.yaml" and found["entries"] == 2
+    (match,) = found["matches"]
+    assert match["package"] == "com.example.trackmate"
+    assert match["matches"][0]["indicator"] == "TrackMate (demo)"
+    assert match["matches"][0]["file_sha256"] == found["sha256"]
+    manifest = json.loads((built_demo / "out" / "manifest.json").read_text())
+    photo = next(s for s in manifest["sources"] if s["path"].endswith(".jpg") and "PXL" in s["path"])
+    assert any("measured clock offset" in n and "+2 s" in n for n in photo["parser_notes"])
+    report = (built_demo / "out" / "report.html").read_text()
+    assert "Installed apps matching stalkerware indicators" in report
+    assert "com.example.trackmate" in report and "Near Sam Taylor" in report
+
+
+def test_undated_records_come_last_with_no_time_and_say_why(built_demo):
+    rows = read_jsonl(built_demo / "out" / "timeline.jsonl")
+    undated = [r for r in rows if r["occurred_utc"] is None]
+    assert len(undated) == 2 and rows[-2:] == undated
+    for row in undated:
+        assert row["time_flags"] == ["undated"] and row["precision"] is None
+        assert row["kind"] == "media" and row["attachments"][0]["sha256"]
+        assert any("no time when the picture was taken" in n for n in row["notes"])
+    report = (built_demo / "out" / "report.html").read_text()
+    assert "the source gives this record no time" in report
+
+
+def test_a_missing_indicator_file_stops_the_build_naming_it(demo_copy):
+    toml = demo_copy / "case.toml"
+    toml.write_text(toml.read_text().replace('"demo-indicators.yaml"', '"nowhere.yaml"'))
+    result = run_cli("build", demo_copy)
+    assert result.exit_code == 1
+    assert "stalkerware_indicators = 'nowhere.yaml'" in result.output and "could not be read" in result.output

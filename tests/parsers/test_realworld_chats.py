@@ -57,7 +57,7 @@ EXPECTED: dict[str, tuple[str | None, int]] = {
     'google_takeout/voice/wjcarpenter/Voice/Calls/+17323218888 - 2015-03-23T00_35_56Z.html': ('google-voice-html', 1),
     'google_takeout/voice/wjcarpenter/Voice/Calls/17323211010 - Received - 2018-07-30T22_31_33Z.html': ('google-voice-html', 1),
     'google_takeout/voice/wjcarpenter/Voice/Calls/Agatha M Christie - Text - 2023-10-22T17_28_34Z.html': ('google-voice-html', 4),
-    'google_takeout/voice/wjcarpenter/Voice/Calls/Alan A Milne - Text - 2023-09-29T23_40_59Z-1-1.jpg': (None, 0),
+    'google_takeout/voice/wjcarpenter/Voice/Calls/Alan A Milne - Text - 2023-09-29T23_40_59Z-1-1.jpg': ('image-exif', 1),
     'google_takeout/voice/wjcarpenter/Voice/Calls/Alan A Milne - Text - 2023-09-29T23_40_59Z.html': ('google-voice-html', 3),
     'google_takeout/voice/wjcarpenter/Voice/Calls/Albert Einstein - Recorded - 2019-05-22T18_18_56Z.html': ('google-voice-html', 1),
     'google_takeout/voice/wjcarpenter/Voice/Calls/Edson Arantes do Nascimento - Text - 2023-09-20T00_54_54Z.html': ('google-voice-html', 2),

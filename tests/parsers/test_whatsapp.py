@@ -282,7 +282,8 @@ def test_an_iphone_export_zip_links_its_media_end_to_end(tmp_path):
         'owner = "victim"\n')
     with CasePipeline(load_case(tmp_path)) as pipeline:
         pipeline.build()
-    photo, escape = read_jsonl(tmp_path / "out" / "timeline.jsonl")
+    photo, escape, picture = read_jsonl(tmp_path / "out" / "timeline.jsonl")
+    assert picture["kind"] == "media" and picture["time_flags"] == ["undated"]
     assert photo["attachments"][0]["media_type"] == "image/png"
     assert photo["direction"] == "incoming" and escape["direction"] == "outgoing"
     assert escape["attachments"] == [] and escape["details"]["media_not_in_export"] == "../../escape.jpg"

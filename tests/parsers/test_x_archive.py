@@ -286,13 +286,17 @@ def test_records_without_a_usable_time_and_odd_elements_are_rejected(export: Exp
 
 
 def test_a_file_cut_short_gives_what_came_before(export: Export) -> None:
+    """Cut inside a conversation: its messages before the cut are kept, and the reject names the
+    message the file ends in."""
     whole = ytd("direct_messages", [conversation(dm()), conversation(dm(), dm())])
-    export.add("direct-messages.js", whole[: whole.rindex(b"senderId")])
+    cut = whole.rindex(b"senderId")
+    export.add("direct-messages.js", whole[:cut])
     items = export.parse("direct-messages.js")
-    assert [e.locator for e in events(items)] == ["json:[0].dmConversation.messages[0]"]
+    assert [e.locator for e in events(items)] == ["json:[0].dmConversation.messages[0]",
+                                                  "json:[1].dmConversation.messages[0]"]
     (reject,) = rejects(items)
-    assert reject.locator == "json:[1]" and "breaks here" in reject.reason
-    assert "line" in reject.reason and "column" in reject.reason
+    assert reject.locator == "json:[1].dmConversation.messages[1]"
+    assert "cut short" in reject.reason and f"byte {cut}" in reject.reason
 
 
 def test_bytes_that_are_not_utf8_are_replaced_and_said(export: Export) -> None:
@@ -398,7 +402,9 @@ def test_an_archive_zip_through_the_pipeline(tmp_path: Path) -> None:
         archive.writestr("data/direct_messages_media/1500000000000000001-Pic.png", png())
     result = run_cli("build", case)
     assert result.exit_code == 0, result.output
-    (row,) = read_jsonl(case / "out" / "timeline.jsonl")
+    # The picture's own file is an undated media event too (it holds no time of its own).
+    row, picture = read_jsonl(case / "out" / "timeline.jsonl")
+    assert picture["kind"] == "media" and picture["occurred_utc"] is None
     assert row["sender_person"] == "suspect" and row["recipient_persons"] == ["victim"]
     assert row["direction"] == "incoming" and row["attachments"][0]["media_type"] == "image/png"
     assert row["details"]["account"]["username"] == "sam_owner"
