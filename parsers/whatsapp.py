@@ -67,7 +67,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from functools import lru_cache, partial
 from operator import methodcaller
@@ -101,6 +101,11 @@ _TIME = r"(?P<time>[^\]\-–]*?\d{1,2}[:.]\d{2}(?:[:.]\d{2})?[^\]\-–]*?)"
 _REST = r"(?P<rest>(?:(?P<author>[^:\n]{1,100}):\s?)?(?P<text>.*))$"
 ANDROID_HEADER = re.compile(rf"^{_DATE}[,،]?\s+{_TIME}\s[-–]\s{_REST}", re.S)
 IPHONE_HEADER = re.compile(rf"^\[{_DATE}[,،]?\s+{_TIME}\]\s?{_REST}", re.S)
+# The same, up to the author: what the first pass reads (the text never changes what matches
+# before it, as ".*$" matches anything).
+_AUTHOR_ONLY = r"(?:(?P<author>[^:\n]{1,100}):)?"
+ANDROID_DATE_AUTHOR = re.compile(rf"{_DATE}[,،]?\s+{_TIME}\s[-–]\s{_AUTHOR_ONLY}", re.S)
+IPHONE_DATE_AUTHOR = re.compile(rf"\[{_DATE}[,،]?\s+{_TIME}\]\s?{_AUTHOR_ONLY}", re.S)
 DATE_PARTS = re.compile(r"^(?P<a>[A-Z]?\d{1,4})[./\-](?P<b>[A-Z]?\d{1,2})[./\-](?P<c>[A-Z]?\d{1,4})"
                         r"(?:\s?(?P<era>BE|พ\.ศ\.))?$")
 CLOCK = re.compile(r"(?P<h>\d{1,2})[:.](?P<m>\d{2})(?:[:.](?P<s>\d{2}))?")
@@ -270,8 +275,9 @@ class WhatsAppChatParser(Parser):
                              f"recipients, not every member")
         chat = _chat_name(source)
         parties = Parties(sorted(survey.authors), chat)
+        times = _Times(order.value)
         for record in _records(source.path, survey.codec):
-            yield _event(record, order, parties, chat, source)
+            yield _event(record, times, parties, chat, source)
 
 
 # -- lines and records -----------------------------------------------------------------------------
@@ -323,7 +329,7 @@ def _header(line: str) -> Header | None:
         author = _author_name(author)
         if author is None:   # a notice quoting something with a colon in it
             text = match.group("rest")
-    return Header(date.strip(), clock.strip(), author, text, layout)
+    return Header(date, clock.strip(), author, text, layout)
 
 
 def _header_match(line: str) -> tuple[str, re.Match] | None:
@@ -469,10 +475,11 @@ def _survey(path: Path) -> Survey:
                 line = _shown(line, survey.codec)
             # Most lines match as written: their date and author are read from the match alone.
             header = None
-            found = _header_match(line)
+            first = line[:1]
+            found = IPHONE_DATE_AUTHOR.match(line) if first == "[" else \
+                ANDROID_DATE_AUTHOR.match(line) if first.isdigit() else None
             if found is not None:
-                date, author = found[1].group("date", "author")
-                date = date.strip()
+                date, author = found.group("date", "author")   # a date holds no spaces at its ends
                 if author is not None and author not in authors:
                     header = _header(line)
                     author = header.author
@@ -573,6 +580,8 @@ _PHRASE_KINDS = {phrase: kind for kind in ("deleted", "omitted", "missed voice c
 _EDITED_MARKERS = PHRASES["edited"]
 # A text longer than this (plus spaces a fold would take out) is none of those phrases.
 _LONGEST_PHRASE = 2 * max(map(len, _PHRASE_KINDS))
+# A plain, single-spaced text can be one only if it is as long as one.
+_PHRASE_LENGTHS = frozenset(map(len, _PHRASE_KINDS))
 
 
 def _phrase_kind(text: str) -> str | None:
@@ -625,14 +634,14 @@ class Parties:
         return identifier(name), others, None, None
 
 
-def _event(record: Record | Reject, order: Order, parties: Parties, chat: str | None,
+def _event(record: Record | Reject, times: _Times, parties: Parties, chat: str | None,
            source: SourceFile) -> Event | Reject:
     if isinstance(record, Reject):
         return record
     header = record.header
     locator = f"line:{record.line}"
     try:
-        time, time_notes = _time_of(header.date, header.time, order.value)
+        time, time_notes = times.of(header.date, header.time)
     except ValueError as error:
         return Reject(locator, f"{error}: {record.raw_header[:200]!r}")
     text = "\n".join([header.text, *record.more]) if record.more else header.text
@@ -675,6 +684,7 @@ def _event(record: Record | Reject, order: Order, parties: Parties, chat: str | 
                 flags.append("edited")
                 break
     said = _phrase_kind(stripped) if len(stripped) < _LONGEST_PHRASE \
+        and (len(stripped) in _PHRASE_LENGTHS or not stripped.isascii() or "  " in stripped) \
         and "\n" not in stripped else None
     if said == "deleted":
         flags.append("deleted")
@@ -696,11 +706,18 @@ def _event(record: Record | Reject, order: Order, parties: Parties, chat: str | 
         flags.append("truncated")
     if "edited" in flags:
         body = stripped
-    return Event(
-        kind=kind, platform="whatsapp", time=time, locator=locator, sender=sender,
-        recipients=list(others), text=body, call_status=call_status, flags=flags,
-        attachments=attachments, details=details, notes=notes, owner_side=owner_side)
+    # Positional, in the order of _EVENT_FIELDS: made for every message of chats of millions,
+    # and a call by keyword costs twice as much (the order is checked when this module loads).
+    return Event(kind, "whatsapp", time, locator, "unknown",
+                 sender, list(others), None, body, call_status, None, attachments, None, flags,
+                 details, notes, owner_side)
 
+
+_EVENT_FIELDS = ("kind", "platform", "time", "locator", "direction", "sender", "recipients",
+                 "subject", "text", "call_status", "duration_s", "attachments", "location",
+                 "flags", "details", "notes", "owner_side")
+if tuple(f.name for f in fields(Event)) != _EVENT_FIELDS:
+    raise ImportError("Event's fields changed: update the positional call in whatsapp._event")
 
 UNDECODED_NOTE = ("this message holds bytes the file's encoding could not read: they are shown "
                   "as U+FFFD (\ufffd); the original bytes are in the hashed file")
@@ -733,6 +750,23 @@ def _attachment(source: SourceFile, name: str):
 
 
 # -- times -----------------------------------------------------------------------------------------
+
+class _Times:
+    """The times of a chat's headers in its day/month order. Consecutive messages often share
+    their minute: the last one is kept at hand, the rest cached."""
+
+    def __init__(self, order: str | None):
+        self.order = order
+        self.date = self.clock = None
+        self.last: tuple[RawTime, tuple[str, ...]] | None = None
+
+    def of(self, date: str, clock: str) -> tuple[RawTime, tuple[str, ...]]:
+        if clock == self.clock and date == self.date:
+            return self.last
+        found = _time_of(date, clock, self.order)   # raises ValueError: not remembered
+        self.date, self.clock, self.last = date, clock, found
+        return found
+
 
 @lru_cache(maxsize=4096)
 def _time_of(date: str, clock: str, order: str | None) -> tuple[RawTime, tuple[str, ...]]:
