@@ -17,6 +17,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -92,6 +93,28 @@ class BuildResult:
     merged: int
     out_dir: Path
     problems: list[Problem] = field(default_factory=list)
+
+
+SMALL_SOURCE_BYTES = 1024 * 1024   # sources smaller than this are stored several at a time
+MAX_BATCH_SOURCES = 500
+
+
+def _batches(jobs: list) -> Iterator[list]:
+    """The read jobs in order, small sources grouped (all or nothing together), others alone."""
+    batch: list = []
+    for job in jobs:
+        if job[0].size >= SMALL_SOURCE_BYTES:
+            if batch:
+                yield batch
+                batch = []
+            yield [job]
+            continue
+        batch.append(job)
+        if len(batch) >= MAX_BATCH_SOURCES:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 class CasePipeline:
@@ -221,8 +244,9 @@ class CasePipeline:
 
     def parse_all(self) -> None:
         """Parse every source not yet parsed with the current settings. Large sources are read
-        in parallel worker processes (one per processor); the rows are stored source by source,
-        each in one transaction, in the order of the case, whichever way they were read."""
+        in parallel worker processes (one per processor); the rows are stored in the order of the
+        case, whichever way they were read: each source in one transaction, or small ones (a
+        camera roll) several to a transaction, as a commit costs more than reading a photo."""
         entries = {entry.path: entry for entry in self.case.sources}
         self._copies: dict[str, dict[str, Path]] = {}
         jobs: list[tuple[SourceRow, ReadJob, str]] = []
@@ -248,12 +272,14 @@ class CasePipeline:
         # order row by row.
         many = sum(source.size for source, _, _ in jobs) >= PARALLEL_MIN_BYTES
         with self.db.bulk_events() if many else nullcontext():
-            for source, job, key in jobs:
-                with self.progress.task(f"Reading {source.case_path}") as advance, \
-                        self.db.transaction() as conn:
-                    self.db.clear_parse(conn, source.id)
-                    outcome = read_source(job, conn, advance)
-                    self._finish_parse(conn, source, job, key, outcome)
+            for batch in _batches(jobs):
+                label = (f"Reading {batch[0][0].case_path}" if len(batch) == 1 else
+                         f"Reading {len(batch)} small files ({batch[0][0].case_path} …)")
+                with self.progress.task(label) as advance, self.db.transaction() as conn:
+                    for source, job, key in batch:
+                        self.db.clear_parse(conn, source.id)
+                        outcome = read_source(job, conn, advance)
+                        self._finish_parse(conn, source, job, key, outcome)
 
     def _copies_of(self, entry: str) -> dict[str, Path]:
         """Where each file of an export is held (its evidence copy), by its case path: made
