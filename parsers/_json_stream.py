@@ -32,7 +32,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
 from courseline.timeline.event import Reject, SourceNote
 
@@ -451,6 +451,8 @@ class JsonStream:
                 raise Cut()
 
 
+T = TypeVar("T")   # what a parser's walk yields, passed through by :meth:`RecordWalk.guarded`
+
 # What ends a walk through a document read in chunks: the file ends (:class:`Cut`), or what lies
 # between the records is not JSON.
 WALK_ENDS = (Cut, NotJson, json.JSONDecodeError)
@@ -462,9 +464,10 @@ class RecordWalk:
     :meth:`records` decodes each record of an array on its own: a record that is not JSON, is
     nested too deeply or is too long is stepped over and given as a reject saying why, and the
     next one is read. The walk remembers the record being read, so that when the file ends or
-    breaks inside it (the caller catches :data:`WALK_ENDS` around its walk) :meth:`fault` names
-    that record; between records it names the byte. ``noun`` is what the parser calls a record
-    in those rejects ("message").
+    breaks inside it (the caller catches :data:`WALK_ENDS` around its walk, or hands the walk to
+    :meth:`guarded`, which does that and adds the notes) :meth:`fault` names that record; between
+    records it names the byte. ``noun`` is what the parser calls a record in those rejects
+    ("message").
     """
 
     def __init__(self, stream: JsonStream, name: str, noun: str = "record"):
@@ -513,6 +516,21 @@ class RecordWalk:
         return Reject(self.inside or f"json:byte={offset}",
                       f"{self.name} is not valid JSON here ({reason}): the rest of the file could "
                       "not be read")
+
+    def guarded(self, items: Iterator[T]) -> Iterator[T | Reject | SourceNote]:
+        """The parser's ``items`` (its walk through the document), then a note on anything after
+        the document; a cut or break (:data:`WALK_ENDS`) becomes the reject :meth:`fault` names,
+        and the note on bytes that are not UTF-8 comes last."""
+        try:
+            yield from items
+            trailing = self.trailing_note()
+            if trailing:
+                yield trailing
+        except WALK_ENDS as error:
+            yield self.fault(error)
+        decoding = self.decoding_note()
+        if decoding:
+            yield decoding
 
     def trailing_note(self) -> SourceNote | None:
         """After a whole document: a note when text follows it."""

@@ -726,18 +726,9 @@ class MetaMessagesParser(Parser):
             yield SourceNote(note)
         yield from thread.rejects
         with _walk(source) as walk:
-            try:
-                for locator, found in walk_thread(walk, Thread(), first=False):
-                    yield found if isinstance(found, Reject) else \
-                        _converted(locator, found, context, source)
-                trailing = walk.trailing_note()
-                if trailing:
-                    yield trailing
-            except WALK_ENDS as error:
-                yield walk.fault(error)
-            decoding = walk.decoding_note()
-            if decoding:
-                yield decoding
+            yield from walk.guarded(
+                found if isinstance(found, Reject) else _converted(locator, found, context, source)
+                for locator, found in walk_thread(walk, Thread(), first=False))
 
 
 def _converted(locator: str, found: Decoded, context: ThreadContext,
@@ -844,16 +835,7 @@ class MetaFriendRequestsParser(Parser):
     def parse(self, source: SourceFile) -> Iterator[Event | Reject | SourceNote]:
         with _walk(source) as walk:
             walk.noun = "request"
-            try:
-                yield from self._lists(walk)
-                trailing = walk.trailing_note()
-                if trailing:
-                    yield trailing
-            except WALK_ENDS as error:
-                yield walk.fault(error)
-            decoding = walk.decoding_note()
-            if decoding:
-                yield decoding
+            yield from walk.guarded(self._lists(walk))
 
     def _lists(self, walk: RecordWalk) -> Iterator[Event | Reject | SourceNote]:
         """Each request list, entry by entry (so a file cut short keeps the entries before the

@@ -603,7 +603,9 @@ class XArchiveParser(Parser):
                 yield SourceNote("group conversations: without account.js the account is among "
                                  "a message's recipients only where the file shows it "
                                  "(a sender, a join, a snapshot)")
-            try:
+
+            def statement() -> Iterator[Event | Reject | SourceNote]:
+                """The array assigned, up to the end of the JavaScript statement."""
                 if walk.stream.peek() != "[":
                     yield Reject("json:byte=0", "the assignment is not followed by an array: "
                                                 "nothing read")
@@ -613,14 +615,8 @@ class XArchiveParser(Parser):
                     yield from tweet_events(source, walk, name in DELETED_TWEETS, account)
                 if walk.stream.peek() == ";":     # the end of the JavaScript statement
                     walk.stream.pos += 1
-                trailing = walk.trailing_note()
-                if trailing:
-                    yield trailing
-            except WALK_ENDS as error:
-                yield walk.fault(error)
-            decoding = walk.decoding_note()
-            if decoding:
-                yield decoding
+
+            yield from walk.guarded(statement())
 
 
 @contextmanager
