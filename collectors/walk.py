@@ -645,8 +645,7 @@ class _LocalHeaders:
                 break
             if not flags & 0x1:
                 member = _Member(raw, start, packed, unpacked, crc, method, name)
-                self.entries.append(_Entry(name.rstrip("/") + ("/" if name.endswith("/") else ""),
-                                           "dir" if name.endswith("/") else "file",
+                self.entries.append(_Entry(name, "dir" if name.endswith("/") else "file",
                                            open=member.open))
                 self.readable += not name.endswith("/")
             offset = following

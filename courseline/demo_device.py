@@ -22,6 +22,7 @@ import io
 from pathlib import Path
 
 import struct
+from datetime import datetime
 
 from courseline.parsers.diary import NAMES
 
@@ -122,7 +123,6 @@ def photo() -> bytes:
 
 
 def _ms_hex(iso: str) -> str:
-    from datetime import datetime
     return format(int(datetime.fromisoformat(iso).timestamp() * 1000), "x")
 
 

@@ -112,8 +112,12 @@ def _brief(row: dict[str, Any], day: str, places: list[str]) -> dict[str, Any]:
             "persons": {row["sender_person"], *row["recipient_persons"]} - {None},
             "identifiers": {row["sender"], *row["recipients"]} - {None},
             "sender": row["sender"],
-            "places": places, "details": row.get("details") or {},
-            "exhibits": sorted({p["exhibit"] for p in row["provenance"]})}
+            "places": places,
+            "exhibits": _exhibits(row)}
+
+
+def _exhibits(row: dict[str, Any]) -> list[str]:
+    return sorted({p["exhibit"] for p in row["provenance"]})
 
 
 def _channel(words: str) -> tuple[frozenset[str], frozenset[str]]:
@@ -162,7 +166,7 @@ class ConductAccumulator:
         if day is None:
             day = self.clock.local(when)[1]
         if row["kind"] == "diary":
-            self.diaries.append(_brief(row, day, near))
+            self.diaries.append({**_brief(row, day, near), "details": row.get("details") or {}})
             return   # a recollection: evidence of its own kind, counted in no figure
         if day in self.diary_days:
             self.day_rows[day].append(_brief(row, day, near))
@@ -193,7 +197,7 @@ class ConductAccumulator:
                 "event_id": row["event_id"], "seq": row["seq"], "occurred_utc": row["occurred_utc"],
                 "package": (row.get("details") or {}).get(PACKAGE_DETAIL),
                 "matches": [match.as_dict() for match in matches],
-                "exhibits": sorted({p["exhibit"] for p in row["provenance"]})})
+                "exhibits": _exhibits(row)})
 
     def _near_places(self, row: dict[str, Any]) -> list[str]:
         """The names of the places the row's position is within, each listing the row."""
@@ -212,7 +216,7 @@ class ConductAccumulator:
                     "occurred_utc": row["occurred_utc"], "kind": row["kind"],
                     "platform": row["platform"], "distance_m": round(metres),
                     "accuracy_m": where.get("accuracy_m"),
-                    "exhibits": sorted({p["exhibit"] for p in row["provenance"]})})
+                    "exhibits": _exhibits(row)})
         return names
 
     def _unknown_identifiers(self, row: dict[str, Any], sender: str | None,
