@@ -70,7 +70,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from functools import lru_cache, partial
-from operator import methodcaller
+from itertools import chain
 from pathlib import Path
 from typing import NamedTuple, TextIO
 
@@ -99,13 +99,46 @@ _TIME = r"(?P<time>[^\]\-–]*?\d{1,2}[:.]\d{2}(?:[:.]\d{2})?[^\]\-–]*?)"
 # A header line: its date and time, then the author and a colon (none for a notice), then text.
 # The author's run is greedy: it cannot hold a colon, so it stops at the first one anyway.
 _REST = r"(?P<rest>(?:(?P<author>[^:\n]{1,100}):\s?)?(?P<text>.*))$"
-ANDROID_HEADER = re.compile(rf"^{_DATE}[,،]?\s+{_TIME}\s[-–]\s{_REST}", re.S)
-IPHONE_HEADER = re.compile(rf"^\[{_DATE}[,،]?\s+{_TIME}\]\s?{_REST}", re.S)
 # The same, up to the author: what the first pass reads (the text never changes what matches
 # before it, as ".*$" matches anything).
 _AUTHOR_ONLY = r"(?:(?P<author>[^:\n]{1,100}):)?"
-ANDROID_DATE_AUTHOR = re.compile(rf"{_DATE}[,،]?\s+{_TIME}\s[-–]\s{_AUTHOR_ONLY}", re.S)
-IPHONE_DATE_AUTHOR = re.compile(rf"\[{_DATE}[,،]?\s+{_TIME}\]\s?{_AUTHOR_ONLY}", re.S)
+# Most exports write every header one way: digits only, one space, a 24-hour clock. That usual
+# header is one path through the general pattern: where the general one has a choice, the usual
+# one takes the general one's first (greedy runs over the same characters, lazy runs empty) or
+# fails, so whatever it matches the general pattern matches with the same groups. It is tried
+# first because it is matched in half the time; a line it does not match is matched in full.
+_USUAL_DATE = r"(?P<date>\d{1,4}[./\-]\d{1,2}[./\-]\d{1,4})"
+_USUAL_TIME = r"(?P<time>\d{1,2}[:.]\d{2}(?:[:.]\d{2})?)"
+
+
+def _patterns(rest: str) -> dict[str, tuple[re.Pattern, re.Pattern]]:
+    """Each layout's (usual, general) header patterns, followed by ``rest``."""
+    return {
+        "android": (re.compile(rf"{_USUAL_DATE},? {_USUAL_TIME} - {rest}", re.S),
+                    re.compile(rf"{_DATE}[,،]?\s+{_TIME}\s[-–]\s{rest}", re.S)),
+        "iphone": (re.compile(rf"\[{_USUAL_DATE},? {_USUAL_TIME}\]\s?{rest}", re.S),
+                   re.compile(rf"\[{_DATE}[,،]?\s+{_TIME}\]\s?{rest}", re.S)),
+    }
+
+
+HEADERS = _patterns(_REST)
+DATES_AND_AUTHORS = _patterns(_AUTHOR_ONLY)
+
+
+def match_layout(patterns: dict[str, tuple[re.Pattern, re.Pattern]],
+                 line: str) -> tuple[str, re.Match] | None:
+    """The line's layout and header match, or None for a line that continues a message. The
+    iPhone's lines open with a bracket, Android's with a digit; any other line is not matched at
+    all (most of a chat's lines are one or the other)."""
+    first = line[:1]
+    layout = "iphone" if first == "[" else "android" if first.isdigit() else None
+    if layout is None:
+        return None
+    usual, general = patterns[layout]
+    match = usual.match(line) or general.match(line)
+    return (layout, match) if match else None
+
+
 DATE_PARTS = re.compile(r"^(?P<a>[A-Z]?\d{1,4})[./\-](?P<b>[A-Z]?\d{1,2})[./\-](?P<c>[A-Z]?\d{1,4})"
                         r"(?:\s?(?P<era>BE|พ\.ศ\.))?$")
 CLOCK = re.compile(r"(?P<h>\d{1,2})[:.](?P<m>\d{2})(?:[:.](?P<s>\d{2}))?")
@@ -296,12 +329,16 @@ def fold(text: str) -> str:
     return " ".join(text.casefold().split())
 
 
-class Header(NamedTuple):   # one per line of the file, twice: kept cheap
+class Header(NamedTuple):   # one per message of the file: kept cheap
     date: str
     time: str
     author: str | None   # the author's name as shown; None: a notice of WhatsApp's own
     text: str            # what follows the author (or the notice), as written
     layout: str          # "android" or "iphone"
+
+
+# A NamedTuple's own constructor is Python code; made from one tuple in C it costs a quarter.
+_new_header = partial(tuple.__new__, Header)
 
 
 # Marks that stand before a header's first character (a byte-order mark on any line, the
@@ -329,20 +366,11 @@ def _header(line: str) -> Header | None:
         author = _author_name(author)
         if author is None:   # a notice quoting something with a colon in it
             text = match.group("rest")
-    return Header(date, clock.strip(), author, text, layout)
+    return _new_header((date, clock.strip(), author, text, layout))
 
 
 def _header_match(line: str) -> tuple[str, re.Match] | None:
-    # The iPhone's lines open with a bracket, Android's with a digit; any other line continues
-    # a message and is not matched at all (most of a chat's lines are one or the other).
-    first = line[:1]
-    if first == "[":
-        match = IPHONE_HEADER.match(line)
-        return ("iphone", match) if match else None
-    if first.isdigit():
-        match = ANDROID_HEADER.match(line)
-        return ("android", match) if match else None
-    return None
+    return match_layout(HEADERS, line)
 
 
 @lru_cache(maxsize=4096)
@@ -362,7 +390,7 @@ class Record:
     line: int            # the header's line number (1-based)
     header: Header
     raw_header: str      # the line as written
-    more: list[str] = field(default_factory=list)   # the lines that continue it
+    more: list[str] | None = None   # the lines that continue it (most messages have none)
     cut: bool = False    # more than a message may hold: lines, or one line longer than is read
     undecoded: bool = False   # bytes that are not text in the encoding, shown as U+FFFD
 
@@ -387,38 +415,53 @@ def _shown(line: str, codec: str) -> str:
     return line.encode(codec, "surrogateescape").decode(codec, "replace")
 
 
-_END_OF_LINE = methodcaller("rstrip", "\r\n")
-# A line is read at most this many characters at a time, so that one enormous line (a damaged
-# or hostile file) never has to be held whole; what a message keeps is bounded anyway.
+# A line is kept to at most this many characters, so that one enormous line (a damaged or hostile
+# file) never has to be held whole; what a message keeps is bounded anyway.
 MAX_LINE_CHARS = MAX_TEXT_CHARS
+BLOCK_CHARS = 1 << 16
 
 
 def _open(path: Path, codec: str) -> TextIO:
-    return path.open(encoding=codec, errors="surrogateescape", newline="")
+    # Universal newlines: a line ends at \n, \r\n or a lone \r, and each becomes \n.
+    return path.open(encoding=codec, errors="surrogateescape")
 
 
 def _physical_lines(handle: TextIO) -> Iterator[str]:
-    """The file's lines without their ends, numbered and stripped in C (a chat has millions of
-    them). A line longer than :data:`MAX_LINE_CHARS` comes in pieces: the first is a line of
-    exactly that length, and :func:`_drop_rest_of_line` reads past the rest."""
-    return map(_END_OF_LINE, iter(partial(handle.readline, MAX_LINE_CHARS), ""))
+    """The file's lines without their ends, split in C a block at a time (a chat has millions of
+    them). A line of :data:`MAX_LINE_CHARS` or more is cut to that length, and the rest of it
+    never read into memory: a line that long is one that was cut."""
+    return chain.from_iterable(_line_blocks(handle))
 
 
-def _drop_rest_of_line(lines: Iterator[str]) -> None:
-    for piece in lines:
-        if len(piece) < MAX_LINE_CHARS:
-            return
+def _line_blocks(handle: TextIO) -> Iterator[list[str]]:
+    tail = ""          # the start of a line that the block read last cut
+    dropping = False   # reading past the rest of a line cut to MAX_LINE_CHARS
+    while block := handle.read(BLOCK_CHARS):
+        if dropping:
+            end = block.find("\n")
+            if end < 0:
+                continue
+            block, dropping = block[end + 1:], False
+        text = tail + block if tail else block
+        lines = text.split("\n")
+        tail = lines.pop()
+        if len(text) > MAX_LINE_CHARS and max(map(len, lines), default=0) > MAX_LINE_CHARS:
+            lines = [line[:MAX_LINE_CHARS] for line in lines]
+        if len(tail) >= MAX_LINE_CHARS:
+            lines.append(tail[:MAX_LINE_CHARS])
+            tail, dropping = "", True
+        if lines:
+            yield lines
+    if tail:
+        yield [tail]
 
 
 def _records(path: Path, codec: str) -> Iterator[Record | Reject]:
     current: Record | None = None
     size = 0
     with _open(path, codec) as handle:
-        lines = _physical_lines(handle)
-        for number, line in enumerate(lines, 1):
+        for number, line in enumerate(_physical_lines(handle), 1):
             overlong = len(line) >= MAX_LINE_CHARS
-            if overlong:
-                _drop_rest_of_line(lines)
             undecoded = not line.isascii() and UNDECODED.search(line) is not None
             if undecoded:
                 line = _shown(line, codec)
@@ -430,14 +473,16 @@ def _records(path: Path, codec: str) -> Iterator[Record | Reject]:
             if header is not None:
                 if current is not None:
                     yield current
-                current, size = Record(number, header, line, undecoded=undecoded), len(line)
-                current.cut = overlong
+                current, size = Record(number, header, line, None, overlong, undecoded), len(line)
             elif current is None:
                 if line.strip("\ufeff\u200e\u200f \t"):
                     yield Reject(f"line:{number}", "text before the first dated line: not part "
                                                    "of any message")
             elif size < MAX_TEXT_CHARS:
-                current.more.append(line)
+                if current.more is None:
+                    current.more = [line]
+                else:
+                    current.more.append(line)
                 size += len(line) + 1
                 current.undecoded = current.undecoded or undecoded
                 current.cut = current.cut or overlong
@@ -464,10 +509,7 @@ def _survey(path: Path) -> Survey:
     authors = survey.authors
     dates: dict[str, list[int]] = {}   # date as written → [first line, lines]
     with _open(path, survey.codec) as handle:
-        lines = _physical_lines(handle)
-        for number, line in enumerate(lines, 1):
-            if len(line) >= MAX_LINE_CHARS:
-                _drop_rest_of_line(lines)
+        for number, line in enumerate(_physical_lines(handle), 1):
             if not line.isascii() and UNDECODED.search(line) is not None:
                 survey.undecoded_count += 1
                 if len(survey.undecoded) < MAX_NOTED_LINES:
@@ -475,11 +517,9 @@ def _survey(path: Path) -> Survey:
                 line = _shown(line, survey.codec)
             # Most lines match as written: their date and author are read from the match alone.
             header = None
-            first = line[:1]
-            found = IPHONE_DATE_AUTHOR.match(line) if first == "[" else \
-                ANDROID_DATE_AUTHOR.match(line) if first.isdigit() else None
+            found = match_layout(DATES_AND_AUTHORS, line)
             if found is not None:
-                date, author = found.group("date", "author")   # a date holds no spaces at its ends
+                date, author = found[1].group("date", "author")   # a date has no spaces at its ends
                 if author is not None and author not in authors:
                     header = _header(line)
                     author = header.author
@@ -694,7 +734,8 @@ def _event(record: Record | Reject, times: _Times, parties: Parties, chat: str |
         kind, call_status = "call", "missed"
         details["call"] = "video" if said == "missed video call" else "voice"
     else:
-        media = _attached_name(stripped)
+        # Most texts hold neither character: the test in C spares them the call.
+        media = _attached_name(stripped) if ")" in stripped or "<" in stripped else None
         if media:
             found = _attachment(source, media)
             if found is not None:
@@ -752,37 +793,48 @@ def _attachment(source: SourceFile, name: str):
 # -- times -----------------------------------------------------------------------------------------
 
 class _Times:
-    """The times of a chat's headers in its day/month order. Consecutive messages often share
-    their minute: the last one is kept at hand, the rest cached."""
+    """The times of a chat's headers in its day/month order. A chat's messages share their
+    dates and clocks: each is read once (the last few thousand kept), and only the instant is
+    made for each message; consecutive messages often share their minute, and then its time."""
+
+    SOURCE = "chat line (the phone's clock, no zone)"
+    KEPT = 4096
 
     def __init__(self, order: str | None):
         self.order = order
         self.date = self.clock = None
         self.last: tuple[RawTime, tuple[str, ...]] | None = None
+        self.days: dict[str, tuple[int, int, int, tuple[str, ...]]] = {}
+        self.clocks: dict[str, tuple[int, int, int, str, tuple[str, ...]]] = {}
 
     def of(self, date: str, clock: str) -> tuple[RawTime, tuple[str, ...]]:
+        """Raises ValueError for a header that is not a date and time (never remembered)."""
         if clock == self.clock and date == self.date:
             return self.last
-        found = _time_of(date, clock, self.order)   # raises ValueError: not remembered
+        day = self.days.get(date)
+        if day is None:
+            day = self._keep(self.days, date, _date(date, self.order))
+        year, month, day_of_month, date_notes = day
+        read = self.clocks.get(clock)
+        if read is None:
+            read = self._keep(self.clocks, clock, _clock(clock))
+        hour, minute, second, precision, clock_notes = read
+        try:
+            moment = datetime(year, month, day_of_month, hour, minute, second)
+        except ValueError as error:
+            raise ValueError(f"not a date and time ({error})") from None
+        found = (RawTime(f"{date} {clock}", moment, "local", precision, self.SOURCE),
+                 date_notes + clock_notes if clock_notes else date_notes)
         self.date, self.clock, self.last = date, clock, found
         return found
 
-
-@lru_cache(maxsize=4096)
-def _time_of(date: str, clock: str, order: str | None) -> tuple[RawTime, tuple[str, ...]]:
-    """A header's time (cached: a chat's messages share their dates and often their minutes;
-    a RawTime does not change once made)."""
-    year, month, day, notes = _date(date, order)
-    hour, minute, second, precision, clock_notes = _clock(clock)
-    try:
-        moment = datetime(year, month, day, hour, minute, second)
-    except ValueError as error:
-        raise ValueError(f"not a date and time ({error})") from None
-    return (RawTime(f"{date} {clock}", moment, "local", precision,
-                    "chat line (the phone's clock, no zone)"), (*notes, *clock_notes))
+    def _keep(self, kept: dict, key: str, value: tuple) -> tuple:
+        if len(kept) >= self.KEPT:
+            kept.clear()
+        kept[key] = value
+        return value
 
 
-@lru_cache(maxsize=1024)
 def _date(text: str, order: str | None) -> tuple[int, int, int, tuple[str, ...]]:
     """Year, month and day of a header's date; ``order``: the file's day/month order (None:
     the file's lines disagree, and this one must decide)."""
@@ -834,7 +886,6 @@ def _year(text: str, era: str | None) -> tuple[int, str | None]:
     return value, None
 
 
-@lru_cache(maxsize=4096)
 def _clock(text: str) -> tuple[int, int, int, str, tuple[str, ...]]:
     match = CLOCK.search(text)
     if match is None:

@@ -345,6 +345,57 @@ def test_bytes_that_are_not_utf8_are_shown_as_replacement_and_named(tmp_path):
     assert not rejects(items)
 
 
+def _header_variants():
+    """Header lines in many shapes, usual and not: dates, separators, spaces, clocks, markers."""
+    import itertools
+    dates = ["03/04/2024", "3/4/24", "2024-04-03", "03.04.2024", "R6/04/03", "03/04/2567 BE",
+             "03/04/20245", "3/4/2024 "]
+    joins = [", ", " ", ",  ", f",{NNBSP}", "\u060c ", ","]
+    clocks = ["21:05", "9:05", "21:05:09", "9.05", "9:05 PM", f"9:05{NNBSP}pm", "午後9:05", "21:05 ",
+              "21:5"]
+    rests = ["Chris: hi", "Chris:hi", "Chris:  two spaces", "notice with no colon", "",
+             "Chris: a: b", f"{LRM}Chris: <attached: x.jpg>", "x" * 120 + ": long"]
+    for date, join, clock, rest in itertools.product(dates, joins, clocks, rests):
+        yield f"{date}{join}{clock} - {rest}"
+        yield f"{date}{join}{clock} \u2013 {rest}"
+        yield f"[{date}{join}{clock}] {rest}"
+        yield f"[{date}{join}{clock}]\u00a0{rest}"
+        yield f"[{date}{join}{clock}]{rest}"
+
+
+def test_the_usual_header_pattern_reads_what_the_general_one_reads():
+    """The usual pattern is tried first for speed: wherever it matches, the general pattern
+    must match the same line with the same groups."""
+    from courseline.parsers.whatsapp import DATES_AND_AUTHORS, HEADERS
+    matched = 0
+    for line in _header_variants():
+        for patterns in (HEADERS, DATES_AND_AUTHORS):
+            for usual, general in patterns.values():
+                fast = usual.match(line)
+                if fast is None:
+                    continue
+                matched += 1
+                full = general.match(line)
+                assert full is not None, line
+                assert (fast.groupdict(), fast.end()) == (full.groupdict(), full.end()), line
+    assert matched > 1000
+
+
+@pytest.mark.parametrize("block", [1, 2, 3, 5, 64])
+def test_lines_read_a_block_at_a_time_are_the_files_lines(tmp_path, monkeypatch, block):
+    """Lines are split from blocks of the file: a line end (\\r\\n split between blocks, a lone
+    \\r, \\n), a line cut by a block, and a long line cut to its limit, wherever they fall."""
+    from courseline.parsers import whatsapp
+    monkeypatch.setattr(whatsapp, "BLOCK_CHARS", block)
+    monkeypatch.setattr(whatsapp, "MAX_LINE_CHARS", 7)
+    text = "ab\r\ncd\rlonger than seven\n\nx\r\r\n0123456\n01234567\r\nlast"
+    path = tmp_path / "chat.txt"
+    path.write_bytes(text.encode("utf-8"))
+    with whatsapp._open(path, "utf-8") as handle:
+        lines = list(whatsapp._physical_lines(handle))
+    assert lines == ["ab", "cd", "longer ", "", "x", "", "0123456", "0123456", "last"]
+
+
 def test_an_enormous_line_is_read_in_part_and_the_message_flagged(tmp_path, monkeypatch):
     monkeypatch.setattr("courseline.parsers.whatsapp.MAX_LINE_CHARS", 64)
     long_text = "0123456789" * 40   # a header line of 420 characters, read 64 at a time
