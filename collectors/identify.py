@@ -9,8 +9,10 @@ a database as large as Android's ``mmssms.db``.
 
 from __future__ import annotations
 
+import codecs
 import sqlite3
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -18,6 +20,21 @@ import magic
 
 HEAD_BYTES = 64 * 1024
 SQLITE_MAGIC = b"SQLite format 3\x00"
+UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+UTF32_BOMS = (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)
+
+
+def bom_codec(first: bytes) -> str | None:
+    """The codec a file's byte-order mark names (UTF-32, UTF-16 or UTF-8, each skipping the mark),
+    or None when it has none. UTF-32's little-endian mark starts with UTF-16's, so it is
+    looked for first."""
+    if first.startswith(UTF32_BOMS):
+        return "utf-32"
+    if first.startswith(UTF16_BOMS):
+        return "utf-16"
+    if first.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    return None
 
 
 @dataclass(frozen=True)
@@ -33,6 +50,18 @@ class Sample:
     sqlite_tables: Mapping[str, frozenset[str]] | None = field(default=None, compare=False)
     # What the case file says about the source this file came from (e.g. a CSV column mapping).
     options: Mapping[str, Any] = field(default_factory=dict, compare=False)
+
+    @cached_property
+    def text_head(self) -> bytes:
+        """The head as UTF-8, for recognisers that look for text: the head itself, unless a
+        UTF-16 or UTF-32 byte order mark says the file is written in one of those (an export
+        re-saved as "Unicode" by an editor); then it is decoded, and encoded again as UTF-8
+        without the mark. Readers decode such a file by its mark too."""
+        codec = bom_codec(self.head)
+        if codec not in ("utf-16", "utf-32"):
+            return self.head
+        decoder = codecs.getincrementaldecoder(codec)(errors="replace")
+        return decoder.decode(self.head).encode("utf-8", "surrogatepass")
 
 
 def media_type_of(head: bytes) -> str:

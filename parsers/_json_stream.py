@@ -14,8 +14,10 @@
   byte between records, so the records before the fault are kept. It also says, once, that text
   follows the document or that bytes were not UTF-8.
 
-Both treat a leading UTF-8 byte order mark as no part of the text, and say the same thing
-(:func:`not_utf8_note`) of bytes that are not UTF-8. Small files beside the records (a channel's
+Both read UTF-8, or UTF-16 or UTF-32 when a byte order mark says so (an export re-saved as
+"Unicode" by an editor: recognisers look at :attr:`Sample.text_head`), treat the mark as no part
+of the text, and say the same things (:meth:`TextChunks.decoding_note`): how a file that is not
+UTF-8 was read, and where bytes not valid in its encoding start. Small files beside the records (a channel's
 or a group's description, X's ``account.js``) are read whole, up to a bound
 (:func:`read_small_json`, :func:`read_whole`).
 
@@ -34,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
 
+from courseline.collectors.identify import bom_codec
 from courseline.timeline.event import Reject, SourceNote
 
 CHUNK_BYTES = 1024 * 1024            # read size; memory is about this plus one record
@@ -61,42 +64,45 @@ def json_head(*tokens: bytes) -> re.Pattern[bytes]:
 
 # -- decoding --------------------------------------------------------------------------------------
 
-def not_utf8_note(what: str, first_bad_byte: int) -> str:
-    """The source note for a file whose bytes are not all UTF-8."""
-    return (f"{what} is not valid UTF-8 from byte {first_bad_byte}: bytes that are not UTF-8 were "
-            "read as U+FFFD (\ufffd)")
+def not_utf8_note(what: str, first_bad_byte: int, codec: str = "utf-8") -> str:
+    """The source note for a file whose bytes are not all valid in its encoding (UTF-8 unless a
+    byte order mark said otherwise)."""
+    name = codec.upper().removesuffix("-LE").removesuffix("-BE")
+    return (f"{what} is not valid {name} from byte {first_bad_byte}: bytes that are not {name} "
+            "were read as U+FFFD (\ufffd)")
 
 
 def read_whole(path: Path, what: str) -> tuple[str, str | None]:
     """A file read whole as text without its byte order mark, and the note to give (``what``
-    names the file) when bytes that are not UTF-8 were read as U+FFFD; None when the file is
-    valid UTF-8. Raises OSError when it cannot be read."""
-    data = Path(path).read_bytes()
-    skipped = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
-    try:
-        return data[skipped:].decode("utf-8"), None
-    except UnicodeDecodeError as error:
-        return (data[skipped:].decode("utf-8", "replace"),
-                not_utf8_note(what, skipped + error.start))
+    names the file) when bytes that are not valid in its encoding were read as U+FFFD, or it was
+    read as UTF-16 or UTF-32; None when the file is valid UTF-8. Raises OSError when it cannot be
+    read."""
+    with Path(path).open("rb") as handle:
+        chunks = TextChunks(handle)
+        text = "".join(iter(chunks.read, ""))
+    return text, chunks.decoding_note(what)
 
 
 def read_small_json(path: Path, limit: int) -> Any:
     """A small JSON file beside an export's records (a channel's or a group's description), read
-    whole up to ``limit`` bytes; bytes that are not UTF-8 are read as U+FFFD. Raises OSError,
-    ValueError (not JSON, or larger than ``limit``) or RecursionError."""
+    whole up to ``limit`` bytes; bytes that are not valid in its encoding (UTF-8, or what its
+    byte order mark names) are read as U+FFFD. Raises OSError, ValueError (not JSON, or larger
+    than ``limit``) or RecursionError."""
     with Path(path).open("rb") as handle:
         data = handle.read(limit + 1)
     if len(data) > limit:
         raise ValueError(f"larger than {limit} bytes")
-    return json.loads(data.decode("utf-8-sig", "replace"))
+    codec = bom_codec(data[:4]) or "utf-8-sig"
+    return json.loads(data.decode(codec, "replace"))
 
 
 class TextChunks:
-    """A UTF-8 file decoded chunk by chunk. A leading byte order mark is dropped
-    (:attr:`skipped_bytes`). Bytes that are not UTF-8 are decoded with ``errors`` (``replace``:
-    U+FFFD; ``surrogateescape``: one lone surrogate per byte, so byte offsets stay exact) from the
-    first of them on, and :attr:`first_bad_byte` says where that was (None while the file is
-    valid)."""
+    """A text file decoded chunk by chunk: UTF-8, or UTF-16 or UTF-32 when its byte order mark
+    says so (an export re-saved as "Unicode" by an editor). A leading byte order mark is
+    dropped (:attr:`skipped_bytes`). Bytes that are not valid in the encoding are decoded with
+    ``errors`` (``replace``: U+FFFD; ``surrogateescape``: one lone surrogate per byte, so byte
+    offsets stay exact) from the first of them on, and :attr:`first_bad_byte` says where that
+    was (None while the file is valid)."""
 
     def __init__(self, handle: BinaryIO, chunk_bytes: int | None = None, errors: str = "replace"):
         self.handle = handle
@@ -104,6 +110,7 @@ class TextChunks:
         self.errors = errors
         self.first_bad_byte: int | None = None
         self.skipped_bytes = 0
+        self.codec = "utf-8"      # as the text is encoded again to count bytes: no mark
         self._decoder = codecs.getincrementaldecoder("utf-8")("strict")
         self._offset = 0          # bytes handed to the decoder so far
         self._started = False
@@ -114,6 +121,8 @@ class TextChunks:
         while not self._ended:
             data = self.handle.read(max(size or 0, self.chunk_bytes))
             self._ended = not data
+            if not self._started and data:
+                data = self._skip_mark(data)
             text = self._decode(data, self._ended)
             self._offset += len(data)
             if not self._started and text:
@@ -125,6 +134,20 @@ class TextChunks:
                 return text
         return ""
 
+    def _skip_mark(self, data: bytes) -> bytes:
+        """The first read without a UTF-16 or UTF-32 byte order mark, the decoder set for it."""
+        if len(data) < 4:   # a mark needs its bytes in the first read: read up to four
+            data += self.handle.read(4 - len(data))
+        codec = bom_codec(data)
+        if codec not in ("utf-16", "utf-32"):
+            return data
+        self.codec = f"{codec}-le" if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF32_LE)) \
+            else f"{codec}-be"
+        self.skipped_bytes = 2 if codec == "utf-16" else 4
+        self._decoder = codecs.getincrementaldecoder(self.codec)("strict")
+        self._offset = self.skipped_bytes
+        return data[self.skipped_bytes:]
+
     def _decode(self, data: bytes, final: bool) -> str:
         if self.first_bad_byte is None:
             pending = self._decoder.getstate()[0]
@@ -132,14 +155,25 @@ class TextChunks:
                 return self._decoder.decode(data, final)
             except UnicodeDecodeError as error:
                 self.first_bad_byte = self._offset - len(pending) + error.start
-                self._decoder = codecs.getincrementaldecoder("utf-8")(self.errors)
+                self._decoder = codecs.getincrementaldecoder(self.codec)(self.errors)
                 data = pending + data
         return self._decoder.decode(data, final)
 
+    def encoded_length(self, text: str) -> int:
+        """How many bytes of the file a piece of its text took."""
+        return len(text.encode(self.codec, "surrogateescape" if self.codec == "utf-8"
+                               else "surrogatepass"))
+
     def decoding_note(self, what: str) -> str | None:
-        if self.first_bad_byte is None:
-            return None
-        return not_utf8_note(what, self.first_bad_byte)
+        """The note on how the file was decoded, when there is one to give: read as UTF-16 or
+        UTF-32, or bytes that are not valid in its encoding."""
+        said = []
+        if self.codec != "utf-8":
+            said.append(f"{what} was read as {self.codec.upper()}, as its byte order mark says "
+                        f"(exports are written as UTF-8: a program re-saved this file)")
+        if self.first_bad_byte is not None:
+            said.append(not_utf8_note(what, self.first_bad_byte, self.codec))
+        return "; ".join(said) or None
 
 
 def text_lines(chunks: TextChunks) -> Iterator[str]:
@@ -235,7 +269,7 @@ class JsonStream:
     def _drop(self) -> None:
         """Forget what has been read (only where no caller holds an index into the buffer)."""
         if self.pos:
-            self._dropped_bytes += len(self.buf[:self.pos].encode("utf-8", "surrogateescape"))
+            self._dropped_bytes += self.chunks.encoded_length(self.buf[:self.pos])
             self._dropped_chars += self.pos
             self.buf = self.buf[self.pos:]
             self.pos = 0
@@ -243,7 +277,7 @@ class JsonStream:
     def byte_offset(self, index: int | None = None) -> int:
         index = self.pos if index is None else index
         return (self.chunks.skipped_bytes + self._dropped_bytes
-                + len(self.buf[:index].encode("utf-8", "surrogateescape")))
+                + self.chunks.encoded_length(self.buf[:index]))
 
     def char_offset(self, index: int | None = None) -> int:
         """Characters of text (the byte order mark not counted) before ``index`` of the buffer."""

@@ -1,5 +1,5 @@
-"""Decoding the text files of exports (call-log CSVs, WhatsApp chats): one way to tell their
-encoding from their first bytes.
+"""Decoding the head of a text export (call-log CSVs, WhatsApp chats) to recognise it; the
+byte-order marks themselves are told apart in :mod:`courseline.collectors.identify`.
 
 Exports are UTF-8, except where a tool on the way re-saved them: Excel writes UTF-16 with a
 byte-order mark ("Unicode text"), and Windows editors offer it too. A file is never taken for
@@ -10,21 +10,7 @@ from __future__ import annotations
 
 import codecs
 
-UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
-UTF32_BOMS = (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)
-
-
-def bom_codec(first: bytes) -> str | None:
-    """The codec a file's byte-order mark names (UTF-32, UTF-16 or UTF-8, each skipping the mark),
-    or None when it has none. UTF-32's little-endian mark starts with UTF-16's, so it is
-    looked for first."""
-    if first.startswith(UTF32_BOMS):
-        return "utf-32"
-    if first.startswith(UTF16_BOMS):
-        return "utf-16"
-    if first.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
-    return None
+from courseline.collectors.identify import bom_codec
 
 
 def head_text(head: bytes) -> str | None:

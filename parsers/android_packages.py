@@ -108,10 +108,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, BinaryIO
 
-from courseline.collectors.identify import Sample
+from courseline.collectors.identify import Sample, bom_codec
 from courseline.parsers import Parser, SourceFile
 from courseline.parsers._phone import UNIX_EPOCH, epoch_time
-from courseline.parsers._text import bom_codec, head_text
+from courseline.parsers._text import head_text
 from courseline.parsers.smsbackup import (
     Fault,
     Reading,

@@ -100,7 +100,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, TextIO
 
-from courseline.collectors.identify import Sample
+from courseline.collectors.identify import UTF16_BOMS, Sample
 from courseline.parsers import Parser, SourceFile
 from courseline.parsers._chat import SPACES
 from courseline.parsers._dates import (
@@ -120,7 +120,7 @@ from courseline.parsers._phone import (
     phone_identifier,
     unix_seconds_or_ms,
 )
-from courseline.parsers._text import UTF16_BOMS, head_text
+from courseline.parsers._text import head_text
 from courseline.timeline.event import (
     MAX_FIELD_CHARS,
     MAX_TEXT_CHARS,

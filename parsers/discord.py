@@ -367,7 +367,7 @@ class DiscordMessagesParser(Parser):
 
     @classmethod
     def recognises(cls, sample: Sample) -> bool:
-        text = sample.head.decode("utf-8", "replace")
+        text = sample.text_head.decode("utf-8", "replace")
         first = text.lstrip("\ufeff").split("\n", 1)[0].rstrip("\r")
         if first == ",".join(CSV_HEADER):
             return True
@@ -388,7 +388,7 @@ class DiscordMessagesParser(Parser):
         for note in channel_notes:
             yield SourceNote(note)
         context = Context(owner, channel)
-        head = source.sample.head.decode("utf-8", "replace").lstrip("\ufeff")
+        head = source.sample.text_head.decode("utf-8", "replace").lstrip("\ufeff")
         if head.startswith(",".join(CSV_HEADER)):
             yield from csv_messages(source.path, source.name, context)
         else:

@@ -310,7 +310,7 @@ class GoogleChatParser(Parser):
 
     @classmethod
     def recognises(cls, sample: Sample) -> bool:
-        head = sample.head
+        head = sample.text_head
         if _HEAD.match(head) is None:
             return False
         if b'"created_date"' in head and b'"creator"' in head:

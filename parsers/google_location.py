@@ -495,7 +495,7 @@ class GoogleLocationRecordsParser(Parser):
 
     @classmethod
     def recognises(cls, sample: Sample) -> bool:
-        head = sample.head
+        head = sample.text_head
         if _RECORDS_HEAD.match(head) is None:
             return False
         if b'"latitudeE7"' in head or b'"timestampMs"' in head:
@@ -731,7 +731,7 @@ class GoogleSemanticLocationParser(Parser):
 
     @classmethod
     def recognises(cls, sample: Sample) -> bool:
-        return _SEMANTIC_HEAD.match(sample.head) is not None
+        return _SEMANTIC_HEAD.match(sample.text_head) is not None
 
     def parse(self, source: SourceFile) -> Iterator[Event | Reject | SourceNote]:
         devices = Devices(source, "../../Settings.json")

@@ -374,7 +374,7 @@ class GoogleTimelineAndroidParser(Parser):
 
     @classmethod
     def recognises(cls, sample: Sample) -> bool:
-        return _ANDROID_HEAD.match(sample.head) is not None
+        return _ANDROID_HEAD.match(sample.text_head) is not None
 
     def parse(self, source: SourceFile) -> Iterator[Event | Reject | SourceNote]:
         segments = Segments()
@@ -415,10 +415,10 @@ class GoogleTimelineIosParser(Parser):
 
     @classmethod
     def recognises(cls, sample: Sample) -> bool:
-        found = _IOS_HEAD.match(sample.head)
+        found = _IOS_HEAD.match(sample.text_head)
         if found is None:
             return False
-        text = sample.head[found.end() - 1:].decode("utf-8", "replace")
+        text = sample.text_head[found.end() - 1:].decode("utf-8", "replace")
         try:
             first, _ = json.JSONDecoder().raw_decode(text)
         except json.JSONDecodeError:   # the first segment runs past the head: its keys lead it

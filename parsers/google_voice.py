@@ -590,7 +590,7 @@ class GoogleVoiceParser(Parser):
 
     @classmethod
     def recognises(cls, sample: Sample) -> bool:
-        head = sample.head
+        head = sample.text_head
         # The page itself, not a file that holds one (an uncompressed zip of the export).
         if not head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
             return False

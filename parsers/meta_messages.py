@@ -709,7 +709,7 @@ class MetaMessagesParser(Parser):
 
     @classmethod
     def recognises(cls, sample: Sample) -> bool:
-        head = sample.head
+        head = sample.text_head
         if not (_OBJECT_START.match(head) and _MESSAGES_LIST.search(head)
                 and _SENDER.search(head) and _TIMESTAMP.search(head)):
             return False
@@ -830,7 +830,7 @@ class MetaFriendRequestsParser(Parser):
 
     @classmethod
     def recognises(cls, sample: Sample) -> bool:
-        return _REQUESTS_HEAD.match(sample.head) is not None
+        return _REQUESTS_HEAD.match(sample.text_head) is not None
 
     def parse(self, source: SourceFile) -> Iterator[Event | Reject | SourceNote]:
         with _walk(source) as walk:

@@ -39,7 +39,7 @@ from pathlib import Path
 
 from courseline.collectors.identify import Sample
 from courseline.parsers import Parser, SourceFile
-from courseline.parsers._json_stream import TextChunks, not_utf8_note, text_lines
+from courseline.parsers._json_stream import TextChunks, text_lines
 from courseline.timeline.event import MAX_TEXT_CHARS, Event, RawTime, Reject, SourceNote, bounded
 
 HEADER = re.compile(r"^\[(?P<date>\d{4}-\d{2}-\d{2}), (?P<h>\d{2}):(?P<m>\d{2})(?::(?P<s>\d{2}))?\]"
@@ -55,14 +55,14 @@ class SignalExportParser(Parser):
 
     @classmethod
     def recognises(cls, sample: Sample) -> bool:
-        text = sample.head.decode("utf-8", "replace").lstrip("\ufeff")
+        text = sample.text_head.decode("utf-8", "replace").lstrip("\ufeff")
         first = next((line for line in text.splitlines() if line.strip()), "")
         match = HEADER.match(first)
         return match is not None and match.group("s") is None
 
     def parse(self, source: SourceFile) -> Iterator[Event | Reject | SourceNote]:
         authors = _authors(source.path)
-        damage = _Damage()
+        damage = _Damage(source.name)
         last: Event | None = None
         for message in _records(source.path, damage):
             if message.header is None:
@@ -80,28 +80,29 @@ class SignalExportParser(Parser):
                 last.notes.append("the file does not end with a line break: it may be cut short "
                                   "here, and this message's text incomplete")
             yield last
-        yield from damage.notes(source.name)
+        yield from damage.notes()
 
 
 @dataclass
 class _Damage:
     """Signs of damage met while reading, said once in source notes."""
 
-    first_bad_byte: int | None = None   # where bytes that are not UTF-8 start
+    name: str                     # the file's name, as the notes say it
+    decoding: str | None = None   # how the file was decoded, when there is something to say
     nul_lines: list[int] = field(default_factory=list)
     unended: bool = False            # the last line has no line break
 
-    def notes(self, name: str) -> Iterator[SourceNote]:
-        if self.first_bad_byte is not None:
-            yield SourceNote(not_utf8_note(name, self.first_bad_byte))
+    def notes(self) -> Iterator[SourceNote]:
+        if self.decoding is not None:
+            yield SourceNote(self.decoding)
         if self.nul_lines:
             shown = ", ".join(map(str, self.nul_lines[:20]))
-            yield SourceNote(f"{name} holds NUL bytes (on line(s) {shown}"
+            yield SourceNote(f"{self.name} holds NUL bytes (on line(s) {shown}"
                              f"{' …' if len(self.nul_lines) > 20 else ''}): a sign of damage "
                              "(a copy zero-filled or cut); a dated line damaged so is read as "
                              "text of the message before it")
         if self.unended:
-            yield SourceNote(f"{name} does not end with a line break: it may be cut short, and "
+            yield SourceNote(f"{self.name} does not end with a line break: it may be cut short, and "
                              "its last message incomplete")
 
 
@@ -116,7 +117,7 @@ def _lines(path: Path, damage: _Damage | None = None) -> Iterator[tuple[int, str
                 damage.nul_lines.append(number)
             yield number, line.rstrip("\r\n").lstrip("\ufeff")
         if damage is not None:
-            damage.first_bad_byte = chunks.first_bad_byte
+            damage.decoding = chunks.decoding_note(damage.name)
             damage.unended = number > 0 and not line.endswith(("\n", "\r"))
 
 

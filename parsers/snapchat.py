@@ -381,9 +381,9 @@ class SnapchatChatParser(Parser):
 
     @classmethod
     def recognises(cls, sample: Sample) -> bool:
-        if not _HEAD_OBJECT.match(sample.head):
+        if not _HEAD_OBJECT.match(sample.text_head):
             return False
-        text = sample.head.decode("utf-8", "replace")
+        text = sample.text_head.decode("utf-8", "replace")
         if f'"{EPOCH_FIELD}"' in text:
             return True
         return ('"Media Type"' in text and '"Created"' in text

@@ -353,13 +353,13 @@ class TelegramJsonParser(Parser):
 
     @classmethod
     def recognises(cls, sample: Sample) -> bool:
-        head = sample.head.lstrip(b"\xef\xbb\xbf \t\r\n")
+        head = sample.text_head.lstrip(b"\xef\xbb\xbf \t\r\n")
         if not head.startswith(b"{"):
             return False
         if not any(word in head for word in (b'"messages"', b'"chats"', b'"left_chats"',
                                              b'"personal_information"')):
             return False
-        return looks_like_export(sample.head[:HEAD_BYTES])
+        return looks_like_export(sample.text_head[:HEAD_BYTES])
 
     def parse(self, source: SourceFile) -> Iterator[Event | Reject | SourceNote]:
         with source.path.open("rb") as handle:

@@ -74,7 +74,7 @@ from itertools import chain
 from pathlib import Path
 from typing import NamedTuple, TextIO
 
-from courseline.collectors.identify import Sample
+from courseline.collectors.identify import Sample, bom_codec
 from courseline.parsers import Parser, SourceFile
 from courseline.parsers._chat import INVISIBLE, SPACES, related_attachment
 from courseline.parsers._dates import (
@@ -84,7 +84,7 @@ from courseline.parsers._dates import (
     OrderEvidence,
     decide_order,
 )
-from courseline.parsers._text import bom_codec, head_text
+from courseline.parsers._text import head_text
 from courseline.timeline.event import (
     MAX_TEXT_CHARS,
     Event,

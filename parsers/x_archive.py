@@ -585,7 +585,7 @@ class XArchiveParser(Parser):
 
     @classmethod
     def recognises(cls, sample: Sample) -> bool:
-        text = sample.head.decode("utf-8", "replace")
+        text = sample.text_head.decode("utf-8", "replace")
         found = ASSIGNMENT.match(text)
         return (found is not None and found.group(1) in READ_NAMES
                 and text[found.end():].lstrip().startswith("["))

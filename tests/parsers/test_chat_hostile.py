@@ -198,14 +198,33 @@ def test_bytes_that_are_not_utf8_are_said_and_the_records_stay_well_formed(tmp_p
 
 
 @pytest.mark.parametrize("name", KINDS)
-@pytest.mark.parametrize("data", [b"", b"\x00" * 4096, b"\xff\xfe" + "{}".encode("utf-16-le")],
-                         ids=["empty", "zero-filled", "utf-16"])
-def test_empty_zero_filled_and_utf16_files_are_one_reject(tmp_path: Path, name: str,
-                                                         data: bytes) -> None:
+@pytest.mark.parametrize("data", [b"", b"\x00" * 4096], ids=["empty", "zero-filled"])
+def test_empty_and_zero_filled_files_are_one_reject(tmp_path: Path, name: str,
+                                                    data: bytes) -> None:
     """Not claimed by the parser (nothing is recognisable), but read all the same they give a
     reject saying so, never an exception."""
     items = parse_any(KINDS[name].parser, write(tmp_path, KINDS[name], data))
     assert not events(items) and rejects(items)
+
+
+@pytest.mark.parametrize("name", KINDS)
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be", "utf-32-le"])
+def test_an_export_resaved_as_utf16_or_utf32_is_recognised_and_read(tmp_path: Path, name: str,
+                                                                     codec: str) -> None:
+    """An export an editor re-saved as "Unicode" (its byte order mark says so) is claimed by
+    its parser and read as the UTF-8 original is, with a note saying how it was read; it was
+    listed as recognised by no parser. A byte offset in a reject counts the file's own bytes."""
+    kind = KINDS[name]
+    text = kind.build(['"caf\u00e9 \U0001f600"', '"two"'])
+    original = parse(tmp_path, kind, text.encode())
+    resaved = parse(tmp_path, kind, "\ufeff".encode(codec) + text.encode(codec))
+    assert texts(resaved) == texts(original) == ["caf\u00e9 \U0001f600", "two"]
+    assert not rejects(resaved)
+    assert any(f"read as {codec.upper()}" in note for note in source_notes(resaved))
+    cut = text.index('"two"') + 2
+    data = ("\ufeff" + text[:cut]).encode(codec)
+    (reject,) = rejects(parse(tmp_path, kind, data))
+    assert f"ends at byte {len(data)}" in reject.reason
 
 
 # -- memory ----------------------------------------------------------------------------------------
@@ -394,6 +413,28 @@ def test_signal_damage_is_said(tmp_path: Path) -> None:
     assert any("NUL bytes (on line(s) 2)" in n for n in notes)
     assert any("does not end with a line break" in n for n in notes)
     assert any("may be cut short" in n for n in events(items)[-1].notes)
+
+
+TEXT_EXPORTS = {   # the text formats, each with two messages: "café" and "two"
+    "discord-csv": (DiscordMessagesParser, "messages.csv",
+                    CSV_HEADER + "1,2024-03-02 21:14:05+00:00,caf\u00e9,\n"
+                    "2,2024-03-02 21:14:06+00:00,two,\n"),
+    "signal": (SignalExportParser, "chat.txt",
+               "[2024-09-20, 23:11] Chris: caf\u00e9\n[2024-09-20, 23:12] Chris: two\n"),
+    "google-voice": (GoogleVoiceParser, "Chris - Text - 2024-03-02T21_14_05Z.html",
+                     voice_page(voice_message(0).replace("hello 0", "caf\u00e9")
+                                + voice_message(1).replace("hello 1", "two"))),
+}
+
+
+@pytest.mark.parametrize("name", TEXT_EXPORTS)
+def test_a_text_export_resaved_as_utf16_is_recognised_and_read(tmp_path: Path, name: str) -> None:
+    parser, file_name, text = TEXT_EXPORTS[name]
+    path = tmp_path / file_name
+    path.write_text(text, encoding="utf-16")    # with its byte order mark, as editors write it
+    items = parsed(parser, source_file(path))
+    assert texts(items) == ["caf\u00e9", "two"] and not rejects(items)
+    assert any("read as UTF-16-LE" in note for note in source_notes(items))
 
 
 # -- a cut-off archive through the pipeline --------------------------------------------------------
