@@ -68,6 +68,7 @@ Checked on synthetic files only (tests/parsers/test_discord.py), built in the sh
 
 from __future__ import annotations
 
+import codecs
 import csv
 import json
 import posixpath
@@ -367,6 +368,10 @@ class DiscordMessagesParser(Parser):
 
     @classmethod
     def recognises(cls, sample: Sample) -> bool:
+        # Asked of every file: only one that opens with the CSV header's "ID" or an array is
+        # decoded.
+        if sample.text_head.removeprefix(codecs.BOM_UTF8).lstrip()[:1] not in (b"[", b"I"):
+            return False
         text = sample.text_head.decode("utf-8", "replace")
         first = text.lstrip("\ufeff").split("\n", 1)[0].rstrip("\r")
         if first == ",".join(CSV_HEADER):

@@ -43,10 +43,12 @@ _BOM = b"\xef\xbb\xbf"
 
 
 def _header_block(head: bytes) -> list[bytes]:
-    """The lines of the head up to the first blank line, after leading blank lines and a BOM."""
-    if head.startswith(_BOM):
-        head = head[len(_BOM):]
-    lines = head.lstrip(b"\r\n").splitlines()
+    """The lines of the head up to the first blank line, after leading blank lines and a BOM;
+    none when the first is no header line (asked of every file: a photo's head is not split)."""
+    head = head.removeprefix(_BOM).lstrip(b"\r\n")
+    if not _HEADER_LINE.match(head):   # a header's name and colon cannot run past its line
+        return []
+    lines = head.splitlines()
     block = []
     for line in lines:
         if not line.strip():
@@ -58,7 +60,7 @@ def _header_block(head: bytes) -> list[bytes]:
 def looks_like_message(head: bytes) -> bool:
     """The sniff described in the module docstring."""
     block = _header_block(head)
-    if not block or not _HEADER_LINE.match(block[0]):
+    if not block:
         return False
     found = set()
     for line in block:

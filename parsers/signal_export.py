@@ -31,6 +31,7 @@ lines.
 
 from __future__ import annotations
 
+import codecs
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -45,6 +46,7 @@ from courseline.timeline.event import MAX_TEXT_CHARS, Event, RawTime, Reject, So
 HEADER = re.compile(r"^\[(?P<date>\d{4}-\d{2}-\d{2}), (?P<h>\d{2}):(?P<m>\d{2})(?::(?P<s>\d{2}))?\]"
                     r" (?P<author>[^:\n]{1,100}?): ?(?P<text>.*)$")
 MAX_AUTHORS_NAMED = 256
+RECOGNISED_BYTES = 8192   # where the first dated line is looked for
 
 
 class SignalExportParser(Parser):
@@ -55,7 +57,12 @@ class SignalExportParser(Parser):
 
     @classmethod
     def recognises(cls, sample: Sample) -> bool:
-        text = sample.text_head.decode("utf-8", "replace").lstrip("\ufeff")
+        head = sample.text_head
+        # Asked of every file: one whose first character is not a bracket is none, and only
+        # the start of the head is decoded (a photo's head is 64 KiB of bytes).
+        if head.removeprefix(codecs.BOM_UTF8).lstrip()[:1] != b"[":
+            return False
+        text = head[:RECOGNISED_BYTES].decode("utf-8", "replace").lstrip("\ufeff")
         first = next((line for line in text.splitlines() if line.strip()), "")
         match = HEADER.match(first)
         return match is not None and match.group("s") is None
