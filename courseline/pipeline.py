@@ -124,6 +124,9 @@ class CasePipeline:
         self.case = case
         self.workers = workers if workers is not None else min(os.cpu_count() or 1, 4)
         self._copies: dict[str, dict[str, Path]] = {}   # per export: case path -> evidence copy
+        # What this run's collection found of each file it stored, by (sha256, name): its media
+        # type and parser. Reading then need not identify it again, nor re-hash its copy.
+        self._collected: dict[tuple[str, str], tuple[str, str | None]] = {}
         self.progress = progress or Progress()
         self.db = CaseDB(db_path or case.folder / DB_FILE, read_only=read_only)
         self.store = EvidenceStore(evidence_root or case.folder / EVIDENCE_DIR)
@@ -175,6 +178,8 @@ class CasePipeline:
                     self.db.add_refusal(conn, entry.path, item.case_path, item.reason)
                     continue
                 parser = parser_for(replace(item.sample, options=entry.options))
+                self._collected[(item.digests.sha256, item.name)] = (
+                    item.sample.media_type, parser.NAME if parser else None)
                 self.db.add_source(
                     conn, entry=entry.path, case_path=item.case_path, name=item.name,
                     parent=item.parent, container=int(item.container), sha256=item.digests.sha256,
@@ -228,9 +233,14 @@ class CasePipeline:
 
     def identify_again(self, source: SourceRow, entry: SourceEntry) -> tuple[SourceRow, Sample]:
         """Ask the parsers again: a newer courseline may read a file an older one could not, and
-        a column mapping added to the case file may make a CSV readable."""
-        sample = replace(sample_file(self.store.path_of(source.sha256), source.name),
-                         options=entry.options)
+        a column mapping added to the case file may make a CSV readable. A file this run has
+        just collected was identified then, by this courseline and case file."""
+        path = self.store.path_of(source.sha256)
+        collected = self._collected.get((source.sha256, source.name))
+        if collected is not None and collected[1] == source.parser:
+            return source, replace(sample_file(path, source.name, media_type=collected[0]),
+                                   options=entry.options)
+        sample = replace(sample_file(path, source.name), options=entry.options)
         parser = parser_for(sample)
         name = parser.NAME if parser else None
         if name == source.parser:
@@ -499,9 +509,11 @@ class CasePipeline:
         return None
 
     def check_evidence(self) -> list[Problem]:
-        """Re-hash every evidence file of the case; a mismatch is a problem naming the file."""
+        """Re-hash every evidence file of the case; a mismatch is a problem naming the file.
+        A copy this run has just written, hashing it as it went, is not hashed again."""
         problems = []
-        sources = self.active_sources()
+        sources = [source for source in self.active_sources()
+                   if (source.sha256, source.name) not in self._collected]
         with self.progress.task("Re-hashing evidence", len(sources)) as advance:
             for source in sources:
                 problem = self.evidence_problem(source)
