@@ -6,6 +6,7 @@ Exit status: 0 done; 1 could not be done (the message says why); 2 the command w
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import tomllib
@@ -33,6 +34,8 @@ from courseline.casefile import (
 )
 from courseline.collectors.hashing import hash_file
 from courseline.pipeline import (
+    DB_FILE,
+    OUT_DIR,
     BuildResult,
     CasePipeline,
     EvidenceChanged,
@@ -135,6 +138,7 @@ def main() -> None:
       courseline build CASE                 parse, merge and seal the timeline
       courseline report CASE                write CASE/out/report.html
       courseline verify CASE                check every hash and the seal
+      courseline annotate CASE EVENT --tag contacting --note "..."   a reviewer's reading
       courseline diary-template CASE        an incident diary for the victim to fill in
     """
 
@@ -356,6 +360,89 @@ def run(exports: tuple[Path, ...], case_dir: Path, victim: tuple[str, ...], susp
               f"exports have no owner: give --victim with the victim's identifiers, or add the "
               f"person and owner = \"KEY\" to each [[source]] in case.toml")
     _report(case_dir, _add_sources(case_dir, exports, owner if known_owner else None))
+
+
+@main.command()
+@click.argument("case", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@click.argument("event", required=False)
+@click.option("--tag", "tags", multiple=True, metavar="TAG",
+              help="A tag (give --tag again for more); the tags are listed above.")
+@click.option("--note", default="", help="The reviewer's note, in their own words.")
+@click.option("--by", "by", default=None,
+              help="Who makes the annotation (default: examiner in case.toml).")
+@click.option("--import", "import_csv", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="Add the annotations of a CSV file (columns event_id, tags, note, by).")
+@click.option("--list", "show", is_flag=True, help="List the case's annotations.")
+def annotate(case: Path, event: str | None, tags: tuple[str, ...], note: str, by: str | None,
+             import_csv: Path | None, show: bool) -> None:
+    """Mark an event of the timeline with a reviewer's reading: tags and a note.
+
+    An annotation is an opinion, not evidence: it is kept in CASE/annotations.jsonl, apart
+    from the timeline (whose rows and seal do not change), with who made it, when (UTC) and the
+    seal of the timeline they looked at; the file is hash-chained and `courseline verify`
+    checks it. EVENT is an event_id from timeline.jsonl or the report (its first 8 or more
+    characters are enough when no other id starts with them).
+
+    \b
+    Tags (s.2A(3) Protection from Harassment Act 1997 examples, then marks):
+      following, contacting, publishing, monitoring, loitering, interfering, watching,
+      other-conduct (say what in --note), asked-to-stop, blocked, changed-number, threat
+
+    \b
+    Examples:
+      courseline annotate cases/op-1234 60935c7b --tag contacting --tag asked-to-stop \\
+          --note "Sam replies: stop messaging me" --by "DC 1234 A. Officer"
+      courseline annotate cases/op-1234 --import reviewed.csv --by "DC 1234 A. Officer"
+      courseline annotate cases/op-1234 --list
+    """
+    from courseline.annotations import AnnotationError, AnnotationLog, Request, read_requests
+    from courseline.timeline.db import CaseDB
+
+    loaded = _open_case(case)
+    log = AnnotationLog(case)
+    try:
+        if show:
+            _list_annotations(log)
+            return
+        if (event is None) == (import_csv is None):
+            _fail("give one EVENT with --tag or --note, or --import FILE, or --list "
+                  "(see courseline annotate --help)")
+        by = by if by is not None else loaded.info.examiner
+        if import_csv is not None:
+            if tags or note:
+                _fail("--tag and --note are for one EVENT; a CSV file gives its own")
+            requests = read_requests(import_csv, by)
+        else:
+            requests = [Request(event, tags, note, by)]
+        manifest = case / OUT_DIR / "manifest.json"
+        if not (case / DB_FILE).exists() or not manifest.exists():
+            _fail(f"{case} has not been built yet: run `courseline build {case}` first")
+        seal = json.loads(manifest.read_text(encoding="utf-8"))["seal"]["value"]
+        with CaseDB(case / DB_FILE) as db:
+            made = log.add(db, seal, requests)
+            db.audit("annotate", by or loaded.info.examiner, parameters={
+                "annotations": [{"seq": a.seq, "event_id": a.event_id, "tags": list(a.tags)}
+                                for a in made]},
+                inputs=[{"path": str(import_csv)}] if import_csv else [],
+                outputs=[{"path": log.path.name, "chain": made[-1].chain}])
+    except AnnotationError as error:
+        _fail(str(error))
+    for annotation in made:
+        out.print(f"Annotation {annotation.seq}: event {annotation.event_id[:16]}… "
+                  f"{', '.join(annotation.tags) or '(note only)'}")
+    out.print(f"Written to {log.path} (the timeline and its seal are unchanged)")
+
+
+def _list_annotations(log) -> None:
+    entries = log.entries()
+    if not entries:
+        out.print(f"No annotations yet ({log.path} does not exist).")
+        return
+    for entry in entries:
+        out.print(Text(f"{entry.seq}. {entry.time_utc} by {entry.by}, event {entry.event_id}"))
+        out.print(Text(f"   tags: {', '.join(entry.tags) or '(none)'}"))
+        if entry.note:
+            out.print(Text(f"   note: {entry.note}"))
 
 
 @main.command("diary-template")

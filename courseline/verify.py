@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from itertools import groupby, zip_longest
 from pathlib import Path
 
+from courseline.annotations import log_problem
 from courseline.casefile import Case
 from courseline.pipeline import (DB_FILE, EVIDENCE_DIR, OUT_DIR, OUTPUT_FILES, CasePipeline,
                                  Progress)
@@ -57,6 +58,9 @@ def verify_case(case: Case, progress: Progress | None = None) -> Outcome:
         outcome.check(check_audit_chain(rows),
                       f"audit log: {len(rows)} entries, chain intact. The hash of its last entry is "
                       f"{head}: note it in your records, and a log later cut short will show")
+        problem, count = log_problem(case.folder, pipeline.db)
+        outcome.check(problem, f"annotations: {count}, chain intact, each on an event of the "
+                               f"timeline" if count else "annotations: none")
         evidence = pipeline.check_evidence()
         outcome.check("; ".join(map(str, evidence)) or None,
                       f"evidence: {len(pipeline.active_sources())} file(s) match their sha256, "

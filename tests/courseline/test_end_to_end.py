@@ -314,6 +314,17 @@ def test_the_verifying_document_script_checks_a_case(demo_copy, tmp_path):
                              capture_output=True, text=True)
     assert passing.returncode == 0, passing.stdout + passing.stderr
     assert "ALL CHECKS PASSED" in passing.stdout
+    first_event = json.loads((demo_copy / "out" / "timeline.jsonl").open().readline())["event_id"]
+    for tag in ("contacting", "threat"):
+        assert run_cli("annotate", demo_copy, first_event, "--tag", tag, "--by", "DC 1").exit_code == 0
+    annotated = subprocess.run([sys.executable, "-I", str(path), str(demo_copy)],
+                               capture_output=True, text=True)
+    assert annotated.returncode == 0 and "annotations checked: 2" in annotated.stdout
+    notes = demo_copy / "annotations.jsonl"
+    notes.write_text(notes.read_text().replace('"threat"', '"blocked"'))
+    tampered = subprocess.run([sys.executable, "-I", str(path), str(demo_copy)],
+                              capture_output=True, text=True)
+    assert tampered.returncode == 1 and "annotations.jsonl line 2" in tampered.stdout
     timeline = demo_copy / "out" / "timeline.jsonl"
     timeline.write_text(timeline.read_text().replace("Piece of paper", "Piece of cake"))
     failing = subprocess.run([sys.executable, "-I", str(path), str(demo_copy)],
