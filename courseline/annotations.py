@@ -152,11 +152,23 @@ class AnnotationLog:
                     raise AnnotationError(f"{self.path} line {number}: cut short (no line end)")
                 yield number, line[:-1]
 
-    def add(self, db: CaseDB, seal: str, requests: list[Request]) -> list[Annotation]:
-        """Append the annotations asked for, all or none: every event is looked up in the case
-        database first, and a request that cannot be made stops them all."""
+    def check_end(self, db: CaseDB, entries: list[Annotation]) -> None:
+        """AnnotationError when the file ends elsewhere than the audit log's last annotation
+        says: lines removed from its end, or the file deleted or replaced."""
+        count, chain = audited_end(db)
+        last = entries[-1].chain if entries else GENESIS
+        if (len(entries), last) != (count, chain):
+            raise AnnotationError(f"{self.path} holds {len(entries)} annotation(s), but the audit "
+                                  f"log records {count}, the last with chain {chain}: "
+                                  f"annotations were removed or the file replaced")
+
+    def add(self, db: CaseDB, seal: str, requests: list[Request],
+            source_ids: list[int]) -> list[Annotation]:
+        """Append the annotations asked for, all or none: every event is looked up in the
+        timeline first, and a request that cannot be made stops them all."""
         existing = self.entries()
-        events = resolve_events(db, [request for request in requests])
+        self.check_end(db, existing)
+        events = resolve_events(db, requests, source_ids)
         prev = existing[-1].chain if existing else GENESIS
         made: list[Annotation] = []
         now = utc_now()
@@ -166,6 +178,11 @@ class AnnotationLog:
             if not by:
                 raise AnnotationError(f"{_at(request.where)}say who makes the annotation (--by, or "
                                       f"examiner in case.toml)")
+            try:
+                (by + request.note).encode("utf-8")
+            except UnicodeEncodeError:
+                raise AnnotationError(f"{_at(request.where)}the name or note holds bytes that "
+                                      f"are not text (UTF-8)") from None
             if len(by) > MAX_BY_CHARS or len(request.note) > MAX_NOTE_CHARS:
                 raise AnnotationError(f"{_at(request.where)}the name is limited to {MAX_BY_CHARS} "
                                       f"characters and the note to {MAX_NOTE_CHARS}")
@@ -175,22 +192,44 @@ class AnnotationLog:
             entry = Annotation(**{**entry.__dict__, "chain": chain})
             made.append(entry)
             prev = chain
+        text = "".join(canonical_json({**entry.row(), "chain": entry.chain}) + "\n"
+                       for entry in made)
         with self.path.open("a", encoding="utf-8", newline="\n") as handle:
-            for entry in made:
-                handle.write(canonical_json({**entry.row(), "chain": entry.chain}) + "\n")
+            handle.write(text)
         return made
 
 
-def log_problem(case_folder: Path, db: CaseDB) -> tuple[str | None, int]:
-    """What is wrong with a case's annotations (a broken chain, an event no longer in the
-    timeline), or None; and how many there are."""
+def timeline_event_ids(db: CaseDB, source_ids: list[int]) -> Iterator[str]:
+    """The event ids of the timeline the case's sources give: merged duplicates count once,
+    under the event kept, and sources no longer in the case file not at all."""
+    marks = ", ".join("?" for _ in source_ids)
+    for (event_id,) in db.conn.execute(
+            f"SELECT DISTINCT event_id FROM events WHERE source_id IN ({marks}) "
+            f"AND id NOT IN (SELECT absorbed FROM merges)", source_ids):
+        yield event_id
+
+
+def audited_end(db: CaseDB) -> tuple[int, str]:
+    """How many annotations the audit log says were made, and the chain of the last one."""
+    for _, text, _, _ in reversed(db.audit_rows()):
+        entry = json.loads(text)
+        if entry.get("action") == "annotate":
+            made = entry["parameters"]["annotations"]
+            return made[-1]["seq"], entry["outputs"][0]["chain"]
+    return 0, GENESIS
+
+
+def log_problem(case_folder: Path, db: CaseDB, source_ids: list[int]) -> tuple[str | None, int]:
+    """What is wrong with a case's annotations (a broken chain, lines missing from its end, an
+    event not in the timeline), or None; and how many there are."""
     log = AnnotationLog(case_folder)
     try:
         entries = log.entries()
+        log.check_end(db, entries)
     except AnnotationError as error:
         return str(error), 0
     wanted = {entry.event_id for entry in entries}
-    for (event_id,) in db.conn.execute("SELECT DISTINCT event_id FROM events"):
+    for event_id in timeline_event_ids(db, source_ids):
         wanted.discard(event_id)
     if wanted:
         first = next(entry for entry in entries if entry.event_id in wanted)
@@ -199,7 +238,7 @@ def log_problem(case_folder: Path, db: CaseDB) -> tuple[str | None, int]:
     return None, len(entries)
 
 
-def resolve_events(db: CaseDB, requests: list[Request]) -> dict[str, str]:
+def resolve_events(db: CaseDB, requests: list[Request], source_ids: list[int]) -> dict[str, str]:
     """Each request's event as a full event id of the timeline: an id, or its first characters
     when they name one event only. One pass over the case's events, however many requests."""
     wanted: dict[str, list[str]] = {}
@@ -211,8 +250,7 @@ def resolve_events(db: CaseDB, requests: list[Request]) -> dict[str, str]:
                                   f"{MIN_ID_PREFIX} characters)")
         wanted.setdefault(event, [])
     lengths = sorted({len(prefix) for prefix in wanted})
-    for (event_id,) in db.conn.execute(
-            "SELECT DISTINCT event_id FROM events WHERE id NOT IN (SELECT absorbed FROM merges)"):
+    for event_id in timeline_event_ids(db, source_ids):
         for length in lengths:
             matches = wanted.get(event_id[:length])
             if matches is not None and event_id not in matches:
@@ -245,12 +283,15 @@ def read_requests(path: Path, default_by: str) -> list[Request]:
             requests = []
             for row in reader:
                 where = f"{path} line {reader.line_num}"
+                if row.get(None):   # csv puts fields beyond the header's under None
+                    raise AnnotationError(f"{where}: more fields than the first line names "
+                                          f"(put a note holding commas in double quotes)")
                 if not any((value or "").strip() for value in row.values()):
                     continue
                 tags = re.split(r"[;|]", row.get("tags") or "")
                 requests.append(Request((row.get("event_id") or "").strip(), tuple(tags),
-                                        row.get("note") or "", row.get("by") or default_by,
-                                        where))
+                                        row.get("note") or "",
+                                        (row.get("by") or "").strip() or default_by, where))
     except (OSError, UnicodeDecodeError, csv.Error) as error:
         raise AnnotationError(f"{path} cannot be read: {error}") from None
     if not requests:

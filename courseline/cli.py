@@ -396,7 +396,6 @@ def annotate(case: Path, event: str | None, tags: tuple[str, ...], note: str, by
       courseline annotate cases/op-1234 --list
     """
     from courseline.annotations import AnnotationError, AnnotationLog, Request, read_requests
-    from courseline.timeline.db import CaseDB
 
     loaded = _open_case(case)
     log = AnnotationLog(case)
@@ -418,12 +417,14 @@ def annotate(case: Path, event: str | None, tags: tuple[str, ...], note: str, by
         if not (case / DB_FILE).exists() or not manifest.exists():
             _fail(f"{case} has not been built yet: run `courseline build {case}` first")
         seal = json.loads(manifest.read_text(encoding="utf-8"))["seal"]["value"]
-        with CaseDB(case / DB_FILE) as db:
-            made = log.add(db, seal, requests)
-            db.audit("annotate", by or loaded.info.examiner, parameters={
-                "annotations": [{"seq": a.seq, "event_id": a.event_id, "tags": list(a.tags)}
-                                for a in made]},
-                inputs=[{"path": str(import_csv)}] if import_csv else [],
+        with CasePipeline(loaded) as pipeline:
+            made = log.add(pipeline.db, seal, requests,
+                           [source.id for source in pipeline.active_sources()])
+            pipeline.db.audit("annotate", by or loaded.info.examiner, parameters={
+                "annotations": [{"seq": a.seq, "event_id": a.event_id, "tags": list(a.tags),
+                                 "by": a.by} for a in made]},
+                inputs=[{"path": str(import_csv), "sha256": hash_file(import_csv).sha256}]
+                if import_csv else [],
                 outputs=[{"path": log.path.name, "chain": made[-1].chain}])
     except AnnotationError as error:
         _fail(str(error))
@@ -436,7 +437,7 @@ def annotate(case: Path, event: str | None, tags: tuple[str, ...], note: str, by
 def _list_annotations(log) -> None:
     entries = log.entries()
     if not entries:
-        out.print(f"No annotations yet ({log.path} does not exist).")
+        out.print("No annotations yet.")
         return
     for entry in entries:
         out.print(Text(f"{entry.seq}. {entry.time_utc} by {entry.by}, event {entry.event_id}"))

@@ -58,7 +58,8 @@ def verify_case(case: Case, progress: Progress | None = None) -> Outcome:
         outcome.check(check_audit_chain(rows),
                       f"audit log: {len(rows)} entries, chain intact. The hash of its last entry is "
                       f"{head}: note it in your records, and a log later cut short will show")
-        problem, count = log_problem(case.folder, pipeline.db)
+        problem, count = log_problem(case.folder, pipeline.db,
+                                     [source.id for source in pipeline.active_sources()])
         outcome.check(problem, f"annotations: {count}, chain intact, each on an event of the "
                                f"timeline" if count else "annotations: none")
         evidence = pipeline.check_evidence()
