@@ -23,7 +23,7 @@ import csv
 import json
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from courseline.timeline.db import CaseDB, utc_now
@@ -189,7 +189,7 @@ class AnnotationLog:
             entry = Annotation(offset, now, by, events[request.event], tags, request.note.strip(),
                                seal, "")
             chain = chain_next(prev, entry.row())
-            entry = Annotation(**{**entry.__dict__, "chain": chain})
+            entry = replace(entry, chain=chain)
             made.append(entry)
             prev = chain
         text = "".join(canonical_json({**entry.row(), "chain": entry.chain}) + "\n"
@@ -211,12 +211,14 @@ def timeline_event_ids(db: CaseDB, source_ids: list[int]) -> Iterator[str]:
 
 def audited_end(db: CaseDB) -> tuple[int, str]:
     """How many annotations the audit log says were made, and the chain of the last one."""
-    for _, text, _, _ in reversed(db.audit_rows()):
-        entry = json.loads(text)
-        if entry.get("action") == "annotate":
-            made = entry["parameters"]["annotations"]
-            return made[-1]["seq"], entry["outputs"][0]["chain"]
-    return 0, GENESIS
+    # Canonical JSON: the action's key and value appear with bare quotes only as the entry's own
+    # (inside a string a quote is escaped), so the last such entry is found without reading all.
+    found = db.conn.execute("SELECT entry FROM audit WHERE entry LIKE ? ORDER BY seq DESC LIMIT 1",
+                            ('%"action":"annotate"%',)).fetchone()
+    if found is None:
+        return 0, GENESIS
+    entry = json.loads(found[0])
+    return entry["parameters"]["annotations"][-1]["seq"], entry["outputs"][0]["chain"]
 
 
 def log_problem(case_folder: Path, db: CaseDB, source_ids: list[int]) -> tuple[str | None, int]:

@@ -17,8 +17,8 @@
 Both read UTF-8, or UTF-16 or UTF-32 when a byte order mark says so (an export re-saved as
 "Unicode" by an editor: recognisers look at :attr:`Sample.text_head`), treat the mark as no part
 of the text, and say the same things (:meth:`TextChunks.decoding_note`): how a file that is not
-UTF-8 was read, and where bytes not valid in its encoding start. Small files beside the records (a channel's
-or a group's description, X's ``account.js``) are read whole, up to a bound
+UTF-8 was read, and where bytes not valid in its encoding start. Small files beside the records
+(a channel's or a group's description, X's ``account.js``) are read whole, up to a bound
 (:func:`read_small_json`, :func:`read_whole`).
 
 :class:`TextChunks` also serves the line and page formats (:func:`text_lines` for Discord's CSV

@@ -83,7 +83,7 @@ from typing import Any
 from courseline.collectors.identify import Sample
 from courseline.parsers import Parser, SourceFile
 from courseline.parsers._chat import detail_value, flagged_text, platform_id
-from courseline.parsers._json_stream import (WALK_ENDS, JsonStream, RecordWalk, TextChunks,
+from courseline.parsers._json_stream import (JsonStream, RecordWalk, TextChunks,
                                              read_small_json, text_lines)
 from courseline.timeline.event import (MAX_TEXT_CHARS, Event, RawTime, Reject, SourceNote,
                                        bounded, clean_text)
@@ -293,25 +293,22 @@ def json_messages(path: Path, name: str, context: Context
     """The messages of ``messages.json``, read in chunks and decoded one at a time."""
     with path.open("rb") as handle:
         walk = RecordWalk(JsonStream(handle, CHUNK_BYTES, errors="replace"), name, "message")
-        try:
-            if walk.stream.peek() != "[":
-                yield Reject("json:byte=0", f"{name} is not a JSON array: no message read")
-            else:
-                for locator, found in walk.records("json:"):
-                    if isinstance(found, Reject):
-                        yield found
-                    elif isinstance(found.value, dict):
-                        yield message_event(found.value, locator, context)
-                    else:
-                        yield Reject(locator, "not an object")
-                trailing = walk.trailing_note()
-                if trailing:
-                    yield trailing
-        except WALK_ENDS as error:
-            yield walk.fault(error)
-        decoding = walk.decoding_note()
-        if decoding:
-            yield decoding
+        yield from walk.guarded(_json_records(walk, name, context))
+
+
+def _json_records(walk: RecordWalk, name: str, context: Context
+                  ) -> Iterator[Event | Reject]:
+    """Each message of the array. Raises ``WALK_ENDS``."""
+    if walk.stream.peek() != "[":
+        yield Reject("json:byte=0", f"{name} is not a JSON array: no message read")
+        return
+    for locator, found in walk.records("json:"):
+        if isinstance(found, Reject):
+            yield found
+        elif isinstance(found.value, dict):
+            yield message_event(found.value, locator, context)
+        else:
+            yield Reject(locator, "not an object")
 
 
 def csv_messages(path: Path, name: str, context: Context

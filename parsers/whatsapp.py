@@ -351,11 +351,11 @@ def _header(line: str) -> Header | None:
     written first, so that the text keeps its marks; only a line that does not match is
     matched again with its leading marks, and then all its marks and odd spaces, taken out
     (a right-to-left date holds U+200F between its numbers)."""
-    found = _header_match(line)
+    found = match_layout(HEADERS, line)
     if found is None and not line.isascii():
         for candidate in (line.lstrip(LEADING_MARKS), clean(line)):
             if candidate != line:
-                found = _header_match(candidate)
+                found = match_layout(HEADERS, candidate)
                 if found is not None:
                     break
     if found is None:
@@ -367,10 +367,6 @@ def _header(line: str) -> Header | None:
         if author is None:   # a notice quoting something with a colon in it
             text = match.group("rest")
     return _new_header((date, clock.strip(), author, text, layout))
-
-
-def _header_match(line: str) -> tuple[str, re.Match] | None:
-    return match_layout(HEADERS, line)
 
 
 @lru_cache(maxsize=4096)

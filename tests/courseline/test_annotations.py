@@ -177,7 +177,7 @@ def test_a_csv_line_with_more_fields_than_its_header_is_refused(tmp_path, built_
 def test_only_events_of_the_sealed_timeline_can_be_annotated(built_case):
     """Events of a source taken out of the case file stay in the case database but are not in
     the timeline: they cannot be annotated, and an annotation on one fails verify."""
-    from courseline.annotations import AnnotationLog, Request
+    from courseline.annotations import AnnotationError, AnnotationLog, Request
 
     with CaseDB(built_case / "case.sqlite") as db:
         first = db.conn.execute("SELECT id FROM sources ORDER BY id").fetchone()[0]
@@ -185,6 +185,6 @@ def test_only_events_of_the_sealed_timeline_can_be_annotated(built_case):
                                                     (first,))]
         in_first = db.conn.execute("SELECT event_id FROM events WHERE source_id = ?",
                                    (first,)).fetchone()[0]
-        with pytest.raises(Exception, match="no event"):
+        with pytest.raises(AnnotationError, match="no event"):
             AnnotationLog(built_case).add(db, "seal", [Request(in_first, ("threat",), "", "DC 1")],
                                           others)
