@@ -5,13 +5,16 @@
     python benchmarks/run.py android --rows 1000000
     python benchmarks/run.py whatsapp --messages 1000000
     python benchmarks/run.py photos --files 5000
+    python benchmarks/run.py report --events 100000 --pdf-events 10000
 
 Prints records per second end to end (collect → parse → merge → sealed timeline) and the peak
 resident memory of the process. The input (an mbox; an Android ``mmssms.db`` and ``calllog.db``;
 a WhatsApp chat; a camera roll of JPEGs) is generated before timing starts. For WhatsApp it first
 prints the parser's own rate, lines read per second, with the memory it took, then builds the case
 (``--parse-only`` skips the build). For photos it also prints the time of each stage of the build
-(collect, re-hash, parse, seal) and their share.
+(collect, re-hash, parse, seal) and their share. For the report it builds a case of generated
+phone records first (not timed), then times the HTML report of that case and the PDF of a second,
+smaller one, with the peak memory of each.
 """
 
 from __future__ import annotations
@@ -359,6 +362,39 @@ def bench_photos(args: argparse.Namespace) -> None:
         shutil.rmtree(root, ignore_errors=True)
 
 
+def _built_phone_case(events: int) -> Path:
+    root = Path(tempfile.mkdtemp(prefix="courseline-bench-report-"))
+    (root / "case.toml").write_text(ANDROID_CASE_TOML, encoding="utf-8")
+    write_android(root / "phone", events)
+    with CasePipeline(load_case(root)) as pipeline:
+        result = pipeline.build()
+    print(f"built a case of {result.events:,} events in {root} (not timed)")
+    return root
+
+
+def _timed_report(root: Path, pdf: bool) -> None:
+    from courseline.report import render_report
+
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    start = time.perf_counter()
+    paths = render_report(load_case(root), root / "out", pdf=pdf)
+    elapsed = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    target = next(p for p in paths if p.suffix == (".pdf" if pdf else ".html"))
+    print(f"{target.name}: {elapsed:.1f} s (HTML{' and PDF' if pdf else ''}), "
+          f"{target.stat().st_size / 2**20:.1f} MiB; peak memory {peak / 1024:.0f} MiB "
+          f"(before: {before / 1024:.0f} MiB)")
+
+
+def bench_report(args: argparse.Namespace) -> None:
+    for events, pdf in ((args.events, False), (args.pdf_events, True)):
+        if not events:
+            continue
+        root = _built_phone_case(events)
+        _timed_report(root, pdf)
+        shutil.rmtree(root, ignore_errors=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="what", required=True)
@@ -381,9 +417,14 @@ def main(argv: list[str] | None = None) -> None:
                         help="pixels per picture (the default makes files of a few KiB; a "
                              "phone's are 12 million)")
     photos.add_argument("--keep", help="build the case in this folder and keep it")
+    report = sub.add_parser("report", help="the report of a generated case of phone records")
+    report.add_argument("--events", type=int, default=100_000,
+                        help="events of the case whose HTML report is timed (0: skip)")
+    report.add_argument("--pdf-events", type=int, default=10_000,
+                        help="events of the case whose PDF is timed (0: skip)")
     args = parser.parse_args(argv)
     {"email": bench_email, "android": bench_android, "whatsapp": bench_whatsapp,
-     "photos": bench_photos}[args.what](args)
+     "photos": bench_photos, "report": bench_report}[args.what](args)
 
 
 if __name__ == "__main__":

@@ -199,6 +199,16 @@ class AnnotationLog:
         return made
 
 
+def audit_annotations(db: CaseDB, examiner: str, made: list[Annotation], log: AnnotationLog,
+                      inputs: list[dict] | None = None) -> None:
+    """Enter annotations just made in the case's audit log, with the chain they end at (which
+    :func:`audited_end` reads back)."""
+    db.audit("annotate", examiner, parameters={
+        "annotations": [{"seq": a.seq, "event_id": a.event_id, "tags": list(a.tags), "by": a.by}
+                        for a in made]},
+        inputs=inputs or [], outputs=[{"path": log.path.name, "chain": made[-1].chain}])
+
+
 def timeline_event_ids(db: CaseDB, source_ids: list[int]) -> Iterator[str]:
     """The event ids of the timeline the case's sources give: merged duplicates count once,
     under the event kept, and sources no longer in the case file not at all."""

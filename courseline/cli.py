@@ -264,29 +264,60 @@ def build(case: Path) -> None:
     _finish(result.problems)
 
 
-def _report(case: Path, earlier: list[Problem] | None = None) -> None:
+def _report(case: Path, earlier: list[Problem] | None = None, *, view: str = "full",
+            redact: bool = False, pdf: bool = False) -> None:
+    from courseline.annotations import AnnotationError
     from courseline.report import render_report
 
     pipeline, result = _build(case, outcome="no report was made")
     with pipeline:
-        path = render_report(pipeline.case, result.out_dir)
-        pipeline.db.audit("report", pipeline.examiner, parameters={"seal": result.seal.value},
-                          outputs=[{"path": "out/report.html", "sha256": hash_file(path).sha256}])
+        try:
+            with out.status("Writing the report" + (" and its PDF" if pdf else "") + "…"):
+                paths = render_report(pipeline.case, result.out_dir, view=view, redact=redact,
+                                      pdf=pdf)
+        except AnnotationError as error:
+            _fail(f"{error}. No report was made: the annotations cannot be shown as they are.")
+        pipeline.db.audit("report", pipeline.examiner,
+                          parameters={"seal": result.seal.value, "view": view, "redact": redact,
+                                      "pdf": pdf},
+                          outputs=[{"path": f"out/{p.name}", "sha256": hash_file(p).sha256}
+                                   for p in paths])
     _summary(result)
-    out.print(f"Report: {path}  (open it in a web browser; it needs no network)")
+    for path in paths:
+        if path.suffix == ".html":
+            out.print(f"Report: {path}  (open it in a web browser; it needs no network)")
+        elif path.suffix == ".pdf":
+            out.print(f"PDF:    {path}")
+        elif path.name == "analysis.json":
+            continue
+        else:
+            out.print(f"Key to the pseudonyms (for the disclosure officer, not to be disclosed): {path}")
     _finish((earlier or []) + result.problems)
 
 
 @main.command()
 @click.argument("case", type=click.Path(path_type=Path, file_okay=False, exists=True))
-def report(case: Path) -> None:
+@click.option("--pdf", is_flag=True, help="Also write the PDF (PDF/A-3b, with timeline.csv and "
+              "manifest.json attached).")
+@click.option("--redact", is_flag=True, help="A copy for disclosure: identifiers of people who "
+              "are not parties are masked with pseudonyms.")
+@click.option("--view", type=click.Choice(["full", "spo"]), default="full", show_default=True,
+              help="full: every section; spo: the summary for a Stalking Protection Order "
+              "application.")
+def report(case: Path, pdf: bool, redact: bool, view: str) -> None:
     """Check the evidence, build the case if needed and write CASE/out/report.html.
 
-    Every evidence file is re-hashed first; a mismatch stops the report.
+    Every evidence file is re-hashed first; a mismatch stops the report. The files written are
+    report.html (report-spo.html for --view spo; -redacted added with --redact) and, with --pdf,
+    the PDF of the same name.
 
-    Example: courseline report cases/op-1234
+    \b
+    Examples:
+      courseline report cases/op-1234
+      courseline report cases/op-1234 --pdf
+      courseline report cases/op-1234 --view spo --redact --pdf
     """
-    _report(case)
+    _report(case, view=view, redact=redact, pdf=pdf)
 
 
 @main.command()
@@ -395,7 +426,8 @@ def annotate(case: Path, event: str | None, tags: tuple[str, ...], note: str, by
       courseline annotate cases/op-1234 --import reviewed.csv --by "DC 1234 A. Officer"
       courseline annotate cases/op-1234 --list
     """
-    from courseline.annotations import AnnotationError, AnnotationLog, Request, read_requests
+    from courseline.annotations import (AnnotationError, AnnotationLog, Request,
+                                        audit_annotations, read_requests)
 
     loaded = _open_case(case)
     log = AnnotationLog(case)
@@ -420,12 +452,9 @@ def annotate(case: Path, event: str | None, tags: tuple[str, ...], note: str, by
         with CasePipeline(loaded) as pipeline:
             made = log.add(pipeline.db, seal, requests,
                            [source.id for source in pipeline.active_sources()])
-            pipeline.db.audit("annotate", by or loaded.info.examiner, parameters={
-                "annotations": [{"seq": a.seq, "event_id": a.event_id, "tags": list(a.tags),
-                                 "by": a.by} for a in made]},
-                inputs=[{"path": str(import_csv), "sha256": hash_file(import_csv).sha256}]
-                if import_csv else [],
-                outputs=[{"path": log.path.name, "chain": made[-1].chain}])
+            audit_annotations(pipeline.db, by or loaded.info.examiner, made, log,
+                              [{"path": str(import_csv), "sha256": hash_file(import_csv).sha256}]
+                              if import_csv else [])
     except AnnotationError as error:
         _fail(str(error))
     for annotation in made:
@@ -488,7 +517,24 @@ def demo(folder: Path | None) -> None:
         _fail(f"{folder} already holds a case; choose another folder or delete it")
     write_demo_case(folder)
     out.print(f"Demo case written to {folder}")
-    _report(folder)
+    _annotate_demo(folder)
+    _report(folder, pdf=True)
+
+
+def _annotate_demo(folder: Path) -> None:
+    """Build the demo case and add its reviewer's marks, as a reviewer would with annotate."""
+    from courseline.annotations import AnnotationLog, audit_annotations
+    from courseline.demo import demo_annotation_requests
+    from courseline.timeline.seal import read_timeline
+
+    pipeline, result = _build(folder, outcome="the demo case could not be built")
+    with pipeline:
+        requests = demo_annotation_requests(read_timeline(result.out_dir / "timeline.jsonl"))
+        log = AnnotationLog(folder)
+        made = log.add(pipeline.db, result.seal.value, requests,
+                       [s.id for s in pipeline.active_sources()])
+        audit_annotations(pipeline.db, pipeline.examiner, made, log)
+    out.print(f"Added {len(made)} reviewer annotations (annotations.jsonl)")
 
 
 if __name__ == "__main__":

@@ -233,3 +233,38 @@ def write_demo_case(folder: Path) -> Path:
     write_device_exports(folder)
     (folder / "case.toml").write_text(CASE_TOML, encoding="utf-8")
     return folder
+
+
+# The reviewer's marks on the demo timeline: (words the event's text holds, tags, note). Events
+# are found by their words, not by id, so the marks follow the events if a parser changes.
+DEMO_REVIEWER = "DS 0000 Demo Reviewer"
+DEMO_MARKS: tuple[tuple[str, tuple[str, ...], str], ...] = (
+    ("Please don't text me", ("asked-to-stop",), "Sam asks Chris to stop texting."),
+    ("I am asking you clearly to stop", ("asked-to-stop",),
+     "Sam's clearest request to stop, by e-mail, before the order."),
+    ("I can see your window", ("watching",), "Says he can see her window at midnight."),
+    ("You blocked the others", ("blocked", "contacting"),
+     "Sam's statement: she blocked Chris's number and addresses on 10 September; this new "
+     "address writes four days later."),
+    ("You'll be sorry you did that", ("threat",), "Sent minutes after Sam says she is reporting him."),
+    ("He was waiting by the ticket barriers", ("following", "loitering"),
+     "Sam's diary: he was at the station at the time his text said."),
+)
+
+
+def demo_annotation_requests(rows) -> list["Request"]:
+    """The reviewer's marks for the demo case, as requests for ``AnnotationLog.add``."""
+    from courseline.annotations import Request
+
+    wanted = {words: (tags, note) for words, tags, note in DEMO_MARKS}
+    found = []
+    for row in rows:
+        text = row.get("text") or ""
+        for words in list(wanted):
+            if words in text:
+                tags, note = wanted.pop(words)
+                found.append(Request(row["event_id"], tags, note, DEMO_REVIEWER,
+                                     where=f"demo mark {words!r}"))
+    if wanted:
+        raise ValueError(f"the demo timeline lacks the events of marks {sorted(wanted)}")
+    return found

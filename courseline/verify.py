@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import tempfile
 from dataclasses import dataclass, field
 from itertools import groupby, zip_longest
@@ -168,6 +169,11 @@ def _first_difference(existing: Path, fresh: Path) -> str | None:
     if existing.name == "report.html" and _seal_of(fresh) not in existing.read_text("utf-8", "replace"):
         return ("out/report.html was made from another build (it does not show the current seal): "
                 "run `courseline report` to make it again")
+    if existing.name == "report.html" and _annotations_of(existing) != _annotations_of(fresh):
+        shown, now = _annotations_of(existing), _annotations_of(fresh)
+        return (f"out/report.html was made before the latest annotations (it shows "
+                f"{shown.split()[0] if shown else 'none'}, the case has {now.split()[0]}): run "
+                f"`courseline report` to make it again")
     with existing.open(encoding="utf-8", errors="replace", newline="") as a, \
             fresh.open(encoding="utf-8", newline="") as b:
         for number, (old, new) in enumerate(zip_longest(a, b), 1):
@@ -179,6 +185,14 @@ def _first_difference(existing: Path, fresh: Path) -> str | None:
             return f"out/{existing.name} differs from a fresh re-parse at line {number}: " + \
                 _describe(old, new)
     return None
+
+
+def _annotations_of(report: Path) -> str:
+    """The annotations a report shows: how many, and the chain of the last (from its head)."""
+    with report.open(encoding="utf-8", errors="replace") as handle:
+        head = handle.read(4096)
+    found = re.search(r'<meta name="courseline-annotations" content="([^"]*)">', head)
+    return found.group(1) if found else ""
 
 
 def _describe(old: str, new: str) -> str:

@@ -74,6 +74,12 @@ def test_an_annotation_is_attributed_timed_chained_and_leaves_the_timeline_alone
     assert actions.count("annotate") == 2
     listed = run_cli("annotate", built_case, "--list")
     assert "asked-to-stop" in listed.output and "DS 2 B. Reviewer" in listed.output
+    # The report made before the annotations no longer shows the case as it is: verify says so.
+    stale = run_cli("verify", built_case)
+    assert stale.exit_code == 1
+    assert "report.html was made before the latest annotations (it shows 0, the case has 2)" \
+        in stale.output
+    assert run_cli("report", built_case).exit_code == 0
     verified = run_cli("verify", built_case)
     assert verified.exit_code == 0, verified.output
     assert "annotations: 2, chain intact" in verified.output
