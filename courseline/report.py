@@ -149,18 +149,18 @@ class Labels:
         return self.redactor.path(path) or ""
 
 
-def _orders(case: Case, conduct: dict[str, Any]) -> list[dict[str, Any]]:
+def _orders(case: Case, conduct: dict[str, Any], labels: "Labels") -> list[dict[str, Any]]:
     zone = case.info.timezone
     breaches: dict[str, int] = conduct["breach_counts"]
     found = []
     for index, order in enumerate(case.orders):
         label = order_label(order, index)
         found.append({
-            "label": label, "kind": order.kind, "protects": order.protects,
+            "label": labels.text(label), "key": label, "kind": order.kind, "protects": order.protects,
             "against": order.against, "served_local": civil_time(format_utc(order.served, "s"), zone),
             "served_utc": format_utc(order.served, "s"),
             "expires_local": civil_time(format_utc(order.expires, "s"), zone) if order.expires else None,
-            "terms": order.terms, "no_contact": order.no_contact,
+            "terms": [labels.text(term) for term in order.terms], "no_contact": order.no_contact,
             "breach_count": breaches.get(label, 0)})
     return found
 
@@ -216,6 +216,8 @@ def chronology_row(row: dict[str, Any], labels: Labels,
         "text": _cut(row["text"], EXCERPT_CHARS), "attachments": attachments,
         "notes": [_cut(note, 300) for note in row["notes"][:5]],
         "exhibits": [f"{p['exhibit']} · {p['path']} · {p['locator']}" for p in row["provenance"]],
+        "exhibits_short": [f"{p['exhibit']} · {p['path'].rsplit('/', 1)[-1]} · {p['locator']}"
+                           for p in row["provenance"]],
         "marks": [_mark_text(m, labels) for m in marks.get(row["event_id"], ())],
     }
 
@@ -313,7 +315,7 @@ def _context(data: ReportData, view: View, redactor: Redactor) -> dict[str, Any]
     script = None if view.pdf else _asset("report.js")
     rows = (chronology_row(row, labels, marks) for row in data.rows())
     pairs = {(p["from"], p["to"]): p for p in data.analysis["pairs"]}
-    orders = _orders(case, conduct)
+    orders = _orders(case, conduct, labels)
     focus = [{**f, "pair": pairs.get((f["suspect"], f["victim"])),
               "reply": pairs.get((f["victim"], f["suspect"])),
               "orders": [o for o in orders
@@ -355,7 +357,7 @@ def render_report(case: Case, out_dir: Path, *, view: str = "full", redact: bool
                   pdf: bool = False) -> list[Path]:
     """Write ``out_dir/report.html`` (or the view asked for), and its PDF when ``pdf``; return the
     files written. A redacted view also writes the key to its pseudonyms,
-    ``out_dir/redaction-log.json``, which is for the disclosure officer and not to be disclosed."""
+    ``out_dir/<view>.redaction-log.json``, which is for the disclosure officer and not to be disclosed."""
     data = ReportData.read(case, out_dir)
     written = [_write_json(out_dir / "analysis.json", data.analysis)]
     redactor = (Redactor(case.persons, region=case.info.region, rows=data.rows()) if redact
@@ -365,7 +367,8 @@ def render_report(case: Case, out_dir: Path, *, view: str = "full", redact: bool
     if pdf:
         written.append(render_pdf(data, View(view, redact, pdf=True), redactor, out_dir))
     if redact:
-        written.append(_write_json(out_dir / "redaction-log.json", redactor.log()))
+        written.append(_write_json(out_dir / f"{html_view.stem}.redaction-log.json",
+                                   redactor.log()))
     return written
 
 
@@ -383,7 +386,10 @@ def render_pdf(data: ReportData, view: View, redactor: Redactor, out_dir: Path) 
 
     template = _environment().get_template("report.html.j2")
     html = template.render(**_context(data, view, redactor))
-    missing = missing_glyphs(html)
+    try:
+        missing = missing_glyphs(html)
+    except FileNotFoundError:     # no fontconfig: WeasyPrint cannot lay out text either
+        missing = {}
     if missing:
         html = template.render(**{**_context(data, view, redactor),
                                   "missing_glyphs": describe_missing(missing)})

@@ -173,11 +173,26 @@ def test_the_spo_view_and_the_redacted_copy(demo_copy):
     html = (out / "report-spo-redacted.html").read_text()
     sections = re.findall(r'<section id="([a-z]+)">', html)
     assert "chronology" not in sections and "keyevents" in sections and "redaction" in sections
-    for original in ("Jo Taylor", "jo.taylor@example.org", "07700 900321", "+447700900321"):
+    for original in ("Jo Taylor", "jo.taylor@example.org", "07700 900321", "+447700900321",
+                     "chrisw83"):
         assert original not in html, original
     assert "Sam Taylor" in html and "Chris Walker" in html      # the parties stay
     seal = json.loads((out / "manifest.json").read_text())["seal"]["value"]
     assert seal in html
-    key = json.loads((out / "redaction-log.json").read_text())
+    key = json.loads((out / "report-spo-redacted.redaction-log.json").read_text())
     assert "jo.taylor@example.org" in json.dumps(key)              # the key is kept apart
     assert not (out / "report-spo-redacted.pdf").exists()
+
+
+def test_a_redacted_copy_masks_a_witness_named_in_an_order_and_in_parser_notes(demo_copy):
+    toml = demo_copy / "case.toml"
+    toml.write_text(toml.read_text().replace(
+        '"Not to attend Sam Taylor\'s home or workplace"',
+        '"Not to attend Sam Taylor\'s home or workplace",\n'
+        '         "Not to contact her sister Jo Taylor (07700 900321, jo.taylor@example.org)"'))
+    result = run_cli("report", demo_copy, "--redact")
+    assert result.exit_code == 0, result.output
+    html = (demo_copy / "out" / "report-redacted.html").read_text()
+    for original in ("Jo Taylor", "jo.taylor@example.org", "07700 900321", "chrisw83", "5550001"):
+        assert original not in html, original
+    assert "Not to contact her sister" in html
