@@ -426,8 +426,7 @@ def annotate(case: Path, event: str | None, tags: tuple[str, ...], note: str, by
       courseline annotate cases/op-1234 --import reviewed.csv --by "DC 1234 A. Officer"
       courseline annotate cases/op-1234 --list
     """
-    from courseline.annotations import (AnnotationError, AnnotationLog, Request,
-                                        audit_annotations, read_requests)
+    from courseline.annotations import AnnotationError, AnnotationLog, Request, read_requests
 
     loaded = _open_case(case)
     log = AnnotationLog(case)
@@ -450,17 +449,26 @@ def annotate(case: Path, event: str | None, tags: tuple[str, ...], note: str, by
             _fail(f"{case} has not been built yet: run `courseline build {case}` first")
         seal = json.loads(manifest.read_text(encoding="utf-8"))["seal"]["value"]
         with CasePipeline(loaded) as pipeline:
-            made = log.add(pipeline.db, seal, requests,
-                           [source.id for source in pipeline.active_sources()])
-            audit_annotations(pipeline.db, by or loaded.info.examiner, made, log,
-                              [{"path": str(import_csv), "sha256": hash_file(import_csv).sha256}]
-                              if import_csv else [])
+            made = _add_annotations(pipeline, log, seal, requests, by or loaded.info.examiner,
+                                    [{"path": str(import_csv),
+                                      "sha256": hash_file(import_csv).sha256}]
+                                    if import_csv else [])
     except AnnotationError as error:
         _fail(str(error))
     for annotation in made:
         out.print(f"Annotation {annotation.seq}: event {annotation.event_id[:16]}… "
                   f"{', '.join(annotation.tags) or '(note only)'}")
     out.print(f"Written to {log.path} (the timeline and its seal are unchanged)")
+
+
+def _add_annotations(pipeline: CasePipeline, log, seal: str, requests: list, examiner: str,
+                     inputs: list[dict] | None = None) -> list:
+    """Append annotations to the case's log (all or none) and enter them in the audit log."""
+    from courseline.annotations import audit_annotations
+
+    made = log.add(pipeline.db, seal, requests, [s.id for s in pipeline.active_sources()])
+    audit_annotations(pipeline.db, examiner, made, log, inputs)
+    return made
 
 
 def _list_annotations(log) -> None:
@@ -523,17 +531,15 @@ def demo(folder: Path | None) -> None:
 
 def _annotate_demo(folder: Path) -> None:
     """Build the demo case and add its reviewer's marks, as a reviewer would with annotate."""
-    from courseline.annotations import AnnotationLog, audit_annotations
+    from courseline.annotations import AnnotationLog
     from courseline.demo import demo_annotation_requests
     from courseline.timeline.seal import read_timeline
 
     pipeline, result = _build(folder, outcome="the demo case could not be built")
     with pipeline:
         requests = demo_annotation_requests(read_timeline(result.out_dir / "timeline.jsonl"))
-        log = AnnotationLog(folder)
-        made = log.add(pipeline.db, result.seal.value, requests,
-                       [s.id for s in pipeline.active_sources()])
-        audit_annotations(pipeline.db, pipeline.examiner, made, log)
+        made = _add_annotations(pipeline, AnnotationLog(folder), result.seal.value, requests,
+                                pipeline.examiner)
     out.print(f"Added {len(made)} reviewer annotations (annotations.jsonl)")
 
 

@@ -28,7 +28,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
@@ -36,17 +36,17 @@ from markupsafe import Markup
 from courseline import __version__
 from courseline.annotations import TAGS, AnnotationLog
 from courseline.casefile import Case
+from courseline.pipeline import DB_FILE, OUTPUT_FILES
 from courseline.redact import LIMITS as REDACTION_LIMITS, Redactor
 from courseline.report_templates import charts
 from courseline.timeline.analysis import analyse
 from courseline.timeline.conduct import order_label
 from courseline.timeline.db import CaseDB
-from courseline.timeline.seal import read_timeline
-from courseline.timeline.timeutil import civil_clock, civil_time, format_utc
+from courseline.timeline.seal import PendingOutputs, read_timeline
+from courseline.timeline.timeutil import civil_clock, format_utc
 
 EXCERPT_CHARS = 2_000
 MAX_LISTED = 200                   # rows of a list in a section; the rest are counted
-VIEWS = ("full", "spo")
 SECTIONS = {
     "full": (("summary", "Summary"), ("pattern", "The pattern"),
              ("orders", "Orders and possible breaches"), ("persons", "Persons and identifiers"),
@@ -63,7 +63,6 @@ SECTIONS = {
             ("times", "How times are shown"),
             ("method", "Method, version and known limitations")),
 }
-DB_FILE = "case.sqlite"
 
 
 @dataclass(frozen=True)
@@ -81,9 +80,11 @@ class View:
 
 
 def _environment() -> Environment:
-    return Environment(loader=PackageLoader("courseline.report_templates", ""),
-                       autoescape=select_autoescape(["html", "j2"], default=True),
-                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env = Environment(loader=PackageLoader("courseline.report_templates", ""),
+                      autoescape=select_autoescape(["html", "j2"], default=True),
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters["script_json"] = script_json
+    return env
 
 
 def _asset(name: str) -> str:
@@ -150,17 +151,16 @@ class Labels:
 
 
 def _orders(case: Case, conduct: dict[str, Any], labels: "Labels") -> list[dict[str, Any]]:
-    zone = case.info.timezone
     breaches: dict[str, int] = conduct["breach_counts"]
     found = []
     for index, order in enumerate(case.orders):
         label = order_label(order, index)
         found.append({
-            "label": labels.text(label), "key": label, "kind": order.kind, "protects": order.protects,
-            "against": order.against, "served_local": civil_time(format_utc(order.served, "s"), zone),
-            "served_utc": format_utc(order.served, "s"),
-            "expires_local": civil_time(format_utc(order.expires, "s"), zone) if order.expires else None,
-            "terms": [labels.text(term) for term in order.terms], "no_contact": order.no_contact,
+            "label": labels.text(label), "key": label, "kind": order.kind,
+            "protects": order.protects, "against": order.against,
+            "served_local": labels.local(format_utc(order.served, "s")),
+            "expires_local": labels.local(format_utc(order.expires, "s")) if order.expires else None,
+            "terms": [labels.text(term) for term in order.terms],
             "breach_count": breaches.get(label, 0)})
     return found
 
@@ -171,7 +171,7 @@ def _marks(annotations: Iterable[Any], labels: Labels) -> dict[str, list[dict[st
     for a in annotations:
         found.setdefault(a.event_id, []).append({
             "seq": a.seq, "tags": list(a.tags), "note": labels.text(a.note),
-            "by": labels.redactor.text(a.by), "time_utc": a.time_utc})
+            "by": labels.text(a.by), "time_utc": a.time_utc})
     return found
 
 
@@ -264,7 +264,7 @@ def _collections(case: Case, sources: list[dict[str, Any]]) -> list[dict[str, An
 
 def _output_hashes(out_dir: Path) -> list[dict[str, str]]:
     found = []
-    for name in ("timeline.jsonl", "timeline.csv", "manifest.json", "conduct.json"):
+    for name in OUTPUT_FILES:
         path = out_dir / name
         if path.exists():
             found.append({"name": name, "sha256": hashlib.sha256(path.read_bytes()).hexdigest()})
@@ -281,6 +281,8 @@ class ReportData:
     conduct: dict[str, Any]
     annotations: list[Any]
     analysis: dict[str, Any]
+    sources: list[dict[str, Any]]          # the manifest's, each with when it was collected
+    outputs: list[dict[str, str]]          # the build's outputs with their hashes
 
     @classmethod
     def read(cls, case: Case, out_dir: Path) -> "ReportData":
@@ -289,7 +291,8 @@ class ReportData:
         annotations = AnnotationLog(case.folder).entries()
         analysis = analyse(read_timeline(out_dir / "timeline.jsonl"), zone=case.info.timezone,
                            persons=case.persons, annotations=annotations)
-        return cls(case, out_dir, manifest, conduct, annotations, analysis)
+        return cls(case, out_dir, manifest, conduct, annotations, analysis,
+                   _collections(case, manifest["sources"]), _output_hashes(out_dir))
 
     def rows(self) -> Iterator[dict[str, Any]]:
         return read_timeline(self.out_dir / "timeline.jsonl")
@@ -297,23 +300,28 @@ class ReportData:
     def created_utc(self) -> str:
         """The PDF's date: when the last file in the manifest was collected, so that the same
         evidence gives the same bytes however often the report is made."""
-        times = [s["collected"]["time_utc"] for s in _collections(self.case, self.sources)
-                 if s["collected"]]
+        times = [s["collected"]["time_utc"] for s in self.sources if s["collected"]]
         return max(times) if times else "2000-01-01T00:00:00Z"
 
-    @property
-    def sources(self) -> list[dict[str, Any]]:
-        return self.manifest["sources"]
+
+class ChronologyRows:
+    """The chronology's rows as shown, read afresh from timeline.jsonl each time they are walked
+    (a template may be rendered more than once from one context)."""
+
+    def __init__(self, data: ReportData, labels: Labels):
+        self.data, self.labels = data, labels
+        self.marks = _marks(data.annotations, labels)
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return (chronology_row(row, self.labels, self.marks) for row in self.data.rows())
 
 
 def _context(data: ReportData, view: View, redactor: Redactor) -> dict[str, Any]:
     case, manifest, conduct = data.case, data.manifest, data.conduct
     labels = Labels(case, redactor)
     sources = manifest["sources"]
-    marks = _marks(data.annotations, labels)
     css = _css(manifest["seal"]["value"])
     script = None if view.pdf else _asset("report.js")
-    rows = (chronology_row(row, labels, marks) for row in data.rows())
     pairs = {(p["from"], p["to"]): p for p in data.analysis["pairs"]}
     orders = _orders(case, conduct, labels)
     focus = [{**f, "pair": pairs.get((f["suspect"], f["victim"])),
@@ -333,24 +341,18 @@ def _context(data: ReportData, view: View, redactor: Redactor) -> dict[str, Any]
         "unknown": manifest["unknown_identifiers"], "persons": case.persons,
         "sections": SECTIONS[view.name] + ((("redaction", "Redaction"),) if view.redacted else ()),
         "breach_ids": frozenset(b["event_id"] for b in conduct["breaches"]),
-        "orders": orders, "focus": focus, "marked": marks, "missing_glyphs": None,
-        "sources": _collections(case, sources),
-        "refused": manifest["refused"], "outputs": _output_hashes(data.out_dir),
-        "annotations": data.annotations, "tags": TAGS, "redaction_limits": REDACTION_LIMITS, "rows": rows,
-        "rows_json": (script_json(row) for row in rows), "charts": charts,
-        "excerpt_chars": EXCERPT_CHARS, "max_listed": MAX_LISTED,
+        "orders": orders, "focus": focus, "missing_glyphs": None, "sources": data.sources,
+        "refused": manifest["refused"], "outputs": data.outputs,
+        "annotations": data.annotations, "tags": TAGS, "redaction_limits": REDACTION_LIMITS,
+        "rows": ChronologyRows(data, labels), "charts": charts, "max_listed": MAX_LISTED,
     }
 
 
-def render_html(data: ReportData, view: View, redactor: Redactor, target: Path) -> Path:
+def render_html(data: ReportData, view: View, redactor: Redactor, handle: TextIO) -> None:
     """Write one view as HTML, streaming the chronology to the file."""
     stream = _environment().get_template("report.html.j2").generate(**_context(data, view, redactor))
-    partial = target.with_name(target.name + ".partial")
-    with partial.open("w", encoding="utf-8", newline="\n") as handle:
-        for chunk in stream:
-            handle.write(chunk)
-    partial.replace(target)
-    return target
+    for chunk in stream:
+        handle.write(chunk)
 
 
 def render_report(case: Case, out_dir: Path, *, view: str = "full", redact: bool = False,
@@ -359,45 +361,40 @@ def render_report(case: Case, out_dir: Path, *, view: str = "full", redact: bool
     files written. A redacted view also writes the key to its pseudonyms,
     ``out_dir/<view>.redaction-log.json``, which is for the disclosure officer and not to be disclosed."""
     data = ReportData.read(case, out_dir)
-    written = [_write_json(out_dir / "analysis.json", data.analysis)]
+    outputs = PendingOutputs(out_dir)       # moved into place together, when all are written
+    outputs.json("analysis.json", data.analysis)
     redactor = (Redactor(case.persons, region=case.info.region, rows=data.rows()) if redact
                 else Redactor.none(case.persons))
     html_view = View(view, redact, pdf=False)
-    written.append(render_html(data, html_view, redactor, out_dir / f"{html_view.stem}.html"))
+    render_html(data, html_view, redactor, outputs.open(f"{html_view.stem}.html"))
     if pdf:
-        written.append(render_pdf(data, View(view, redact, pdf=True), redactor, out_dir))
+        pdf_view = View(view, redact, pdf=True)
+        render_pdf(data, pdf_view, redactor, outputs.reserve(f"{pdf_view.stem}.pdf"))
     if redact:
-        written.append(_write_json(out_dir / f"{html_view.stem}.redaction-log.json",
-                                   redactor.log()))
-    return written
+        outputs.json(f"{html_view.stem}.redaction-log.json", redactor.log())
+    outputs.commit()
+    return outputs.paths
 
 
-def _write_json(path: Path, value: Any) -> Path:
-    path.write_text(json.dumps(value, ensure_ascii=False, indent=1, sort_keys=True) + "\n",
-                    encoding="utf-8", newline="\n")
-    return path
-
-
-def render_pdf(data: ReportData, view: View, redactor: Redactor, out_dir: Path) -> Path:
+def render_pdf(data: ReportData, view: View, redactor: Redactor, target: Path) -> None:
     """The PDF of a view: the same templates in print form, PDF/A-3b with the timeline (CSV) and
     the manifest attached. A character no installed font can draw would be an empty box (and is
     not allowed in PDF/A): it is written as its code point instead, and the report says so."""
     from courseline.pdf import describe_missing, mark_missing, missing_glyphs, write_pdf
 
     template = _environment().get_template("report.html.j2")
-    html = template.render(**_context(data, view, redactor))
+    context = _context(data, view, redactor)
+    html = template.render(**context)
     try:
         missing = missing_glyphs(html)
     except FileNotFoundError:     # no fontconfig: WeasyPrint cannot lay out text either
         missing = {}
     if missing:
-        html = template.render(**{**_context(data, view, redactor),
-                                  "missing_glyphs": describe_missing(missing)})
+        html = template.render(**{**context, "missing_glyphs": describe_missing(missing)})
         html = mark_missing(html, missing)
-    target = out_dir / f"{view.stem}.pdf"
+    out_dir = data.out_dir
     # The unredacted timeline is not for disclosure: a redacted copy attaches nothing.
     attachments = [] if view.redacted else [out_dir / "timeline.csv", out_dir / "manifest.json"]
     write_pdf(html, target, attachments=attachments,
               title=f"Course-of-conduct report {data.case.info.reference}".strip(),
               created_utc=data.created_utc())
-    return target

@@ -169,8 +169,9 @@ def _first_difference(existing: Path, fresh: Path) -> str | None:
     if existing.name == "report.html" and _seal_of(fresh) not in existing.read_text("utf-8", "replace"):
         return ("out/report.html was made from another build (it does not show the current seal): "
                 "run `courseline report` to make it again")
-    if existing.name == "report.html" and _annotations_of(existing) != _annotations_of(fresh):
-        shown, now = _annotations_of(existing), _annotations_of(fresh)
+    shown, now = (_annotations_of(existing), _annotations_of(fresh)) \
+        if existing.name == "report.html" else ("", "")
+    if shown != now:
         return (f"out/report.html was made before the latest annotations (it shows "
                 f"{shown.split()[0] if shown else 'none'}, the case has {now.split()[0]}): run "
                 f"`courseline report` to make it again")

@@ -244,6 +244,11 @@ class PendingOutputs:
     def json(self, name: str, data: Any) -> None:
         self.open(name).write(json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False) + "\n")
 
+    @property
+    def paths(self) -> list[Path]:
+        """Where the outputs will be once committed, in the order they were opened."""
+        return [pending.path for pending in self.files]
+
     def commit(self) -> None:
         for pending in self.files:
             pending.handle.close()
