@@ -33,6 +33,7 @@ from courseline.casefile import (
     source_block,
 )
 from courseline.collectors.hashing import hash_file
+from courseline.export import FORMATS as EXPORT_FORMATS
 from courseline.pipeline import (
     DB_FILE,
     OUT_DIR,
@@ -138,6 +139,7 @@ def main() -> None:
       courseline build CASE                 parse, merge and seal the timeline
       courseline report CASE                write CASE/out/report.html
       courseline verify CASE                check every hash and the seal
+      courseline export CASE --format xlsx  a schedule, Timesketch or Parquet file of the timeline
       courseline annotate CASE EVENT --tag contacting --note "..."   a reviewer's reading
       courseline diary-template CASE        an incident diary for the victim to fill in
     """
@@ -340,6 +342,55 @@ def verify(case: Path) -> None:
             err.print(f"FAIL  {line}")
         sys.exit(EXIT_FAILED)
     out.print(f"Verified: seal {outcome.seal} reproduces.")
+
+
+@main.command()
+@click.argument("case", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@click.option("--format", "format_name", required=True, type=click.Choice(list(EXPORT_FORMATS)),
+              help="What to write (see the list above).")
+@click.option("--out", "target", type=click.Path(path_type=Path, dir_okay=False),
+              help="Where to write it (default: CASE/out/export/ and the name above). Never "
+              "inside evidence/, an original export, or the top of out/.")
+def export(case: Path, format_name: str, target: Path | None) -> None:
+    """Write the sealed timeline for another tool: a disclosure schedule, Timesketch, Parquet.
+
+    Made from CASE/out/timeline.jsonl and the seal in manifest.json (run `courseline build`
+    first), never from a fresh parse: a timeline that no longer matches its seal is refused.
+    The same sealed timeline always gives the same bytes; each export is entered in the audit
+    log with its hash.
+
+    \b
+    Formats (default file in CASE/out/export/):
+      csv             schedule.csv      disclosure schedule: seq, exhibit, UTC and UK civil time,
+                                        kind, platform, direction, from, to, subject, text (cut
+                                        at 2,000 characters), call, flags, event_id, chain
+      xlsx            schedule.xlsx     the same schedule as an Excel workbook (frozen heading,
+                                        filters), with an About sheet naming the seal
+      timesketch      timesketch.jsonl  for Timesketch: message, datetime (with offset),
+                                        timestamp, timestamp_desc, and every field of the event
+      timesketch-csv  timesketch.csv    the same, as CSV
+      parquet         timeline.parquet  every field, typed, for pandas, DuckDB or Spark
+      jsonl           timeline.jsonl    a copy of the sealed timeline itself
+
+    \b
+    Examples:
+      courseline export cases/op-1234 --format xlsx
+      courseline export cases/op-1234 --format timesketch --out ~/ts/op-1234.jsonl
+      courseline export cases/op-1234 --format parquet
+    """
+    from courseline.export import ExportError, export_case, record_export
+
+    loaded = _open_case(case)
+    try:
+        result = export_case(loaded, format_name, target)
+    except ExportError as exc:
+        _fail(str(exc))
+    not_audited = record_export(loaded, result)
+    if not_audited:
+        _warn(f"the export was not entered in the case's audit log ({not_audited})")
+    out.print(f"Exported {result.events} events, sealed {result.seal}, as "
+              f"{result.format.description}.")
+    out.print(f"Written to {result.path}")
 
 
 def _checked_identifiers(option: str, values: tuple[str, ...]) -> list[str]:

@@ -37,7 +37,8 @@ CSV_COLUMNS = (
     "location", "flags", "notes", "details", "exhibits", "provenance", "chain",
 )
 SQLITE_TYPES = ("application/vnd.sqlite3", "application/x-sqlite3")
-_FORMULA_STARTS = frozenset({"=", "+", "-", "@", "\t", "\r"})
+# A spreadsheet runs a cell starting with one of these as a formula (CSV injection).
+FORMULA_STARTS = frozenset({"=", "+", "-", "@", "\t", "\r"})
 
 
 @dataclass(frozen=True)
@@ -169,7 +170,7 @@ def _csv_field(value: Any) -> str:
         text = canonical_json(value)
     else:
         text = str(value)
-    if text[0] in _FORMULA_STARTS:
+    if text[0] in FORMULA_STARTS:
         # A spreadsheet would run a cell starting with these as a formula; the JSONL stays verbatim.
         text = "'" + text
     return _quoted(text)

@@ -1,0 +1,272 @@
+"""Exports for other tools, written from the sealed timeline: ``courseline export CASE --format …``.
+
+Every export is made from ``out/timeline.jsonl`` and the seal in ``out/manifest.json``, never from
+a fresh parse: each row's chain value is recomputed as the row is read (docs/VERIFYING.md), and
+when the rows do not end at the seal the export is thrown away and nothing is replaced. The same
+sealed timeline gives the same bytes in every format; dates inside the files (a workbook's
+properties, zip entry times) are when that timeline was first sealed, from the case's audit log
+(:func:`first_sealed_utc`), never the clock.
+
+What each format carries, and so what a re-read can honestly prove:
+
+* ``jsonl`` (``timeline.jsonl``): the sealed file itself, copied. Anyone recomputes every
+  event_id and the seal from it.
+* ``parquet`` and ``timesketch`` (JSONL): every field of every row, typed or JSON-encoded in a
+  way that can be undone (:func:`courseline.export.parquet.timeline_rows`,
+  :func:`courseline.export.timesketch.timeline_row`); the rows read back are the sealed rows, so
+  the event ids and the seal are recomputed from the export alone.
+* ``csv`` and ``xlsx`` (the disclosure schedule) and ``timesketch-csv``: views for people and for
+  Timesketch's CSV reader. A schedule cuts long texts and writes times for reading; a CSV cell
+  cannot tell an empty text from no text. They cannot be hashed back into the seal, so each row
+  carries its ``event_id`` and ``chain``: the row of ``timeline.jsonl`` with the same seq has
+  them, and the last row's chain is the seal. That ties every line to the sealed timeline; the
+  values shown are checked against it, not recomputed into it.
+
+Where an export may be written: anywhere but the evidence store, an original export named in
+``case.toml``, and the files the case itself keeps (``case.toml``, the database, annotations and
+the top of ``out/``, which ``build`` and ``report`` own). By default: ``CASE/out/export/``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NoReturn
+
+from courseline import __version__
+from courseline.annotations import ANNOTATIONS_FILE
+from courseline.casefile import CASE_FILE, Case
+from courseline.collectors.hashing import hash_file
+from courseline.pipeline import DB_FILE, EVIDENCE_DIR, OUT_DIR
+from courseline.timeline.db import CaseDB
+from courseline.timeline.event import GENESIS, read_json
+from courseline.timeline.seal import chain_next
+
+EXPORT_DIR = "export"        # CASE/out/export/: the exports' default place
+# When no build of this timeline is in the audit log: the earliest time a zip entry can carry.
+NO_BUILD_TIME = "1980-01-01T00:00:00Z"
+
+
+class ExportError(Exception):
+    """An export that cannot be made; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class Format:
+    name: str
+    file_name: str            # the default file name under CASE/out/export/
+    description: str          # in plain words, for the command's output and help
+    writer: str               # "module:function" in this package; function(sealed, target)
+
+    def write(self, sealed: "SealedTimeline", target: Path) -> None:
+        # Imported when used: pyarrow and openpyxl are slow to import for every command.
+        from importlib import import_module
+        module, function = self.writer.split(":")
+        getattr(import_module(f"courseline.export.{module}"), function)(sealed, target)
+
+
+FORMATS: dict[str, Format] = {f.name: f for f in (
+    Format("csv", "schedule.csv", "a disclosure schedule (CSV)", "schedule:write_csv"),
+    Format("xlsx", "schedule.xlsx", "a disclosure schedule (Excel workbook)",
+           "schedule:write_xlsx"),
+    Format("timesketch", "timesketch.jsonl", "a Timesketch timeline (JSONL)",
+           "timesketch:write_jsonl"),
+    Format("timesketch-csv", "timesketch.csv", "a Timesketch timeline (CSV)",
+           "timesketch:write_csv"),
+    Format("parquet", "timeline.parquet", "the timeline with typed columns (Parquet)",
+           "parquet:write"),
+    Format("jsonl", "timeline.jsonl", "a copy of the sealed timeline (JSONL)", "jsonl_copy:write"),
+)}
+
+
+@dataclass(frozen=True)
+class SealedTimeline:
+    """The sealed timeline of a built case, as an export reads it."""
+
+    case: Case
+    timeline: Path
+    manifest: Path
+    seal: str
+    events: int
+    reference: str
+    sealed_utc: str           # when this timeline was first sealed: the date written in files
+
+    @property
+    def zone(self) -> str:
+        return self.case.info.timezone
+
+    def lines(self) -> Iterator[tuple[bytes, dict[str, Any]]]:
+        """Each line of timeline.jsonl (bytes, as written) and its row, the chain checked as it
+        is read; raises :class:`ExportError` where the rows stop matching the seal, which may be
+        after the last row (a row removed from the end), so a writer must not keep its output
+        until this is exhausted."""
+        chain, count = GENESIS, 0
+        with self.timeline.open("rb") as handle:
+            for count, line in enumerate(handle, 1):
+                row = self._row(line, count)
+                stored = row.pop("chain", None)
+                chain = chain_next(chain, row)
+                if stored != chain or row.get("seq") != count:
+                    self._broken(f"row {count} does not match its chain value")
+                row["chain"] = stored
+                yield line, row
+        if (chain, count) != (self.seal, self.events):
+            self._broken(f"its {count} rows end at chain {chain[:16]}…, the manifest's seal is "
+                         f"{self.seal[:16]}… over {self.events} events")
+
+    def _row(self, line: bytes, count: int) -> dict[str, Any]:
+        try:
+            row = read_json(line)
+        except ValueError:
+            self._broken(f"row {count} is not JSON")
+        if not isinstance(row, dict):
+            self._broken(f"row {count} is not a timeline row")
+        return row
+
+    def rows(self) -> Iterator[dict[str, Any]]:
+        return (row for _, row in self.lines())
+
+    def _broken(self, problem: str) -> NoReturn:
+        folder = self.case.folder
+        raise ExportError(
+            f"{self.timeline} no longer matches the seal in {self.manifest} ({problem}): it has "
+            f"been changed since the case was built, so nothing was exported. Run `courseline "
+            f"verify {folder}` to see what differs, then `courseline build {folder}` to write the "
+            f"timeline again from the evidence.")
+
+
+def open_sealed(case: Case) -> SealedTimeline:
+    """The case's sealed timeline; :class:`ExportError` when the case has not been built."""
+    folder = case.folder
+    out = folder / OUT_DIR
+    for needed in (folder / DB_FILE, out / "timeline.jsonl", out / "manifest.json"):
+        if not needed.is_file():
+            raise ExportError(f"{folder} has not been built: {needed} is missing. Run "
+                              f"`courseline build {folder}` first.")
+    try:
+        manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+        seal, events = manifest["seal"]["value"], manifest["seal"]["events"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ExportError(f"{out / 'manifest.json'} cannot be read ({exc!r}): run `courseline "
+                          f"verify {folder}` to see what changed") from exc
+    return SealedTimeline(case, out / "timeline.jsonl", out / "manifest.json", seal, events,
+                          manifest.get("case_reference") or "",
+                          first_sealed_utc(folder / DB_FILE, seal))
+
+
+def first_sealed_utc(db_path: Path, seal: str) -> str:
+    """When a build first wrote the timeline with this seal (the audit log's time, UTC): a
+    rebuild that changes nothing keeps the date, so the files keep their bytes."""
+    with CaseDB(db_path, read_only=True) as db:
+        for _, text, _, _ in db.audit_rows():
+            entry = json.loads(text)
+            if entry["action"] == "build" and entry["parameters"].get("seal") == seal:
+                return entry["time_utc"]
+    return NO_BUILD_TIME
+
+
+# -- where an export may go ------------------------------------------------------------------
+
+def default_target(case: Case, fmt: Format) -> Path:
+    return case.folder / OUT_DIR / EXPORT_DIR / fmt.file_name
+
+
+def refuse_unsafe_target(case: Case, target: Path) -> None:
+    """Raise :class:`ExportError` when writing ``target`` could change evidence or the case."""
+    folder = case.folder.resolve()
+    path = target.resolve()
+    if path.is_dir():
+        raise ExportError(f"{target} is a folder: give --out a file name")
+    if _within(path, folder / EVIDENCE_DIR):
+        raise ExportError(f"{target} is inside the evidence store, which is never written to")
+    for source in case.sources:
+        original = source.resolve(case.folder).resolve()
+        if _within(path, original):
+            raise ExportError(f"{target} is the original export {source.path} named in "
+                              f"{case.file}, or inside it: originals are never written to")
+    kept_by_case = path.parent == folder and (
+        path.name in (CASE_FILE, ANNOTATIONS_FILE) or path.name.startswith(DB_FILE))
+    if kept_by_case or path.parent == folder / OUT_DIR:
+        raise ExportError(f"{target} is kept by the case itself (`build` and `report` write the "
+                          f"top of out/): write exports under {folder / OUT_DIR / EXPORT_DIR} "
+                          f"or outside the case folder")
+
+
+def _within(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+# -- writing ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ExportResult:
+    format: Format
+    path: Path
+    events: int
+    seal: str
+
+
+def export_case(case: Case, format_name: str, out: Path | None = None) -> ExportResult:
+    """Write one export of the case's sealed timeline; the file appears complete or not at all."""
+    fmt = FORMATS[format_name]
+    sealed = open_sealed(case)
+    target = out if out is not None else default_target(case, fmt)
+    refuse_unsafe_target(case, target)
+    partial = target.with_name(f".{target.name}.partial")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fmt.write(sealed, partial)
+        os.replace(partial, target)
+    except OSError as exc:   # a full disk, a folder we may not write to
+        raise ExportError(f"could not write {target}: {exc.strerror or exc}") from exc
+    finally:
+        partial.unlink(missing_ok=True)
+    return ExportResult(fmt, target, sealed.events, sealed.seal)
+
+
+def record_export(case: Case, result: ExportResult) -> str | None:
+    """Enter the export in the case's audit log (what was given out, from which seal, with its
+    hash). Returns why it could not be entered (a case on read-only media), or None."""
+    shown = result.path.resolve()
+    try:
+        shown_path = shown.relative_to(case.folder.resolve()).as_posix()
+    except ValueError:
+        shown_path = str(shown)
+    out = case.folder / OUT_DIR
+    try:
+        with CaseDB(case.folder / DB_FILE) as db:
+            db.audit("export", case.info.examiner or "unnamed examiner",
+                     parameters={"format": result.format.name, "seal": result.seal,
+                                 "events": result.events},
+                     inputs=[{"path": f"{OUT_DIR}/{name}", "sha256": hash_file(out / name).sha256}
+                             for name in ("timeline.jsonl", "manifest.json")],
+                     outputs=[{"path": shown_path, "sha256": hash_file(result.path).sha256}])
+    except sqlite3.OperationalError as exc:   # read-only media: the export still stands
+        return str(exc)
+    return None
+
+
+# -- words shared by the formats ------------------------------------------------------------
+
+def made_by() -> str:
+    return f"courseline {__version__}"
+
+
+def exhibit_labels(row: dict[str, Any]) -> str:
+    """The row's exhibit references in exhibit order (AO/2 before AO/10), each once."""
+    def order(label: str) -> tuple[str, int, str]:
+        head, _, number = label.rpartition("/")
+        return head, int(number) if number.isdigit() else 0, label
+    return "; ".join(sorted({p["exhibit"] for p in row["provenance"]}, key=order))
+
+
+def call_summary(row: dict[str, Any]) -> str:
+    """A call's status and duration in words ("missed, 0 s"); empty for anything else."""
+    if row["kind"] != "call":
+        return ""
+    status = row["call_status"] or "status not recorded"
+    return status if row["duration_s"] is None else f"{status}, {row['duration_s']} s"
