@@ -42,6 +42,7 @@ before the CJK font does. Do *not* list "Noto Color Emoji": named in the list, P
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
 import shutil
@@ -196,7 +197,7 @@ def write_pdf(html: str, target: Path, *, attachments: Sequence[Path], title: st
     if len({name for name, _ in files}) != len(files):
         raise ValueError("attachments need distinct file names")
     fetcher = offline_fetcher()
-    with _source_date_epoch(moment):
+    with _source_date_epoch(moment), _without_cycle_collection():
         document = HTML(string=html, base_url=str(base_url) if base_url else None,
                         url_fetcher=fetcher, media_type="print").render()
         _set_metadata(document.metadata, title, moment)
@@ -211,6 +212,20 @@ def write_pdf(html: str, target: Path, *, attachments: Sequence[Path], title: st
         missing = None
     return PdfResult(path=target, sha256=hashlib.sha256(pdf).hexdigest(), pages=len(document.pages),
                      missing_glyphs=missing, refused_urls=tuple(dict.fromkeys(fetcher.refused)))
+
+
+@contextmanager
+def _without_cycle_collection() -> Iterator[None]:
+    """Python's cycle collector off while WeasyPrint lays out: it makes millions of boxes that
+    live until the document is written, and the collector walks them all again and again (a
+    fifth of the time of a 10,000-event appendix), finding nothing to free."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _set_metadata(metadata: Any, title: str, moment: datetime) -> None:
