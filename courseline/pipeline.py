@@ -259,6 +259,9 @@ class CasePipeline:
         camera roll) several to a transaction, as a commit costs more than reading a photo."""
         entries = {entry.path: entry for entry in self.case.sources}
         self._copies: dict[str, dict[str, Path]] = {}
+        # Per export, not per file: a camera roll has thousands of files.
+        settings_of = {path: self.settings_for(entry) for path, entry in entries.items()}
+        exhibits = {path: self.db.exhibit_of(path) for path in entries}
         jobs: list[tuple[SourceRow, ReadJob, str]] = []
         for source in self.active_sources():
             source, sample = self.identify_again(source, entries[source.entry])
@@ -269,11 +272,12 @@ class CasePipeline:
                     "was not applied): nothing was read from it"))
             if source.parser is None:
                 continue
-            settings = self.settings_for(entries[source.entry])
+            settings = settings_of[source.entry]
             parser = parser_named(source.parser)
             key = settings.parse_key(parser.NAME, parser.VERSION)
             if source.parse_key != key:
-                jobs.append((source, self.read_job(source, sample, settings), key))
+                jobs.append((source, self.read_job(source, sample, settings,
+                                                   exhibits[source.entry]), key))
         big = [job for job in jobs if job[0].size >= PARALLEL_MIN_BYTES]
         if self.workers > 1 and len(big) > 1:
             self._parse_in_workers(big)
@@ -302,7 +306,8 @@ class CasePipeline:
                 for s in self.db.sources([entry]) if not s.container}
         return found
 
-    def read_job(self, source: SourceRow, sample: Sample, settings: SourceSettings) -> ReadJob:
+    def read_job(self, source: SourceRow, sample: Sample, settings: SourceSettings,
+                 exhibit: str | None) -> ReadJob:
         parser = parser_named(source.parser)
         return ReadJob(
             source_id=source.id, parser=parser.NAME, path=self.store.path_of(source.sha256),
@@ -310,7 +315,7 @@ class CasePipeline:
             related=RelatedFiles(RelatedFiles.folder_of(source.case_path),
                                  self._copies_of(source.entry)),
             settings=settings,
-            provenance={"exhibit": self.db.exhibit_of(source.entry),
+            provenance={"exhibit": exhibit,
                         "source_sha256": source.sha256, "path": source.case_path,
                         "parser": parser.NAME, "parser_version": parser.VERSION})
 
