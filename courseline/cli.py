@@ -356,12 +356,12 @@ def export(case: Path, format_name: str, target: Path | None) -> None:
 
     Made from CASE/out/timeline.jsonl and the seal in manifest.json (run `courseline build`
     first), never from a fresh parse: a timeline that no longer matches its seal is refused.
-    The same sealed timeline always gives the same bytes; each export is entered in the audit
-    log with its hash.
+    Made again from the same case, an export has the same bytes; each is entered in the
+    audit log with its hash.
 
     \b
     Formats (default file in CASE/out/export/):
-      csv             schedule.csv      disclosure schedule: seq, exhibit, UTC and UK civil time,
+      csv             schedule.csv      disclosure schedule: seq, exhibit, UTC and the case's time,
                                         kind, platform, direction, from, to, subject, text (cut
                                         at 2,000 characters), call, flags, event_id, chain
       xlsx            schedule.xlsx     the same schedule as an Excel workbook (frozen heading,

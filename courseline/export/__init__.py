@@ -3,9 +3,11 @@
 Every export is made from ``out/timeline.jsonl`` and the seal in ``out/manifest.json``, never from
 a fresh parse: each row's chain value is recomputed as the row is read (docs/VERIFYING.md), and
 when the rows do not end at the seal the export is thrown away and nothing is replaced. The same
-sealed timeline gives the same bytes in every format; dates inside the files (a workbook's
+case gives the same bytes in every format each time; dates inside the files (a workbook's
 properties, zip entry times) are when that timeline was first sealed, from the case's audit log
-(:func:`first_sealed_utc`), never the clock.
+(:func:`first_sealed_utc`), never the clock (so another case built from the same evidence gives
+a workbook that differs in those dates only). The seal must be the one the last build entered
+in the hash-chained audit log, and each row's event_id the hash of its fields.
 
 What each format carries, and so what a re-read can honestly prove:
 
@@ -32,6 +34,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,13 +45,12 @@ from courseline.annotations import ANNOTATIONS_FILE
 from courseline.casefile import CASE_FILE, Case
 from courseline.collectors.hashing import hash_file
 from courseline.pipeline import DB_FILE, EVIDENCE_DIR, OUT_DIR
-from courseline.timeline.db import CaseDB
-from courseline.timeline.event import GENESIS, read_json
+from courseline.timeline.db import CaseDB, check_audit_chain
+from courseline.timeline.event import GENESIS, canonical_json, read_json, sha256_hex
+from courseline.timeline.records import NOT_HASHED
 from courseline.timeline.seal import chain_next
 
 EXPORT_DIR = "export"        # CASE/out/export/: the exports' default place
-# When no build of this timeline is in the audit log: the earliest time a zip entry can carry.
-NO_BUILD_TIME = "1980-01-01T00:00:00Z"
 
 
 class ExportError(Exception):
@@ -112,6 +114,11 @@ class SealedTimeline:
                 chain = chain_next(chain, row)
                 if stored != chain or row.get("seq") != count:
                     self._broken(f"row {count} does not match its chain value")
+                # The chain ties the rows together; only the event id ties a row to what its
+                # fields say (a row rewritten and re-chained has the old id).
+                if sha256_hex(canonical_json({k: v for k, v in row.items()
+                                              if k not in NOT_HASHED})) != row.get("event_id"):
+                    self._broken(f"row {count}'s event_id is not the hash of its fields")
                 row["chain"] = stored
                 yield line, row
         if (chain, count) != (self.seal, self.events):
@@ -160,13 +167,27 @@ def open_sealed(case: Case) -> SealedTimeline:
 
 def first_sealed_utc(db_path: Path, seal: str) -> str:
     """When a build first wrote the timeline with this seal (the audit log's time, UTC): a
-    rebuild that changes nothing keeps the date, so the files keep their bytes."""
+    rebuild that changes nothing keeps the date, so the files keep their bytes. Raises
+    :class:`ExportError` unless the audit log's chain holds and its last build wrote this seal:
+    timeline.jsonl and manifest.json can be rewritten together, the chained log cannot."""
+    folder = db_path.parent
     with CaseDB(db_path, read_only=True) as db:
-        for _, text, _, _ in db.audit_rows():
-            entry = json.loads(text)
-            if entry["action"] == "build" and entry["parameters"].get("seal") == seal:
-                return entry["time_utc"]
-    return NO_BUILD_TIME
+        rows = db.audit_rows()
+    broken = check_audit_chain(rows)
+    if broken:
+        raise ExportError(f"the audit log of {db_path} is broken ({broken}), so the seal cannot "
+                          f"be tied to a build: run `courseline verify {folder}`; nothing was "
+                          f"exported")
+    builds = [entry for entry in (json.loads(text) for _, text, _, _ in rows)
+              if entry["action"] == "build"]
+    if not builds or builds[-1]["parameters"].get("seal") != seal:
+        raise ExportError(f"the seal in {folder / OUT_DIR / 'manifest.json'} is not the seal the "
+                          f"last build entered in the audit log of {db_path}: the timeline was "
+                          f"changed after it was built, so nothing was exported. Run `courseline "
+                          f"verify {folder}` to see what differs, then `courseline build "
+                          f"{folder}`.")
+    return next(entry["time_utc"] for entry in builds
+                if entry["parameters"].get("seal") == seal)
 
 
 # -- where an export may go ------------------------------------------------------------------
@@ -181,7 +202,7 @@ def refuse_unsafe_target(case: Case, target: Path) -> None:
     path = target.resolve()
     if path.is_dir():
         raise ExportError(f"{target} is a folder: give --out a file name")
-    if _within(path, folder / EVIDENCE_DIR):
+    if _within(path, (folder / EVIDENCE_DIR).resolve()):
         raise ExportError(f"{target} is inside the evidence store, which is never written to")
     for source in case.sources:
         original = source.resolve(case.folder).resolve()
@@ -190,7 +211,7 @@ def refuse_unsafe_target(case: Case, target: Path) -> None:
                               f"{case.file}, or inside it: originals are never written to")
     kept_by_case = path.parent == folder and (
         path.name in (CASE_FILE, ANNOTATIONS_FILE) or path.name.startswith(DB_FILE))
-    if kept_by_case or path.parent == folder / OUT_DIR:
+    if kept_by_case or path.parent == (folder / OUT_DIR).resolve():
         raise ExportError(f"{target} is kept by the case itself (`build` and `report` write the "
                           f"top of out/): write exports under {folder / OUT_DIR / EXPORT_DIR} "
                           f"or outside the case folder")
@@ -216,15 +237,22 @@ def export_case(case: Case, format_name: str, out: Path | None = None) -> Export
     sealed = open_sealed(case)
     target = out if out is not None else default_target(case, fmt)
     refuse_unsafe_target(case, target)
-    partial = target.with_name(f".{target.name}.partial")
+    partial: Path | None = None
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
+        # A new file of its own (O_EXCL): a name planted beside the target, a link to an
+        # original, is never opened, and two exports at once never share one.
+        handle, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
+                                        suffix=".partial")
+        os.close(handle)
+        partial = Path(name)
         fmt.write(sealed, partial)
         os.replace(partial, target)
     except OSError as exc:   # a full disk, a folder we may not write to
         raise ExportError(f"could not write {target}: {exc.strerror or exc}") from exc
     finally:
-        partial.unlink(missing_ok=True)
+        if partial is not None:
+            partial.unlink(missing_ok=True)
     return ExportResult(fmt, target, sealed.events, sealed.seal)
 
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import zipfile
 from dataclasses import dataclass
 from datetime import datetime
@@ -36,7 +37,6 @@ from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 from openpyxl.writer.excel import ExcelWriter
@@ -97,6 +97,21 @@ class ScheduleRows:
         if identifier is None:
             return ""
         return f"{identifier} ({self.names.get(person, person)})" if person else identifier
+
+
+# What XML 1.0 cannot hold, so a workbook holding it would not open: C0 controls but tab and
+# line ends, the non-characters U+FFFE and U+FFFF, and lone surrogates.
+_NOT_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+# Excel holds 32,767 UTF-16 units in a cell and openpyxl cuts longer ones without a word; a cell
+# of this many characters stays under it whatever they are (a long list of recipients).
+XLSX_CELL_CHARS = 16_000
+
+
+def _within_a_cell(text: str) -> str:
+    if len(text) <= XLSX_CELL_CHARS:
+        return text
+    return (f"{text[:XLSX_CELL_CHARS]} … [cut here: {len(text):,} characters in all; the whole "
+            f"is in timeline.jsonl]")
 
 
 def bounded_text(text: str | None) -> str:
@@ -179,13 +194,12 @@ def _xlsx_cell(sheet: Any, value: int | str, alignment: Alignment | None) -> Any
     """A value as a workbook cell: text always as text, never a formula (see the docstring)."""
     if not isinstance(value, str):
         return value
-    text = ILLEGAL_CHARACTERS_RE.sub(lambda m: f"[U+{ord(m.group()):04X}]", value)
+    text = _NOT_IN_XML.sub(lambda m: f"[U+{ord(m.group()):04X}]", _within_a_cell(value))
     formula = starts_a_formula(text)
-    if not (alignment or formula):
-        return text
     cell = WriteOnlyCell(sheet, value=text)
+    # Always text: openpyxl makes a value starting with "=" a formula, and "#N/A" an error.
+    cell.data_type = "s"
     if formula:
-        cell.data_type = "s"        # openpyxl makes a value starting with "=" a formula
         cell.quotePrefix = True
     if alignment:
         cell.alignment = alignment

@@ -342,3 +342,77 @@ def test_unsafe_places_to_write_are_refused(small_case, tmp_path):
         assert result.exit_code == 1, target
         assert says in result.output, result.output
         assert (target.read_bytes() if target.exists() else None) == before
+
+
+def _rechained(timeline: Path, rows: list[dict]) -> str:
+    """Write ``rows`` as timeline.jsonl with a chain recomputed for them; return the new seal."""
+    chain = "0" * 64
+    lines = []
+    for row in rows:
+        row = {k: v for k, v in row.items() if k != "chain"}
+        chain = sha256(chain + sha256(canonical(row)))
+        lines.append(canonical({**row, "chain": chain}) + "\n")
+    timeline.write_text("".join(lines), encoding="utf-8")
+    return chain
+
+
+def test_a_timeline_rewritten_and_sealed_again_by_hand_is_refused(small_case):
+    """timeline.jsonl and manifest.json can be rewritten together: the export ties the seal to
+    the last build in the hash-chained audit log, and each row's event_id to its fields."""
+    timeline, manifest_file = small_case / "out" / "timeline.jsonl", small_case / "out" / "manifest.json"
+    rows = read_jsonl(timeline)
+    rows[0]["text"] = "nothing threatening was said"
+    seal = _rechained(timeline, rows)
+    manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
+    manifest["seal"]["value"] = seal
+    manifest_file.write_text(json.dumps(manifest), encoding="utf-8")
+    result = run_cli("export", small_case, "--format", "xlsx")
+    assert result.exit_code == 1
+    assert "is not the seal the last build entered in the audit log" in result.output
+    assert not (small_case / "out" / "export" / "schedule.xlsx").exists()
+    # Even with a build of that seal entered in the audit log, the row's id gives it away.
+    from courseline.timeline.db import CaseDB
+    with CaseDB(small_case / "case.sqlite") as db:
+        db.audit("build", "someone", parameters={"seal": seal, "events": 1}, inputs=[], outputs=[])
+    result = run_cli("export", small_case, "--format", "xlsx")
+    assert result.exit_code == 1
+    assert "row 1's event_id is not the hash of its fields" in result.output
+
+
+def test_workbook_cells_hold_only_what_xml_can_and_stay_text(tmp_path):
+    """Characters XML 1.0 cannot hold become their code point (else the workbook does not
+    open), "#N/A" stays text (not an error cell), and a cell never passes Excel's limit."""
+    from openpyxl import Workbook
+    from courseline.export.schedule import XLSX_CELL_CHARS, _xlsx_cell
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("S")
+    cells = [_xlsx_cell(sheet, value, None) for value in
+             ("a\ufffeb\uffffc\ud800d\x07", "#N/A", "x" * (XLSX_CELL_CHARS + 10))]
+    sheet.append(cells)
+    target = tmp_path / "w.xlsx"
+    workbook.save(target)
+    row = [c for c in openpyxl.load_workbook(target)["S"][1]]
+    assert row[0].value == "a[U+FFFE]b[U+FFFF]c[U+D800]d[U+0007]"
+    assert (row[1].value, row[1].data_type) == ("#N/A", "s")
+    assert row[2].value.startswith("x" * XLSX_CELL_CHARS + " … [cut here: 16,010 characters")
+
+
+def test_links_never_lead_an_export_into_evidence_or_onto_an_original(small_case, tmp_path):
+    """A case whose evidence folder is a link to where it is kept, and a link planted where the
+    export makes its partial file: neither is written through."""
+    evidence = small_case / "evidence"
+    kept = tmp_path / "evidence-kept"
+    evidence.rename(kept)
+    evidence.symlink_to(kept)
+    result = run_cli("export", small_case, "--format", "csv", "--out", evidence / "x.csv")
+    assert result.exit_code == 1 and "inside the evidence store" in result.output
+    assert not (kept / "x.csv").exists()
+    original = tmp_path / "in" / "a.eml"
+    before = original.read_bytes()
+    folder = small_case / "out" / "export"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / ".schedule.csv.partial").symlink_to(original)
+    written = export(small_case, "csv")
+    assert original.read_bytes() == before
+    assert not written.is_symlink() and written.read_bytes().startswith("\ufeffSeq".encode())
