@@ -564,15 +564,33 @@ def read_timeline(path: Path) -> Iterator[dict[str, Any]]:
             yield json.loads(line)
 
 
+class ChainCheck:
+    """The chain of timeline rows recomputed a row at a time, for a reader that streams them
+    (``verify``, an export): :meth:`add` says what is wrong with the next row, or None."""
+
+    def __init__(self) -> None:
+        self.chain, self.count = GENESIS, 0
+
+    def add(self, row: dict[str, Any]) -> str | None:
+        self.count += 1
+        stored = row.pop("chain", None)
+        try:
+            if row.get("seq") != self.count:
+                return f"row {self.count} carries seq {row.get('seq')}"
+            self.chain = chain_next(self.chain, row)
+            if stored != self.chain:
+                return (f"row {self.count} (event {row.get('event_id')}) does not match its "
+                        f"chain value")
+            return None
+        finally:
+            row["chain"] = stored
+
+
 def check_chain(rows: Iterable[dict[str, Any]]) -> tuple[str | None, int, str]:
     """Recompute the chain of timeline rows: (first problem or None, rows, last chain value)."""
-    chain = GENESIS
-    count = 0
-    for count, row in enumerate(rows, 1):
-        stored = row.pop("chain", None)
-        if row.get("seq") != count:
-            return f"row {count} carries seq {row.get('seq')}", count, chain
-        chain = chain_next(chain, row)
-        if stored != chain:
-            return f"row {count} (event {row.get('event_id')}) does not match its chain value", count, chain
-    return None, count, chain
+    check = ChainCheck()
+    for row in rows:
+        problem = check.add(row)
+        if problem:
+            return problem, check.count, check.chain
+    return None, check.count, check.chain

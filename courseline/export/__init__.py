@@ -46,9 +46,9 @@ from courseline.casefile import CASE_FILE, Case
 from courseline.collectors.hashing import hash_file
 from courseline.pipeline import DB_FILE, EVIDENCE_DIR, OUT_DIR
 from courseline.timeline.db import CaseDB, check_audit_chain
-from courseline.timeline.event import GENESIS, canonical_json, read_json, sha256_hex
+from courseline.timeline.event import canonical_json, read_json, sha256_hex
 from courseline.timeline.records import NOT_HASHED
-from courseline.timeline.seal import chain_next
+from courseline.timeline.seal import ChainCheck
 
 EXPORT_DIR = "export"        # CASE/out/export/: the exports' default place
 
@@ -106,24 +106,22 @@ class SealedTimeline:
         is read; raises :class:`ExportError` where the rows stop matching the seal, which may be
         after the last row (a row removed from the end), so a writer must not keep its output
         until this is exhausted."""
-        chain, count = GENESIS, 0
+        check = ChainCheck()
         with self.timeline.open("rb") as handle:
             for count, line in enumerate(handle, 1):
                 row = self._row(line, count)
-                stored = row.pop("chain", None)
-                chain = chain_next(chain, row)
-                if stored != chain or row.get("seq") != count:
-                    self._broken(f"row {count} does not match its chain value")
+                problem = check.add(row)
+                if problem:
+                    self._broken(problem)
                 # The chain ties the rows together; only the event id ties a row to what its
                 # fields say (a row rewritten and re-chained has the old id).
                 if sha256_hex(canonical_json({k: v for k, v in row.items()
                                               if k not in NOT_HASHED})) != row.get("event_id"):
                     self._broken(f"row {count}'s event_id is not the hash of its fields")
-                row["chain"] = stored
                 yield line, row
-        if (chain, count) != (self.seal, self.events):
-            self._broken(f"its {count} rows end at chain {chain[:16]}…, the manifest's seal is "
-                         f"{self.seal[:16]}… over {self.events} events")
+        if (check.chain, check.count) != (self.seal, self.events):
+            self._broken(f"its {check.count} rows end at chain {check.chain[:16]}…, the "
+                         f"manifest's seal is {self.seal[:16]}… over {self.events} events")
 
     def _row(self, line: bytes, count: int) -> dict[str, Any]:
         try:
