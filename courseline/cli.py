@@ -539,7 +539,7 @@ def _list_annotations(log) -> None:
 def diary_template(case: Path) -> None:
     """Write an incident diary for the victim to fill in, one row per incident.
 
-    Writes CASE/diary-template.csv (and CASE/diary-template.xlsx when openpyxl is installed):
+    Writes CASE/diary-template.csv and CASE/diary-template.xlsx:
     when it happened and how sure they are, when the entry was written, where, how (in person,
     a call, WhatsApp...), who and the account they used, what happened in their own words,
     threats word for word, witnesses, the effect on them, police contact and crime reference,
@@ -557,8 +557,6 @@ def diary_template(case: Path) -> None:
         _fail(f"{exc} already exists: fill that one in, or move it away to get a new one")
     for path in written:
         out.print(f"Wrote {path}")
-    if len(written) == 1:
-        out.print("(An Excel copy is written too when openpyxl is installed: pip install openpyxl.)")
 
 
 @main.command()

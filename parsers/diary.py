@@ -27,8 +27,7 @@ empty row is no record. Lines starting with ``#`` before the header are the temp
 
 Not read: spreadsheets other than the template's layout (the header must hold ``incident_date``
 and ``what_happened``); formulas (a workbook is read for its stored values only). An ``.xlsx`` is
-read when openpyxl is installed (``pip install openpyxl``); without it the file is listed with a
-note saying so.
+read with openpyxl.
 
 Checked on: files written by ``courseline diary-template`` and filled in by hand (synthetic).
 """
@@ -96,8 +95,8 @@ _NUMBER = re.compile(r"^\+?[\d ()\-]{7,}$")
 
 
 def write_template(folder: Path) -> list[Path]:
-    """Write the diary template into ``folder``: a CSV, and an Excel workbook when openpyxl is
-    installed. Returns the files written; an existing file is never replaced."""
+    """Write the diary template into ``folder``: a CSV and an Excel workbook. Returns the files
+    written; an existing file is never replaced."""
     written = []
     target = folder / "diary-template.csv"
     if target.exists():
@@ -110,10 +109,8 @@ def write_template(folder: Path) -> list[Path]:
     csv.writer(buffer, lineterminator="\r\n").writerow(NAMES)
     target.write_text("\r\n".join(lines) + "\r\n" + buffer.getvalue(), encoding="utf-8")
     written.append(target)
-    try:
-        import openpyxl
-    except ImportError:
-        return written
+    import openpyxl   # here, not at the top: every command imports every parser
+
     workbook = openpyxl.Workbook()
     sheet = workbook.active
     sheet.title = "Diary"
@@ -201,13 +198,8 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, list]]:
 
 
 def _workbook_rows(path: Path) -> Iterator[tuple[int, list]]:
-    try:
-        import openpyxl
-    except ImportError:
-        yield 0, Reject("source", "an Excel diary is read with openpyxl, which is not "
-                                  "installed: pip install openpyxl, then build again (or save "
-                                  "the sheet as CSV and add that)")
-        return
+    import openpyxl
+
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as error:   # openpyxl raises many kinds on a damaged workbook

@@ -484,14 +484,18 @@ def _write_part_in_worker(job: SealJob) -> SealedPart:
     return write_part(job, _count_rows)
 
 
+def exhibit_key(label: str) -> tuple[str, int, str]:
+    """Exhibits in the order people number them: AO/2 before AO/10."""
+    head, _, number = label.rpartition("/")
+    return head, int(number) if number.isdigit() else 0, label
+
+
 def manifest(db: CaseDB, sources: list[SourceRow], exhibits: dict[str, str],
              seal: Seal, conduct: ConductAccumulator, case_reference: str,
              version: str) -> dict[str, Any]:
     """The manifest: every file, what became of its records, the merges and the seal."""
     def exhibit_order(source: SourceRow) -> tuple:
-        label = exhibits[source.entry]
-        head, _, number = label.rpartition("/")
-        return (head, int(number) if number.isdigit() else 0, label, source.case_path)
+        return (*exhibit_key(exhibits[source.entry]), source.case_path)
 
     merged = dict(db.conn.execute(
         "SELECT e.source_id, COUNT(*) FROM merges m JOIN events e ON e.id = m.absorbed "

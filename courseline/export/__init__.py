@@ -48,7 +48,7 @@ from courseline.pipeline import DB_FILE, EVIDENCE_DIR, OUT_DIR
 from courseline.timeline.db import CaseDB, check_audit_chain
 from courseline.timeline.event import canonical_json, read_json, sha256_hex
 from courseline.timeline.records import NOT_HASHED
-from courseline.timeline.seal import ChainCheck
+from courseline.timeline.seal import ChainCheck, exhibit_key
 
 EXPORT_DIR = "export"        # CASE/out/export/: the exports' default place
 
@@ -284,10 +284,7 @@ def made_by() -> str:
 
 def exhibit_labels(row: dict[str, Any]) -> str:
     """The row's exhibit references in exhibit order (AO/2 before AO/10), each once."""
-    def order(label: str) -> tuple[str, int, str]:
-        head, _, number = label.rpartition("/")
-        return head, int(number) if number.isdigit() else 0, label
-    return "; ".join(sorted({p["exhibit"] for p in row["provenance"]}, key=order))
+    return "; ".join(sorted({p["exhibit"] for p in row["provenance"]}, key=exhibit_key))
 
 
 def call_summary(row: dict[str, Any]) -> str:
