@@ -82,6 +82,8 @@ FORMATS: dict[str, Format] = {f.name: f for f in (
     Format("parquet", "timeline.parquet", "the timeline with typed columns (Parquet)",
            "parquet:write"),
     Format("jsonl", "timeline.jsonl", "a copy of the sealed timeline (JSONL)", "jsonl_copy:write"),
+    Format("case-uco", "case-uco.jsonld", "a CASE/UCO provenance graph (JSON-LD)",
+           "case_uco:write"),
 )}
 
 
@@ -245,6 +247,7 @@ def export_case(case: Case, format_name: str, out: Path | None = None) -> Export
         os.close(handle)
         partial = Path(name)
         fmt.write(sealed, partial)
+        _readable_as_a_new_file(partial)
         os.replace(partial, target)
     except OSError as exc:   # a full disk, a folder we may not write to
         raise ExportError(f"could not write {target}: {exc.strerror or exc}") from exc
@@ -252,6 +255,14 @@ def export_case(case: Case, format_name: str, out: Path | None = None) -> Export
         if partial is not None:
             partial.unlink(missing_ok=True)
     return ExportResult(fmt, target, sealed.events, sealed.seal)
+
+
+def _readable_as_a_new_file(path: Path) -> None:
+    """mkstemp makes a file only its owner may read; an export is for handing on, so it gets
+    the permissions any new file would (the user's umask)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(path, 0o666 & ~mask)
 
 
 def record_export(case: Case, result: ExportResult) -> str | None:

@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from courseline.export import FORMATS
+from courseline.export import FORMATS, case_uco
 from courseline.export.parquet import timeline_rows as parquet_rows
 from courseline.export.timesketch import MANDATORY, timeline_row as timesketch_row
 from tests_support import copy_case, read_jsonl, run_cli
@@ -79,7 +79,8 @@ def test_exports_go_to_out_export_under_their_names(demo_exports):
     assert {fmt: path.relative_to(case).as_posix() for fmt, path in paths.items()} == {
         "csv": "out/export/schedule.csv", "xlsx": "out/export/schedule.xlsx",
         "timesketch": "out/export/timesketch.jsonl", "timesketch-csv": "out/export/timesketch.csv",
-        "parquet": "out/export/timeline.parquet", "jsonl": "out/export/timeline.jsonl"}
+        "parquet": "out/export/timeline.parquet", "jsonl": "out/export/timeline.jsonl",
+        "case-uco": "out/export/case-uco.jsonld"}
     assert not list((case / "out" / "export").glob(".*partial"))
 
 
@@ -100,10 +101,12 @@ def _rows_back(fmt: str, path: Path) -> list[dict]:
         return read_jsonl(path)
     if fmt == "parquet":
         return list(parquet_rows(path))
+    if fmt == "case-uco":
+        return [json.loads(line) for line in case_uco.timeline_lines(path)]
     return [timesketch_row(event) for event in read_jsonl(path)]
 
 
-@pytest.mark.parametrize("fmt", ["jsonl", "parquet", "timesketch"])
+@pytest.mark.parametrize("fmt", ["jsonl", "parquet", "timesketch", "case-uco"])
 def test_exports_of_every_field_give_back_the_sealed_rows_and_the_seal(demo_exports, sealed_rows,
                                                                        fmt):
     case, paths = demo_exports
