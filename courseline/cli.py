@@ -25,6 +25,7 @@ from courseline import __version__
 from courseline.casefile import (
     CASE_FILE,
     DEFAULT_PREFIX,
+    Case,
     CaseFileError,
     case_template,
     load_case,
@@ -34,6 +35,7 @@ from courseline.casefile import (
 )
 from courseline.collectors.hashing import hash_file
 from courseline.export import FORMATS as EXPORT_FORMATS
+from courseline.export import ExportResult
 from courseline.pipeline import (
     DB_FILE,
     OUT_DIR,
@@ -323,18 +325,35 @@ def report(case: Path, pdf: bool, redact: bool, view: str) -> None:
 
 
 @main.command()
-@click.argument("case", type=click.Path(path_type=Path, file_okay=False, exists=True))
-def verify(case: Path) -> None:
+@click.argument("case", required=False, type=click.Path(path_type=Path, file_okay=False,
+                                                        exists=True))
+@click.option("--pack", "pack_file", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="Check an evidence pack (a zip from `courseline pack`) on its own, instead of "
+              "a case folder.")
+def verify(case: Path | None, pack_file: Path | None) -> None:
     """Check that every hash and the seal reproduce; exit 0 only if they all do.
 
-    Re-hashes the evidence, checks the audit log's chain and the timeline's chain, re-parses
-    everything into a fresh database in a temporary folder and compares every output.
+    For a case folder: re-hashes the evidence, checks the audit log's chain and the timeline's
+    chain, re-parses everything into a fresh database in a temporary folder and compares every
+    output. For an evidence pack (--pack): checks every file against its SHA256SUMS, recomputes
+    the event ids and the seal, checks the audit log's chain and that the timeline, manifest and
+    report are the files the log says were made for that seal. Nothing is written either way.
 
-    Example: courseline verify cases/op-1234
+    \b
+    Examples:
+      courseline verify cases/op-1234
+      courseline verify --pack evidence-pack.zip
     """
-    from courseline.verify import verify_case
+    if (case is None) == (pack_file is None):
+        _fail("give either a case folder or --pack PACK.zip (one of them)")
+    if pack_file is not None:
+        from courseline.pack import verify_pack
 
-    outcome = verify_case(_open_case(case), TerminalProgress())
+        outcome = verify_pack(pack_file)
+    else:
+        from courseline.verify import verify_case
+
+        outcome = verify_case(_open_case(case), TerminalProgress())
     for line in outcome.checked:
         out.print(f"ok    {line}")
     if outcome.differences:
@@ -371,6 +390,8 @@ def export(case: Path, format_name: str, target: Path | None) -> None:
       timesketch-csv  timesketch.csv    the same, as CSV
       parquet         timeline.parquet  every field, typed, for pandas, DuckDB or Spark
       jsonl           timeline.jsonl    a copy of the sealed timeline itself
+      case-uco        case-uco.jsonld   CASE/UCO 1.5.0 graph: files with hashes and exhibits,
+                                        the collect, parse and build actions, every event
 
     \b
     Examples:
@@ -378,9 +399,15 @@ def export(case: Path, format_name: str, target: Path | None) -> None:
       courseline export cases/op-1234 --format timesketch --out ~/ts/op-1234.jsonl
       courseline export cases/op-1234 --format parquet
     """
+    result = _export(_open_case(case), format_name, target)
+    out.print(f"Exported {result.events} events, sealed {result.seal}, as "
+              f"{result.format.description}.")
+    out.print(f"Written to {result.path}")
+
+
+def _export(loaded: Case, format_name: str, target: Path | None) -> ExportResult:
     from courseline.export import ExportError, export_case, record_export
 
-    loaded = _open_case(case)
     try:
         result = export_case(loaded, format_name, target)
     except ExportError as exc:
@@ -388,9 +415,63 @@ def export(case: Path, format_name: str, target: Path | None) -> None:
     not_audited = record_export(loaded, result)
     if not_audited:
         _warn(f"the export was not entered in the case's audit log ({not_audited})")
-    out.print(f"Exported {result.events} events, sealed {result.seal}, as "
-              f"{result.format.description}.")
-    out.print(f"Written to {result.path}")
+    return result
+
+
+@main.command()
+@click.argument("case", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@click.option("--out", "target", type=click.Path(path_type=Path, dir_okay=False),
+              help="Where to write the zip (default: CASE/out/export/evidence-pack.zip). Never "
+              "inside evidence/, an original export, or the top of out/.")
+def pack(case: Path, target: Path | None) -> None:
+    """Write the evidence pack: one zip to hand on, that the recipient can check.
+
+    It holds the report (HTML and PDF), the timeline (JSONL and CSV), the manifest, the audit
+    log, the reviewers' annotations, docs/VERIFYING.md (how to check it all) and SHA256SUMS. The
+    report is made first when it is missing or older than the timeline or the annotations. The
+    same case gives the same zip, byte for byte; the pack is entered in the audit log.
+
+    \b
+    Examples:
+      courseline pack cases/op-1234
+      courseline pack cases/op-1234 --out /media/usb/op-1234-pack.zip
+    Check it:
+      courseline verify --pack cases/op-1234/out/export/evidence-pack.zip
+      (or unzip it and run `sha256sum -c SHA256SUMS` in its folder)
+    """
+    written = _pack(case, target)
+    out.print(f"Check it with `courseline verify --pack {written}`, or unzip it and run "
+              f"`sha256sum -c SHA256SUMS` in its folder (docs/VERIFYING.md inside says more).")
+
+
+def _pack(case: Path, target: Path | None) -> Path:
+    from courseline.export import (EXPORT_DIR, ExportError, open_sealed, record_output,
+                                   write_new_file)
+    from courseline.pack import PACK_FILE, PackError, current_report, write_pack
+
+    loaded = _open_case(case)
+    try:
+        up_to_date = current_report(loaded, open_sealed(loaded).seal) is not None
+    except ExportError:
+        up_to_date = False   # not built, or changed since: the report's build says which
+    if not up_to_date:
+        out.print("The report is missing or older than the timeline or the annotations: "
+                  "making it first.")
+        _report(case, pdf=True)
+        loaded = _open_case(case)
+    written = target if target is not None else loaded.folder / OUT_DIR / EXPORT_DIR / PACK_FILE
+    try:
+        sealed, files = write_new_file(loaded, written, lambda partial: write_pack(loaded, partial))
+    except (ExportError, PackError) as exc:
+        _fail(str(exc))
+    not_audited = record_output(loaded, "pack", {"seal": sealed.seal, "events": sealed.events},
+                                written)
+    if not_audited:
+        _warn(f"the pack was not entered in the case's audit log ({not_audited})")
+    out.print(f"Evidence pack of {sealed.events} events, sealed {sealed.seal}: "
+              f"{files} files.")
+    out.print(f"Written to {written}")
+    return written
 
 
 def _checked_identifiers(option: str, values: tuple[str, ...]) -> list[str]:
@@ -565,7 +646,8 @@ def demo(folder: Path | None) -> None:
     """Build a realistic synthetic case end to end and print where its report is.
 
     FOLDER defaults to ./courseline-demo. The people, numbers and addresses are invented
-    (example.org addresses, Ofcom drama numbers).
+    (example.org addresses, Ofcom drama numbers). Writes the report with its PDF, every export
+    (out/export/) and the evidence pack (out/export/evidence-pack.zip).
     """
     from courseline.demo import write_demo_case
 
@@ -576,6 +658,10 @@ def demo(folder: Path | None) -> None:
     out.print(f"Demo case written to {folder}")
     _annotate_demo(folder)
     _report(folder, pdf=True)
+    loaded = _open_case(folder)
+    made = [_export(loaded, name, None).path.name for name in EXPORT_FORMATS]
+    out.print(f"Exports for other tools in {folder / OUT_DIR / 'export'}: {', '.join(made)}")
+    _pack(folder, None)
 
 
 def _annotate_demo(folder: Path) -> None:

@@ -20,7 +20,7 @@ from courseline.timeline.event import Event, canonical_json, clean_text, sha256_
 from courseline.timeline.identity import PLATFORM_SCHEMES, normalise
 from courseline.timeline.timeutil import normalise as normalise_time
 
-# Fields a third party strips from a timeline row to recompute its event_id (docs/VERIFYING.md).
+# Fields a third party strips from a timeline row to recompute its event_id (courseline/docs/VERIFYING.md).
 NOT_HASHED = ("event_id", "seq", "chain", "provenance", "sender_person", "recipient_persons")
 
 

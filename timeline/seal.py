@@ -2,7 +2,7 @@
 
 The timeline is ordered by (instant, ``event_id``). Each row carries ``chain`` =
 sha256(previous chain ‖ sha256(canonical row without ``chain``)), hex strings joined as text,
-starting from 64 zeros; the last chain value is the seal. ``docs/VERIFYING.md`` recomputes it with
+starting from 64 zeros; the last chain value is the seal. ``courseline/docs/VERIFYING.md`` recomputes it with
 the standard library alone.
 """
 
@@ -316,7 +316,7 @@ def write_part(job: SealJob, advance: Callable[[int], Any] | None = None) -> Sea
                 data = text.encode("utf-8")
                 hashes.append(hashlib.sha256(data).hexdigest())
                 # The canonical row with its chain value appended last: a reader removes
-                # "chain" and gets back the text the chain covers (docs/VERIFYING.md).
+                # "chain" and gets back the text the chain covers (courseline/docs/VERIFYING.md).
                 line = data[:-1] + _JSONL_END
                 jsonl.write(line)
                 jsonl_lengths.append(len(line))

@@ -1,7 +1,7 @@
 """Exports for other tools, written from the sealed timeline: ``courseline export CASE --format …``.
 
 Every export is made from ``out/timeline.jsonl`` and the seal in ``out/manifest.json``, never from
-a fresh parse: each row's chain value is recomputed as the row is read (docs/VERIFYING.md), and
+a fresh parse: each row's chain value is recomputed as the row is read (courseline/docs/VERIFYING.md), and
 when the rows do not end at the seal the export is thrown away and nothing is replaced. The same
 case gives the same bytes in every format each time; dates inside the files (a workbook's
 properties, zip entry times) are when that timeline was first sealed, from the case's audit log
@@ -35,10 +35,10 @@ import json
 import os
 import sqlite3
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 from courseline import __version__
 from courseline.annotations import ANNOTATIONS_FILE
@@ -50,6 +50,7 @@ from courseline.timeline.event import canonical_json, read_json, sha256_hex
 from courseline.timeline.records import NOT_HASHED
 from courseline.timeline.seal import ChainCheck, exhibit_key
 
+Written = TypeVar("Written")
 EXPORT_DIR = "export"        # CASE/out/export/: the exports' default place
 
 
@@ -236,6 +237,14 @@ def export_case(case: Case, format_name: str, out: Path | None = None) -> Export
     fmt = FORMATS[format_name]
     sealed = open_sealed(case)
     target = out if out is not None else default_target(case, fmt)
+    write_new_file(case, target, lambda partial: fmt.write(sealed, partial))
+    return ExportResult(fmt, target, sealed.events, sealed.seal)
+
+
+def write_new_file(case: Case, target: Path, write: Callable[[Path], Written]) -> Written:
+    """Have ``write`` fill a new file beside ``target``, then put it in place: the target
+    appears complete or not at all, and never where it could change evidence or the case.
+    Returns what ``write`` returned."""
     refuse_unsafe_target(case, target)
     partial: Path | None = None
     try:
@@ -246,15 +255,15 @@ def export_case(case: Case, format_name: str, out: Path | None = None) -> Export
                                         suffix=".partial")
         os.close(handle)
         partial = Path(name)
-        fmt.write(sealed, partial)
+        written = write(partial)
         _readable_as_a_new_file(partial)
         os.replace(partial, target)
+        return written
     except OSError as exc:   # a full disk, a folder we may not write to
         raise ExportError(f"could not write {target}: {exc.strerror or exc}") from exc
     finally:
         if partial is not None:
             partial.unlink(missing_ok=True)
-    return ExportResult(fmt, target, sealed.events, sealed.seal)
 
 
 def _readable_as_a_new_file(path: Path) -> None:
@@ -268,7 +277,15 @@ def _readable_as_a_new_file(path: Path) -> None:
 def record_export(case: Case, result: ExportResult) -> str | None:
     """Enter the export in the case's audit log (what was given out, from which seal, with its
     hash). Returns why it could not be entered (a case on read-only media), or None."""
-    shown = result.path.resolve()
+    return record_output(case, "export", {"format": result.format.name, "seal": result.seal,
+                                          "events": result.events}, result.path)
+
+
+def record_output(case: Case, action: str, parameters: dict[str, Any], path: Path) -> str | None:
+    """Enter a file made from the sealed timeline in the audit log, with the hashes of the
+    timeline and manifest it was made from and its own. Returns why it could not be entered
+    (a case on read-only media), or None."""
+    shown = path.resolve()
     try:
         shown_path = shown.relative_to(case.folder.resolve()).as_posix()
     except ValueError:
@@ -276,13 +293,11 @@ def record_export(case: Case, result: ExportResult) -> str | None:
     out = case.folder / OUT_DIR
     try:
         with CaseDB(case.folder / DB_FILE) as db:
-            db.audit("export", case.info.examiner or "unnamed examiner",
-                     parameters={"format": result.format.name, "seal": result.seal,
-                                 "events": result.events},
+            db.audit(action, case.info.examiner or "unnamed examiner", parameters=parameters,
                      inputs=[{"path": f"{OUT_DIR}/{name}", "sha256": hash_file(out / name).sha256}
                              for name in ("timeline.jsonl", "manifest.json")],
-                     outputs=[{"path": shown_path, "sha256": hash_file(result.path).sha256}])
-    except sqlite3.OperationalError as exc:   # read-only media: the export still stands
+                     outputs=[{"path": shown_path, "sha256": hash_file(path).sha256}])
+    except sqlite3.OperationalError as exc:   # read-only media: the file still stands
         return str(exc)
     return None
 

@@ -311,7 +311,7 @@ def test_verify_fails_when_a_stored_event_is_rewritten_with_a_matching_id(demo_c
 
 
 def test_the_verifying_document_script_checks_a_case(demo_copy, tmp_path):
-    document = (Path(__file__).resolve().parents[2] / "docs" / "VERIFYING.md").read_text()
+    document = (Path(__file__).resolve().parents[2] / "courseline" / "docs" / "VERIFYING.md").read_text()
     script = re.search(r"<!-- verify-script-start -->\n```python\n(.*?)```", document, re.S).group(1)
     path = tmp_path / "check_case.py"
     path.write_text(script)
@@ -343,7 +343,7 @@ def test_the_verifying_document_script_checks_a_case(demo_copy, tmp_path):
 
 
 def test_the_verifying_document_names_the_fields_the_code_leaves_out_of_event_ids():
-    document = (Path(__file__).resolve().parents[2] / "docs" / "VERIFYING.md").read_text()
+    document = (Path(__file__).resolve().parents[2] / "courseline" / "docs" / "VERIFYING.md").read_text()
     listed = re.search(r"NOT_HASHED = (\(.*?\))", document).group(1)
     assert eval(listed) == NOT_HASHED  # a literal tuple of strings, from our own document
 

@@ -1,7 +1,7 @@
 """courseline export: every format of the demo case read back, tied to the seal, byte-identical
 when made again; refusals of an unbuilt or changed timeline and of unsafe places to write.
 
-The seal is recomputed here as docs/VERIFYING.md does it, with the standard library only, so the
+The seal is recomputed here as courseline/docs/VERIFYING.md does it, with the standard library only, so the
 round trip does not lean on the code that wrote the files."""
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def sha256(text: str) -> str:
 
 
 def recomputed_seal(rows: list[dict]) -> tuple[str, int]:
-    """docs/VERIFYING.md: every event_id from the row's fields, and the chain; (seal, rows)."""
+    """courseline/docs/VERIFYING.md: every event_id from the row's fields, and the chain; (seal, rows)."""
     chain = "0" * 64
     for number, row in enumerate(rows, 1):
         row = dict(row)

@@ -1,5 +1,5 @@
 """canonical_json and read_json must write and read exactly what the standard library does:
-docs/VERIFYING.md recomputes every hash with ``json`` alone."""
+courseline/docs/VERIFYING.md recomputes every hash with ``json`` alone."""
 
 import json
 import random
