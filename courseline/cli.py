@@ -269,7 +269,10 @@ def build(case: Path) -> None:
 
 
 def _report(case: Path, earlier: list[Problem] | None = None, *, view: str = "full",
-            redact: bool = False, pdf: bool = False) -> None:
+            redact: bool = False, pdf: bool = False, finish: bool = True) -> list[Problem]:
+    """Build when needed and write the report. With ``finish`` (a command of its own), end
+    the command, with the attention status when something needs a look; otherwise return
+    what needs a look for the caller to say when it has done its part."""
     from courseline.annotations import AnnotationError
     from courseline.report import render_report
 
@@ -296,7 +299,10 @@ def _report(case: Path, earlier: list[Problem] | None = None, *, view: str = "fu
             continue
         else:
             out.print(f"Key to the pseudonyms (for the disclosure officer, not to be disclosed): {path}")
-    _finish((earlier or []) + result.problems)
+    problems = (earlier or []) + result.problems
+    if finish:
+        _finish(problems)
+    return problems
 
 
 @main.command()
@@ -439,27 +445,33 @@ def pack(case: Path, target: Path | None) -> None:
       courseline verify --pack cases/op-1234/out/export/evidence-pack.zip
       (or unzip it and run `sha256sum -c SHA256SUMS` in its folder)
     """
-    written = _pack(case, target)
+    written, problems = _pack(case, target)
     out.print(f"Check it with `courseline verify --pack {written}`, or unzip it and run "
               f"`sha256sum -c SHA256SUMS` in its folder (docs/VERIFYING.md inside says more).")
+    _finish(problems)
 
 
-def _pack(case: Path, target: Path | None) -> Path:
+def _pack(case: Path, target: Path | None) -> tuple[Path, list[Problem]]:
     from courseline.export import (EXPORT_DIR, ExportError, open_sealed, record_output,
-                                   write_new_file)
+                                   refuse_unsafe_target, write_new_file)
     from courseline.pack import PACK_FILE, PackError, current_report, write_pack
 
     loaded = _open_case(case)
+    written = target if target is not None else loaded.folder / OUT_DIR / EXPORT_DIR / PACK_FILE
+    try:
+        refuse_unsafe_target(loaded, written)   # before any report is made for it
+    except ExportError as exc:
+        _fail(str(exc))
     try:
         up_to_date = current_report(loaded, open_sealed(loaded).seal) is not None
     except ExportError:
-        up_to_date = False   # not built, or changed since: the report's build says which
+        up_to_date = False   # not built, or changed since: the report's build says what to do
+    problems: list[Problem] = []
     if not up_to_date:
         out.print("The report is missing or older than the timeline or the annotations: "
                   "making it first.")
-        _report(case, pdf=True)
+        problems = _report(case, pdf=True, finish=False)
         loaded = _open_case(case)
-    written = target if target is not None else loaded.folder / OUT_DIR / EXPORT_DIR / PACK_FILE
     try:
         sealed, files = write_new_file(loaded, written, lambda partial: write_pack(loaded, partial))
     except (ExportError, PackError) as exc:
@@ -471,7 +483,7 @@ def _pack(case: Path, target: Path | None) -> Path:
     out.print(f"Evidence pack of {sealed.events} events, sealed {sealed.seal}: "
               f"{files} files.")
     out.print(f"Written to {written}")
-    return written
+    return written, problems
 
 
 def _checked_identifiers(option: str, values: tuple[str, ...]) -> list[str]:

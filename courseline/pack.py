@@ -30,6 +30,7 @@ import hashlib
 import json
 import re
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -37,13 +38,12 @@ from importlib import resources
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
-from courseline.annotations import ANNOTATIONS_FILE
+from courseline.annotations import ANNOTATIONS_FILE, AnnotationError, AnnotationLog
 from courseline.casefile import Case
 from courseline.export import SealedTimeline, open_sealed
 from courseline.pipeline import DB_FILE, OUT_DIR
 from courseline.timeline.db import CaseDB, check_audit_chain
 from courseline.timeline.event import canonical_json, read_json, sha256_hex
-from courseline.timeline.records import NOT_HASHED
 from courseline.timeline.event import GENESIS
 from courseline.timeline.seal import ChainCheck
 from courseline.verify import Outcome
@@ -83,9 +83,7 @@ def current_report(case: Case, seal: str) -> dict[str, Any] | None:
     for entry in entries:
         if entry["action"] in ("build", "annotate"):
             last = None   # a later build or annotation makes any earlier report out of date
-        parameters = entry["parameters"]
-        if entry["action"] == "report" and parameters.get("seal") == seal and parameters.get(
-                "view") == "full" and not parameters.get("redact") and parameters.get("pdf"):
+        if _is_full_report(entry) and entry["parameters"].get("seal") == seal:
             last = entry
     if last is None:
         return None
@@ -95,6 +93,17 @@ def current_report(case: Case, seal: str) -> dict[str, Any] | None:
         if not path.is_file() or _sha256_file(path) != written.get(in_case):
             return None
     return last
+
+
+def _check_annotations(case: Case) -> None:
+    """The annotations file must be the one the audit log ends at (the pack's check insists)."""
+    log = AnnotationLog(case.folder)
+    try:
+        with CaseDB(case.folder / DB_FILE, read_only=True) as db:
+            log.check_end(db, log.entries())
+    except AnnotationError as exc:
+        raise PackError(f"{exc}; nothing was packed. Run `courseline verify {case.folder}`") \
+            from None
 
 
 def pack_members(case: Case, report: dict[str, Any]) -> list[tuple[str, Path | bytes]]:
@@ -123,6 +132,7 @@ def write_pack(case: Case, target: Path) -> tuple[SealedTimeline, int]:
     sealed = open_sealed(case)
     for _ in sealed.lines():   # the timeline still ends at its seal, row by row
         pass
+    _check_annotations(case)
     report = current_report(case, sealed.seal)
     if report is None:
         raise PackError(f"{case.folder / OUT_DIR / 'report.pdf'} is missing or does not show the "
@@ -190,6 +200,14 @@ def _sha256_file(path: Path) -> str:
 
 # -- checking a pack on its own ---------------------------------------------------------------
 
+NEEDED = ("manifest.json", "timeline/timeline.jsonl", "timeline/timeline.csv",
+          "report/report.html", "report/report.pdf", AUDIT)
+
+
+class Damaged(Exception):
+    """A member of the pack that cannot be read as what it should be."""
+
+
 @dataclass
 class _Pack:
     zip: zipfile.ZipFile
@@ -208,38 +226,57 @@ class _Pack:
                 digest.update(block)
         return digest.hexdigest()
 
+    def json_lines(self, name: str) -> Iterator[tuple[int, bytes, Any]]:
+        """(line number, line, value) of each line of a JSON-lines member."""
+        with self.open(name) as handle:
+            for number, line in enumerate(handle, 1):
+                try:
+                    yield number, line, read_json(line)
+                except ValueError as exc:
+                    raise Damaged(f"{name} line {number} is not JSON ({exc})") from None
+
 
 def verify_pack(path: Path) -> Outcome:
     """Check a pack without the case: its sums, the seal, the audit log, and that the report
-    and timeline files are those the log says were written for this seal."""
+    and timeline files are those the log says were made for this seal. A damaged pack is
+    reported, never a crash."""
     outcome = Outcome()
     try:
         with zipfile.ZipFile(path) as archive:
-            pack = _open_pack(archive, path)
+            pack, problem = _open_pack(archive)
             if pack is None:
-                outcome.differences.append(f"{path} is not a courseline evidence pack: it does "
-                                           f"not hold one folder with a {SUMS} file")
+                outcome.differences.append(f"{path} is not a courseline evidence pack: {problem}")
                 return outcome
             _verify_members(pack, outcome)
-    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+    except Damaged as exc:
+        outcome.differences.append(f"{path}: {exc}")
+    except (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, NotImplementedError,
+            OSError) as exc:   # damaged, encrypted or in a compression Python cannot read
         outcome.differences.append(f"{path} cannot be read as a zip file ({exc})")
     return outcome
 
 
-def _open_pack(archive: zipfile.ZipFile, path: Path) -> _Pack | None:
-    tops = {PurePosixPath(name).parts[0] for name in archive.namelist() if name}
+def _open_pack(archive: zipfile.ZipFile) -> tuple[_Pack | None, str]:
+    names = archive.namelist()
+    if len(names) != len(set(names)):
+        twice = sorted({name for name in names if names.count(name) > 1})
+        return None, f"it holds {', '.join(twice)} more than once"
+    tops = {PurePosixPath(name).parts[0] for name in names if name}
     if len(tops) != 1:
-        return None
+        return None, "it does not hold one folder"
     pack = _Pack(archive, tops.pop())
-    return pack if pack.has(SUMS) else None
+    if not pack.has(SUMS):
+        return None, f"its folder holds no {SUMS} file"
+    return pack, ""
 
 
 def _verify_members(pack: _Pack, outcome: Outcome) -> None:
-    listed = _read_sums(pack, outcome)
-    if listed is None:
-        return
+    listed = _read_sums(pack)
     held = {name.removeprefix(f"{pack.top}/") for name in pack.zip.namelist()
             if not name.endswith("/")} - {SUMS}
+    missing = [name for name in NEEDED if name not in held]
+    if missing:
+        raise Damaged(f"the pack lacks {', '.join(missing)}")
     bad = [name for name in sorted(listed) if name in held and pack.sha256(name) != listed[name]]
     problem = None
     if held - listed.keys():
@@ -249,89 +286,113 @@ def _verify_members(pack: _Pack, outcome: Outcome) -> None:
     elif bad:
         problem = f"{', '.join(bad)} no longer match(es) the SHA-256 in {SUMS}"
     outcome.check(problem, f"{SUMS}: all {len(listed)} files match their SHA-256")
-    manifest = _json_member(pack, "manifest.json", outcome)
-    if manifest is None:
-        return
-    seal, events = manifest["seal"]["value"], manifest["seal"]["events"]
+    seal, events = _seal_of(pack)
     outcome.seal = seal
     outcome.check(_timeline_problem(pack, seal, events),
                   f"timeline/timeline.jsonl: {events} events, every event id and the chain "
                   f"recomputed; it ends at the seal {seal}")
-    entries = _audit_problem_and_entries(pack, outcome)
+    entries = _audit_entries_checked(pack, outcome)
     if entries is None:
         return
-    builds = [e for e in entries if e["action"] == "build"]
-    last_build = builds[-1] if builds else None
+    last_build = _last(entries, lambda e: e["action"] == "build")
     outcome.check(_written_by(pack, last_build, "build", seal, BUILT),
                   "the timeline, its CSV and the manifest are those the last build entered in "
                   "the audit log for this seal")
-    reports = [e for e in entries if e["action"] == "report" and e["parameters"].get("pdf")
-               and e["parameters"].get("view") == "full" and not e["parameters"].get("redact")]
-    outcome.check(_written_by(pack, reports[-1] if reports else None, "report", seal, REPORTED),
-                  "the report and its PDF are those the audit log says were made for this seal")
-    if pack.has(ANNOTATIONS_FILE):
-        outcome.check(_annotations_problem(pack, entries),
+    report = _last(entries, _is_full_report)
+    last_annotation = _last(entries, lambda e: e["action"] == "annotate")
+    later = max((e["seq"] for e in (last_build, last_annotation) if e), default=0)
+    problem = _written_by(pack, report, "report", seal, REPORTED)
+    if problem is None and report is not None and report["seq"] < later:
+        problem = (f"the report was made (audit entry {report['seq']}) before the last build or "
+                   f"annotation (entry {later}): it does not show the timeline as packed")
+    outcome.check(problem, "the report and its PDF are those the audit log says were made for "
+                           "this seal, after the last build and annotation")
+    if pack.has(ANNOTATIONS_FILE) or last_annotation is not None:
+        outcome.check(_annotations_problem(pack, last_annotation),
                       f"{ANNOTATIONS_FILE}: its chain ends where the audit log's last "
                       f"annotation says")
 
 
-def _read_sums(pack: _Pack, outcome: Outcome) -> dict[str, str] | None:
+def _is_full_report(entry: dict[str, Any]) -> bool:
+    parameters = entry["parameters"]
+    return (entry["action"] == "report" and bool(parameters.get("pdf"))
+            and parameters.get("view") == "full" and not parameters.get("redact"))
+
+
+def _last(entries: list[dict[str, Any]], wanted: Any) -> dict[str, Any] | None:
+    return next((entry for entry in reversed(entries) if wanted(entry)), None)
+
+
+def _read_sums(pack: _Pack) -> dict[str, str]:
+    """SHA256SUMS as `sha256sum` writes it (text or binary mark; LF or CRLF line ends)."""
     listed: dict[str, str] = {}
     with pack.open(SUMS) as handle:
         for number, raw in enumerate(handle, 1):
-            line = raw.decode("utf-8", "replace").rstrip("\n")
-            found = re.fullmatch(r"([0-9a-f]{64}) [ *](.+)", line)
-            if not found or ".." in PurePosixPath(found.group(2)).parts or \
-                    found.group(2).startswith("/"):
-                outcome.differences.append(f"{SUMS} line {number} is not a SHA-256 and a file "
-                                           f"of the pack: {line[:80]!r}")
-                return None
-            listed[found.group(2)] = found.group(1)
+            line = raw.decode("utf-8", "replace").rstrip("\r\n")
+            found = re.fullmatch(r"([0-9a-fA-F]{64}) [ *](.+)", line)
+            name = found.group(2) if found else ""
+            if not found or ".." in PurePosixPath(name).parts or name.startswith("/"):
+                raise Damaged(f"{SUMS} line {number} is not a SHA-256 and a file of the pack: "
+                              f"{line[:80]!r}")
+            if name in listed:
+                raise Damaged(f"{SUMS} lists {name} twice")
+            listed[name] = found.group(1).lower()
     return listed
 
 
-def _json_member(pack: _Pack, name: str, outcome: Outcome) -> Any:
+def _seal_of(pack: _Pack) -> tuple[str, int]:
     try:
-        with pack.open(name) as handle:
-            return json.load(handle)
-    except (KeyError, ValueError) as exc:
-        outcome.differences.append(f"{name} cannot be read ({exc})")
-        return None
+        with pack.open("manifest.json") as handle:
+            seal = json.load(handle)["seal"]
+        value, events = seal["value"], seal["events"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise Damaged(f"manifest.json has no seal that can be read ({exc!r})") from None
+    if not isinstance(value, str) or not isinstance(events, int):
+        raise Damaged("manifest.json has no seal that can be read")
+    return value, events
 
 
 def _timeline_problem(pack: _Pack, seal: str, events: int) -> str | None:
     check = ChainCheck()
     with pack.open("timeline/timeline.jsonl") as handle:
-        for count, line in enumerate(handle, 1):
-            try:
-                row = read_json(line)
-            except ValueError:
-                return f"timeline/timeline.jsonl row {count} is not JSON"
-            if sha256_hex(canonical_json({k: v for k, v in row.items()
-                                          if k not in NOT_HASHED})) != row.get("event_id"):
-                return f"timeline/timeline.jsonl row {count}: its event_id is not the hash of " \
-                       f"its fields"
-            problem = check.add(row)
+        for line in handle:
+            _, problem = check.add_line(line)
             if problem:
-                return f"timeline/timeline.jsonl: {problem}"
+                return f"timeline/timeline.jsonl {problem}"
     if (check.chain, check.count) != (seal, events):
         return (f"timeline/timeline.jsonl ends at {check.chain} over {check.count} rows; the "
                 f"manifest's seal is {seal} over {events}")
     return None
 
 
-def _audit_problem_and_entries(pack: _Pack, outcome: Outcome) -> list[dict[str, Any]] | None:
+def _audit_entries_checked(pack: _Pack, outcome: Outcome) -> list[dict[str, Any]] | None:
     rows: list[tuple[int, str, str, str]] = []
-    with pack.open(AUDIT) as handle:
-        for line in handle:
-            item = read_json(line)
-            rows.append((item["seq"], item["entry"], item["prev"], item["hash"]))
+    for number, _, item in pack.json_lines(AUDIT):
+        try:
+            rows.append((int(item["seq"]), str(item["entry"]), str(item["prev"]),
+                         str(item["hash"])))
+        except (KeyError, TypeError, ValueError):
+            raise Damaged(f"{AUDIT} line {number} is not an audit entry") from None
     broken = check_audit_chain(rows)
     head = rows[-1][3] if rows else GENESIS
     outcome.check(f"{AUDIT}: {broken}" if broken else None,
-                  f"{AUDIT}: {len(rows)} entries, chain intact; the hash of its last entry is "
-                  f"{head}")
-    return None if broken else [json.loads(text) for _, text, _, _ in rows]
+                  f"{AUDIT}: {len(rows)} entries, chain intact. The hash of its last entry is "
+                  f"{head}: compare it with the one quoted in the continuity statement, which "
+                  f"shows the log was not rewritten as a whole")
+    if broken:
+        return None
+    entries = []
+    for seq, text, _, _ in rows:
+        try:
+            entry = json.loads(text)
+        except ValueError:
+            entry = None
+        if not (isinstance(entry, dict) and isinstance(entry.get("action"), str)
+                and isinstance(entry.get("parameters"), dict)
+                and isinstance(entry.get("outputs"), list)):
+            raise Damaged(f"{AUDIT} entry {seq} is not an audit entry")
+        entries.append(entry)
+    return entries
 
 
 def _written_by(pack: _Pack, entry: dict[str, Any] | None, action: str, seal: str,
@@ -341,7 +402,8 @@ def _written_by(pack: _Pack, entry: dict[str, Any] | None, action: str, seal: st
     if entry["parameters"].get("seal") != seal:
         return (f"the last {action} in the audit log was for the seal "
                 f"{entry['parameters'].get('seal')}, not the manifest's {seal}")
-    written = {item["path"]: item.get("sha256") for item in entry["outputs"]}
+    written = {item.get("path"): item.get("sha256") for item in entry["outputs"]
+               if isinstance(item, dict)}
     for in_case, in_pack in files:
         if written.get(in_case) != pack.sha256(in_pack):
             return (f"{in_pack} is not the file the {action} of audit entry {entry['seq']} "
@@ -349,16 +411,19 @@ def _written_by(pack: _Pack, entry: dict[str, Any] | None, action: str, seal: st
     return None
 
 
-def _annotations_problem(pack: _Pack, entries: list[dict[str, Any]]) -> str | None:
-    chain, count = GENESIS, 0
-    with pack.open(ANNOTATIONS_FILE) as handle:
-        for count, line in enumerate(handle, 1):
-            row = read_json(line)
-            stored = row.pop("chain", None)
-            chain = sha256_hex(chain + sha256_hex(canonical_json(row)))
-            if chain != stored:
-                return f"{ANNOTATIONS_FILE} line {count}: the chain is broken here"
-    annotated = [e for e in entries if e["action"] == "annotate"]
-    expected = annotated[-1]["outputs"][0]["chain"] if annotated else GENESIS
+def _annotations_problem(pack: _Pack, last: dict[str, Any] | None) -> str | None:
+    outputs = last["outputs"] if last else []
+    expected = outputs[0].get("chain") if outputs and isinstance(outputs[0], dict) else GENESIS
+    if not pack.has(ANNOTATIONS_FILE):
+        return (f"the pack lacks {ANNOTATIONS_FILE}, though the audit log records annotations "
+                f"(entry {last['seq'] if last else '?'})")
+    chain = GENESIS
+    for number, _, row in pack.json_lines(ANNOTATIONS_FILE):
+        if not isinstance(row, dict):
+            return f"{ANNOTATIONS_FILE} line {number} is not an annotation"
+        stored = row.pop("chain", None)
+        chain = sha256_hex(chain + sha256_hex(canonical_json(row)))
+        if chain != stored:
+            return f"{ANNOTATIONS_FILE} line {number}: the chain is broken here"
     return None if chain == expected else (f"{ANNOTATIONS_FILE} ends at {chain}, the audit log's "
                                            f"last annotation at {expected}")

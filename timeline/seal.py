@@ -24,6 +24,7 @@ from courseline.collectors.identify import magic_version, read_only_uri
 from courseline.timeline.conduct import ConductAccumulator, OrderTerms, PlaceTerms
 from courseline.timeline.db import CaseDB, SourceRow
 from courseline.timeline.event import GENESIS, canonical_json, read_json, sha256_hex
+from courseline.timeline.records import NOT_HASHED
 from courseline.timeline.identity import Directory
 from courseline.timeline.indicators import Indicators
 from courseline.timeline.timeutil import civil_clock
@@ -588,6 +589,22 @@ class ChainCheck:
             return None
         finally:
             row["chain"] = stored
+
+    def add_line(self, line: bytes) -> tuple[dict[str, Any] | None, str | None]:
+        """The next line of timeline.jsonl read and checked: (its row, or None when it is not
+        one; what is wrong with it, or None). The chain ties the rows together; only the event
+        id ties a row to what its fields say (a row rewritten and re-chained keeps the old id)."""
+        try:
+            row = read_json(line)
+        except ValueError:
+            return None, f"row {self.count + 1} is not JSON"
+        if not isinstance(row, dict):
+            return None, f"row {self.count + 1} is not a timeline row"
+        problem = self.add(row)
+        if problem is None and sha256_hex(canonical_json(
+                {k: v for k, v in row.items() if k not in NOT_HASHED})) != row.get("event_id"):
+            problem = f"row {self.count}'s event_id is not the hash of its fields"
+        return row, problem
 
 
 def check_chain(rows: Iterable[dict[str, Any]]) -> tuple[str | None, int, str]:

@@ -46,8 +46,6 @@ from courseline.casefile import CASE_FILE, Case
 from courseline.collectors.hashing import hash_file
 from courseline.pipeline import DB_FILE, EVIDENCE_DIR, OUT_DIR
 from courseline.timeline.db import CaseDB, check_audit_chain
-from courseline.timeline.event import canonical_json, read_json, sha256_hex
-from courseline.timeline.records import NOT_HASHED
 from courseline.timeline.seal import ChainCheck, exhibit_key
 
 Written = TypeVar("Written")
@@ -111,29 +109,14 @@ class SealedTimeline:
         until this is exhausted."""
         check = ChainCheck()
         with self.timeline.open("rb") as handle:
-            for count, line in enumerate(handle, 1):
-                row = self._row(line, count)
-                problem = check.add(row)
+            for line in handle:
+                row, problem = check.add_line(line)
                 if problem:
                     self._broken(problem)
-                # The chain ties the rows together; only the event id ties a row to what its
-                # fields say (a row rewritten and re-chained has the old id).
-                if sha256_hex(canonical_json({k: v for k, v in row.items()
-                                              if k not in NOT_HASHED})) != row.get("event_id"):
-                    self._broken(f"row {count}'s event_id is not the hash of its fields")
                 yield line, row
         if (check.chain, check.count) != (self.seal, self.events):
             self._broken(f"its {check.count} rows end at chain {check.chain[:16]}…, the "
                          f"manifest's seal is {self.seal[:16]}… over {self.events} events")
-
-    def _row(self, line: bytes, count: int) -> dict[str, Any]:
-        try:
-            row = read_json(line)
-        except ValueError:
-            self._broken(f"row {count} is not JSON")
-        if not isinstance(row, dict):
-            self._broken(f"row {count} is not a timeline row")
-        return row
 
     def rows(self) -> Iterator[dict[str, Any]]:
         return (row for _, row in self.lines())
@@ -210,12 +193,18 @@ def refuse_unsafe_target(case: Case, target: Path) -> None:
         if _within(path, original):
             raise ExportError(f"{target} is the original export {source.path} named in "
                               f"{case.file}, or inside it: originals are never written to")
+    out = (folder / OUT_DIR).resolve()
     kept_by_case = path.parent == folder and (
         path.name in (CASE_FILE, ANNOTATIONS_FILE) or path.name.startswith(DB_FILE))
-    if kept_by_case or path.parent == (folder / OUT_DIR).resolve():
+    if kept_by_case or path.parent == out:
         raise ExportError(f"{target} is kept by the case itself (`build` and `report` write the "
                           f"top of out/): write exports under {folder / OUT_DIR / EXPORT_DIR} "
                           f"or outside the case folder")
+    if _within(path, folder) and path.exists() and not _within(path.parent, out):
+        # A file the case holds that case.toml names (an indicator list, a diary) or keeps.
+        raise ExportError(f"{target} is a file the case holds, not an earlier export: write "
+                          f"exports under {folder / OUT_DIR / EXPORT_DIR} or outside the case "
+                          f"folder")
 
 
 def _within(path: Path, folder: Path) -> bool:

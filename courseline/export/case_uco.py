@@ -44,6 +44,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from decimal import Decimal
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,7 +57,7 @@ from courseline.export import ExportError, SealedTimeline
 from courseline.pipeline import DB_FILE, EVIDENCE_DIR, OUT_DIR
 from courseline.timeline.db import CaseDB
 from courseline.timeline.event import canonical_json
-from courseline.timeline.seal import exhibit_key
+from courseline.timeline.seal import ChainCheck, exhibit_key
 
 CASE_VERSION = "case-1.5.0"   # the ontology version the graph is written and validated against
 IRI_ROOT = "https://courseline.invalid/"
@@ -199,10 +200,11 @@ def write(sealed: SealedTimeline, target: Path) -> None:
                 if not source.events or source.events[-1] != event:
                     source.events.append(event)
                 graph.node(_relationship(names, event, source.iri, "Extracted_From",
-                                         link["locator"]))
-            for attached in row["attachments"]:
+                                         link["locator"], key=link["locator"]))
+            for number, attached in enumerate(row["attachments"], 1):
+                # The same file attached twice is two attachments: each its own link.
                 graph.node(_relationship(names, _attachment(attached, sources, attachments, names),
-                                         event, "Attachment_Of"))
+                                         event, "Attachment_Of", key=str(number)))
 
         for node in attachments.values():
             graph.node(node)
@@ -225,9 +227,9 @@ def write(sealed: SealedTimeline, target: Path) -> None:
         for name, iri in sorted(examiners.items(), key=lambda item: item[1]):
             graph.node({"@id": iri, "@type": "uco-identity:Person", "uco-core:name": name})
         graph.close()
-    checked = check_graph(target, case.folder)
+    checked = check_graph(target, case.folder, sealed.seal)
     if checked.problems:
-        raise ExportError(f"the CASE graph failed courseline's own checks, so it was not kept: "
+        raise ExportError("the CASE graph failed courseline's own checks, so it was not kept: "
                           + "; ".join(checked.problems[:5]))
 
 
@@ -246,15 +248,15 @@ def _build_of(audit: list[dict[str, Any]], seal: str) -> dict[str, Any]:
                 if entry["action"] == "build" and entry["parameters"].get("seal") == seal)
 
 
-def _latest(entries: Iterable[dict[str, Any]], action: str, side: str,
-            key: tuple[str, str]) -> dict[str, Any] | None:
-    """The last entry of this action whose inputs or outputs list the file (path, sha256)."""
-    found = None
-    for entry in entries:
-        if entry["action"] == action and any(
-                (item.get("path"), item.get("sha256")) == key for item in entry[side]):
-            found = entry
-    return found
+def _latest_by_file(audit: Iterable[dict[str, Any]], action: str, side: str
+                    ) -> dict[tuple[str, str], dict[str, Any]]:
+    """For each file (path, sha256) the entries of this action list on that side, the last."""
+    latest: dict[tuple[str, str], dict[str, Any]] = {}
+    for entry in audit:
+        if entry["action"] == action:
+            for item in entry[side]:
+                latest[(item.get("path"), item.get("sha256"))] = entry
+    return latest
 
 
 def _provenance_records(sources: dict[tuple[str, str], Source], names: Names
@@ -276,8 +278,9 @@ def _collect_actions(audit: list[dict[str, Any]], sources: dict[tuple[str, str],
                      examiner: Callable[[str], str]) -> dict[int, dict[str, Any]]:
     """One action per `collect` entry that stored a file of the manifest, keyed by its seq."""
     actions: dict[int, dict[str, Any]] = {}
+    collected = _latest_by_file(audit, "collect", "outputs")
     for source in sources.values():
-        entry = _latest(audit, "collect", "outputs", source.key)
+        entry = collected.get(source.key)
         if entry is None:
             continue   # a case built before the audit log recorded collections
         action = actions.setdefault(entry["seq"], {
@@ -301,8 +304,13 @@ def _parse_actions(audit: list[dict[str, Any]], sources: dict[tuple[str, str], S
                    examiner: Callable[[str], str]) -> dict[tuple[str, str], dict[str, Any]]:
     """One action per source a parser read: the last `parse` of it before the build."""
     actions: dict[tuple[str, str], dict[str, Any]] = {}
+    parsed = _latest_by_file(audit, "parse", "inputs")
+    collected_by: dict[str, list[dict[str, Any]]] = {}
+    for collect in collects.values():
+        for item in collect["uco-action:object"]:
+            collected_by.setdefault(item["@id"], []).append(collect)
     for key, source in sorted(sources.items()):
-        entry = _latest(audit, "parse", "inputs", key)
+        entry = parsed.get(key)
         if entry is None:
             continue
         counts = entry["outputs"][0] if entry["outputs"] else {}
@@ -321,8 +329,7 @@ def _parse_actions(audit: list[dict[str, Any]], sources: dict[tuple[str, str], S
             "uco-action:performer": ref(examiner(entry["examiner"])),
             "uco-action:instrument": ref(tool),
             "uco-action:object": [ref(source.iri)]}
-        informed_by = [action_["@id"] for action_ in collects.values()
-                       if ref(source.iri) in action_["uco-action:object"]]
+        informed_by = [collect["@id"] for collect in collected_by.get(source.iri, [])]
         if informed_by:
             action["case-investigation:wasInformedBy"] = [ref(iri) for iri in informed_by]
         actions[key] = action
@@ -420,8 +427,8 @@ def _attachment(attached: dict[str, Any], sources: dict[tuple[str, str], Source]
 
 
 def _relationship(names: Names, source: str, target: str, kind: str,
-                  description: str | None = None) -> dict[str, Any]:
-    node: dict[str, Any] = {"@id": names("Relationship", kind, source, target),
+                  description: str | None = None, key: str = "") -> dict[str, Any]:
+    node: dict[str, Any] = {"@id": names("Relationship", kind, source, target, key),
                             "@type": "uco-core:Relationship",
                             "uco-core:source": ref(source), "uco-core:target": ref(target),
                             "uco-core:kindOfRelationship": kind,
@@ -545,13 +552,19 @@ def _location_nodes(location: dict[str, Any], event: str, names: Names
         if location.get(key) is not None:
             # A JSON number would be read as xsd:double; the ontology asks for xsd:decimal.
             facet[f"uco-location:{prop}"] = {"@type": "xsd:decimal",
-                                             "@value": repr(float(location[key]))}
+                                             "@value": _decimal(location[key])}
     described = f"Where the source recorded it ({location.get('basis') or 'basis not stated'}"
     if location.get("accuracy_m") is not None:
         described += f", to within {location['accuracy_m']} m"
     yield {"@id": iri, "@type": "uco-location:Location", "uco-core:description": described + ")",
            "uco-core:hasFacet": [facet]}
     yield _relationship(names, event, iri, "Located_At")
+
+
+def _decimal(number: float) -> str:
+    """A number as xsd:decimal writes it: digits and a point, never an exponent (-5e-05)."""
+    text = format(Decimal(repr(float(number))), "f")
+    return text if "." in text else text + ".0"
 
 
 # -- reading a graph back, and the checks case_validate does not make --------------------------
@@ -564,8 +577,12 @@ def _nodes(path: Path) -> list[dict[str, Any]]:
 def timeline_lines(path: Path) -> list[bytes]:
     """The rows of timeline.jsonl the graph carries, in timeline order, as sealed (each line
     ends with a newline): the event ids and the seal are recomputed from them."""
+    return _raw_lines(_nodes(path))
+
+
+def _raw_lines(nodes: list[dict[str, Any]]) -> list[bytes]:
     found: list[tuple[int, bytes]] = []
-    for node in _nodes(path):
+    for node in nodes:
         for facet in node.get("uco-core:hasFacet", []):
             if facet.get("@type") == "uco-observable:EventRecordFacet":
                 raw = facet["uco-observable:eventRecordRaw"]
@@ -580,14 +597,25 @@ class GraphCheck:
     hashes_checked: int = 0
     hashes_not_reread: int = 0
     references: int = 0
+    rows: int = 0
 
 
-def check_graph(path: Path, case_folder: Path) -> GraphCheck:
+def check_graph(path: Path, case_folder: Path, seal: str) -> GraphCheck:
     """The rules :mod:`case_validate` does not check: every time with an offset, every hash of
     a file the case holds equal to that file's hash now, every referred node present, every
-    node written once."""
+    node written once; and the rows the events carry recompute to the seal."""
     result = GraphCheck()
     nodes = _nodes(path)
+    check = ChainCheck()
+    for line in _raw_lines(nodes):
+        _, problem = check.add_line(line)
+        if problem:
+            result.problems.append(f"the events' sealed rows: {problem}")
+            break
+    result.rows = check.count
+    if check.chain != seal and not result.problems:
+        result.problems.append(f"the events' sealed rows end at {check.chain}, not at the seal "
+                               f"{seal}")
     defined: set[str] = set()
     for node in _walk_nodes(nodes):
         if node["@id"] in defined:
@@ -618,13 +646,14 @@ def _check_file_hashes(node: dict[str, Any], store: EvidenceStore, case_folder: 
                for facet in facets for h in facet.get("uco-observable:hash", [])}
     if not written:
         return
-    paths = [facet.get("uco-observable:filePath") for facet in facets]
+    paths = [facet["uco-observable:filePath"] for facet in facets
+             if "uco-observable:filePath" in facet]
     if TIMELINE_PATH in paths:
         held: Path | None = case_folder / TIMELINE_PATH
     else:
         held = store.path_of(written["SHA256"]) if "SHA256" in written else None
     if held is None or not held.is_file():
-        if "attachment" in (node.get("uco-core:description") or "").lower():
+        if not paths:   # an attachment inside a source file: its hash is as the parser read it
             result.hashes_not_reread += len(written)
             return
         result.problems.append(f"{node['@id']}: no file in the case holds the content it names")

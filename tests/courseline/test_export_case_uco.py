@@ -5,6 +5,7 @@ rows and the byte-identical re-run are in test_export.py with the other formats.
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 import subprocess
@@ -15,7 +16,7 @@ from pathlib import Path
 import pytest
 import rdflib
 
-from courseline.export.case_uco import CASE_VERSION, check_graph
+from courseline.export.case_uco import CASE_VERSION, _decimal, check_graph
 from tests_support import copy_case, read_jsonl, run_cli
 
 OBSERVABLE = rdflib.Namespace("https://ontology.unifiedcyberontology.org/uco/observable/")
@@ -87,10 +88,16 @@ def test_the_actions_that_made_the_timeline_are_there(exported, graph):
     assert any(seal in str(d) for d in graph.objects(None, CORE.description))
 
 
+def seal_of(case: Path) -> str:
+    return json.loads((case / "out" / "manifest.json").read_text(encoding="utf-8"))["seal"]["value"]
+
+
 def test_the_demo_graph_keeps_the_rules_case_validate_does_not_check(exported):
-    checked = check_graph(exported[1], exported[0])
+    checked = check_graph(exported[1], exported[0], seal_of(exported[0]))
     assert checked.problems == []
     assert checked.times > 80 and checked.hashes_checked > 40 and checked.references > 500
+    assert checked.rows == json.loads((exported[0] / "out" / "manifest.json").read_text(
+        encoding="utf-8"))["seal"]["events"]
 
 
 def _changed(path: Path, target: Path, change) -> Path:
@@ -123,13 +130,24 @@ def _twice(nodes):
     nodes.append(dict(nodes[1]))
 
 
+def _row_edited(nodes):
+    record = _first(nodes, lambda n: n.get("@type") == "uco-observable:EmailMessage")
+    facet = next(f for f in record["uco-core:hasFacet"]
+                 if f["@type"] == "uco-observable:EventRecordFacet")
+    raw = json.loads(facet["uco-observable:eventRecordRaw"])
+    raw["text"] = "edited"
+    facet["uco-observable:eventRecordRaw"] = json.dumps(raw, sort_keys=True,
+                                                        separators=(",", ":"), ensure_ascii=False)
+
+
 @pytest.mark.parametrize("change, said", [(_naive_time, "has no offset"),
                                           (_wrong_hash, "no file in the case holds"),
                                           (_dangling, "not in the graph"),
-                                          (_twice, "written twice")])
+                                          (_twice, "written twice"),
+                                          (_row_edited, "the events' sealed rows")])
 def test_the_own_checks_catch_what_case_validate_lets_through(exported, tmp_path, change, said):
     broken = _changed(exported[1], tmp_path / "broken.jsonld", change)
-    problems = check_graph(broken, exported[0]).problems
+    problems = check_graph(broken, exported[0], seal_of(exported[0])).problems
     assert problems and all(said in problem for problem in problems), problems
 
 
@@ -137,9 +155,44 @@ def test_a_stored_copy_changed_after_the_build_is_refused(demo_copy):
     manifest = json.loads((demo_copy / "out" / "manifest.json").read_text(encoding="utf-8"))
     stored = demo_copy / "evidence" / manifest["sources"][0]["sha256"][:2] / \
         manifest["sources"][0]["sha256"]
+    earlier = demo_copy / "out" / "export" / "case-uco.jsonld"   # the demo exports it
+    before = earlier.read_bytes()
     stored.chmod(0o644)
     stored.write_bytes(stored.read_bytes() + b"\nchanged")
     result = run_cli("export", demo_copy, "--format", "case-uco")
     assert result.exit_code != 0
     assert "own checks" in result.output and "is not the hash of" in result.output
-    assert not (demo_copy / "out" / "export" / "case-uco.jsonld").exists()
+    assert earlier.read_bytes() == before
+    assert not list(earlier.parent.glob(".*partial"))
+
+
+def test_coordinates_are_written_as_decimals_without_an_exponent():
+    assert _decimal(-5e-05) == "-0.00005" and _decimal(51.513) == "51.513"
+    assert _decimal(0.0) == "0.0" and _decimal(-0.30455) == "-0.30455"
+
+
+def test_the_same_file_attached_twice_to_a_mail_without_a_sender(tmp_path):
+    attachment = base64.b64encode(b"same bytes").decode()
+    parts = "".join(f'--b\nContent-Type: application/octet-stream\nContent-Disposition: '
+                    f'attachment; filename="dup.bin"\nContent-Transfer-Encoding: base64\n\n'
+                    f'{attachment}\n' for _ in range(2))
+    mail = tmp_path / "in" / "twice.eml"
+    mail.parent.mkdir()
+    mail.write_text("To: a@example.org\nSubject: twice\nMIME-Version: 1.0\n"
+                    "Date: Mon, 05 Aug 2024 10:00:00 +0100\n"
+                    'Content-Type: multipart/mixed; boundary="b"\n\n--b\nContent-Type: text/plain'
+                    f"\n\nsee attached\n{parts}--b--\n")
+    case = tmp_path / "case"
+    assert run_cli("init", case, "--reference", "OP/ü 12").exit_code == 0
+    with (case / "case.toml").open("a", encoding="utf-8") as handle:
+        handle.write('\n[[person]]\nkey = "victim"\nrole = "victim"\n'
+                     'identifiers = ["email:a@example.org"]\n')
+    assert run_cli("add", case, mail.parent, "--owner", "victim").exit_code == 0
+    assert run_cli("build", case).exit_code in (0, 3)
+    result = run_cli("export", case, "--format", "case-uco")
+    assert result.exit_code == 0, result.output
+    graph_file = case / "out" / "export" / "case-uco.jsonld"
+    links = [n for n in json.loads(graph_file.read_text())["@graph"]
+             if n.get("uco-core:kindOfRelationship") == "Attachment_Of"]
+    assert len(links) == 2 and len({n["@id"] for n in links}) == 2
+    assert check_graph(graph_file, case, seal_of(case)).problems == []

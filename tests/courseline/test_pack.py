@@ -210,3 +210,127 @@ def test_a_pack_is_never_written_into_the_evidence_store(demo_copy):
 def test_verify_wants_a_case_or_a_pack_not_both(packed):
     assert run_cli("verify").exit_code == 1
     assert run_cli("verify", packed[0], "--pack", packed[1]).exit_code == 1
+
+
+# -- what a review found: damaged packs, stale reports, missing annotations ---------------------
+
+def _annotations_dropped(members):
+    del members[f"{TOP}/annotations.jsonl"]
+
+
+def _annotation_after_the_report(members):
+    """The audit log given, as a forger could, a later annotation, chained properly."""
+    name = f"{TOP}/audit-log.jsonl"
+    lines = members[name].splitlines()
+    last = json.loads(lines[-1])
+    notes = [json.loads(line) for line in members[f"{TOP}/annotations.jsonl"].splitlines()]
+    entry = json.dumps({"action": "annotate", "parameters": {}, "inputs": [], "seq": last["seq"] + 1,
+                        "outputs": [{"chain": notes[-1]["chain"], "path": "annotations.jsonl"}]},
+                       sort_keys=True, separators=(",", ":"))
+    digest = hashlib.sha256((last["hash"] + entry).encode()).hexdigest()
+    lines.append(json.dumps({"seq": last["seq"] + 1, "entry": entry, "prev": last["hash"],
+                             "hash": digest}).encode())
+    members[name] = b"\n".join(lines) + b"\n"
+
+
+def _timeline_dropped(members):
+    del members[f"{TOP}/timeline/timeline.jsonl"]
+
+
+def _manifest_emptied(members):
+    members[f"{TOP}/manifest.json"] = b"{}"
+
+
+def _audit_line_not_an_entry(members):
+    name = f"{TOP}/audit-log.jsonl"
+    members[name] = b"[]\n" + members[name]
+
+
+@pytest.mark.parametrize("change, named", [
+    (_annotations_dropped, "lacks annotations.jsonl"),
+    (_annotation_after_the_report, "before the last build or annotation"),
+    (_timeline_dropped, "lacks timeline/timeline.jsonl"),
+    (_manifest_emptied, "manifest.json has no seal"),
+    (_audit_line_not_an_entry, "audit-log.jsonl line 1 is not an audit entry"),
+])
+def test_a_damaged_or_stale_pack_fails_plainly(packed, tmp_path, change, named):
+    forged = _rezip(packed[1], tmp_path / "forged.zip", change)
+    result = run_cli("verify", "--pack", forged)
+    assert result.exit_code == 1
+    assert named in result.output and "unexpectedly" not in result.output, result.output
+    folder = tmp_path / "unzipped"
+    with zipfile.ZipFile(forged) as pack:
+        pack.extractall(folder)
+    done = subprocess.run([sys.executable, "-I", str(_script(tmp_path)), str(folder / TOP)],
+                          capture_output=True, text=True)
+    assert done.returncode == 1 and "PROBLEM" in done.stdout and "Traceback" not in done.stderr
+
+
+def test_zip_damage_and_doubled_names_are_refused(packed, tmp_path):
+    data = bytearray(packed[1].read_bytes())
+    with zipfile.ZipFile(packed[1]) as pack:
+        info = pack.getinfo(f"{TOP}/timeline/timeline.jsonl")
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra) + 40
+    data[start:start + 64] = bytes(64)   # the deflated bytes of the timeline overwritten
+    damaged = tmp_path / "damaged.zip"
+    damaged.write_bytes(bytes(data))
+    result = run_cli("verify", "--pack", damaged)
+    assert result.exit_code == 1 and "unexpectedly" not in result.output, result.output
+    doubled = tmp_path / "doubled.zip"
+    with zipfile.ZipFile(packed[1]) as pack, zipfile.ZipFile(doubled, "w") as out, \
+            pytest.warns(UserWarning, match="Duplicate name"):
+        out.writestr(f"{TOP}/report/report.pdf", b"%PDF-1.4 another")
+        for item in pack.infolist():
+            out.writestr(item.filename, pack.read(item))
+    result = run_cli("verify", "--pack", doubled)
+    assert result.exit_code == 1 and "more than once" in result.output
+
+
+def test_sums_written_with_crlf_or_binary_marks_are_read(packed, tmp_path):
+    def rewrite(members):
+        sums = members[f"{TOP}/SHA256SUMS"].decode().splitlines()
+        members[f"{TOP}/SHA256SUMS"] = "".join(
+            line.replace("  ", " *", 1) + "\r\n" for line in sums).encode()
+    result = run_cli("verify", "--pack",
+                     _rezip(packed[1], tmp_path / "crlf.zip", rewrite, fix_sums=False))
+    assert result.exit_code == 0, result.output
+
+
+def test_a_case_whose_annotations_were_changed_is_not_packed(demo_copy):
+    notes = demo_copy / "annotations.jsonl"
+    notes.write_text("".join(notes.read_text().splitlines(keepends=True)[:-1]))
+    result = run_cli("pack", demo_copy)
+    assert result.exit_code == 1
+    assert "annotations were removed or the file replaced" in result.output
+    assert "nothing was packed" in result.output
+
+
+def test_files_the_case_holds_are_never_overwritten_by_out(demo_copy):
+    indicators = demo_copy / "demo-indicators.yaml"   # named in case.toml
+    before = indicators.read_bytes()
+    for command in (("pack", demo_copy), ("export", demo_copy, "--format", "csv")):
+        result = run_cli(*command, "--out", indicators)
+        assert result.exit_code == 1 and "a file the case holds" in result.output
+    assert indicators.read_bytes() == before
+
+
+def test_a_case_that_needs_a_look_is_still_packed_and_says_so(tmp_path):
+    mails = tmp_path / "in"
+    mails.mkdir()
+    (mails / "dated.eml").write_text("From: x@example.net\nTo: a@example.org\nSubject: one\n"
+                                     "Date: Mon, 05 Aug 2024 10:00:00 +0100\n\nhello\n")
+    (mails / "undated.eml").write_text("From: x@example.net\nTo: a@example.org\nSubject: two\n\n"
+                                       "no date\n")
+    case = tmp_path / "case"
+    assert run_cli("init", case, "--reference", "OP 7").exit_code == 0
+    with (case / "case.toml").open("a", encoding="utf-8") as handle:
+        handle.write('\n[[person]]\nkey = "victim"\nrole = "victim"\n'
+                     'identifiers = ["email:a@example.org"]\n')
+    assert run_cli("add", case, mails, "--owner", "victim").exit_code == 0
+    result = run_cli("pack", case)
+    assert result.exit_code == 3, result.output                 # needs a look, but packed
+    assert "making it first" in result.output and "Needs a look" in result.output
+    pack = case / "out" / "export" / "evidence-pack.zip"
+    assert run_cli("verify", "--pack", pack).exit_code == 0
+    with zipfile.ZipFile(pack) as archive:
+        assert archive.namelist()[0] == "OP-7/manifest.json"
