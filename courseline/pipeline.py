@@ -27,7 +27,7 @@ from courseline.collectors.hashing import hash_file
 from courseline.collectors.identify import SQLITE_MAGIC, Sample, sample_file
 from courseline.collectors.store import EvidenceStore
 from courseline.collectors.walk import Refusal, collect
-from courseline.parsers import parser_for, parser_named
+from courseline.parsers import extra_needed_for, parser_for, parser_named
 from courseline.parsers.diary import VictimDiaryParser
 from courseline.reading import (
     EVENT_COLUMNS,
@@ -462,6 +462,7 @@ class CasePipeline:
                 problems.append(Problem(source.case_path, f"{source.rejected} record(s) could not "
                                         f"be read; the manifest lists each with the reason"))
         problems += self._unattributed(sources) + self._unread_tables(sources)
+        problems += self._needing_an_extra(sources)
         problems += [Problem(f"case.toml, person {person.key!r}",
                              f"{written} is not a number any network issues (a digit missing or "
                              f"extra?): records from the real number will not be tied to "
@@ -488,6 +489,18 @@ class CasePipeline:
                                "counts as contact. Set owner = \"KEY\" in this [[source]] of "
                                "case.toml (the person whose phone it is) and build again")
                 for entry in lacking]
+
+    @staticmethod
+    def _needing_an_extra(sources: list[SourceRow]) -> list[Problem]:
+        """Files a parser of an optional extra would read, where the extra is not installed."""
+        problems = []
+        for source in sources:
+            extra = extra_needed_for(source.media_type) if source.parser is None else None
+            if extra:
+                problems.append(Problem(source.case_path, f"not read: it needs the optional "
+                                        f"'{extra}' libraries. Run pip install "
+                                        f"'courseline[{extra}]', then build again"))
+        return problems
 
     @staticmethod
     def _unread_tables(sources: list[SourceRow]) -> list[Problem]:

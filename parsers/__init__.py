@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import importlib.util
 import pkgutil
 from dataclasses import dataclass, field
 from functools import cache
@@ -53,6 +54,17 @@ class Parser:
     DATA_FORMAT: ClassVar[str] = ""     # what a person would call it
     VERSION: ClassVar[str] = "1"        # bump when output for the same input changes
     PRIORITY: ClassVar[int] = 0         # when several recognise a file, the highest wins
+    # A parser built on an optional library: the modules it imports, the pip extra that installs
+    # them ("outlook"), and the media types of the files it reads, so that such a file is
+    # explained, not passed over, where the extra is not installed.
+    NEEDS: ClassVar[tuple[str, ...]] = ()
+    EXTRA: ClassVar[str] = ""
+    MEDIA_TYPES: ClassVar[frozenset[str]] = frozenset()
+
+    @classmethod
+    def missing(cls) -> list[str]:
+        """The modules of NEEDS that cannot be imported here."""
+        return [module for module in cls.NEEDS if not _importable(module)]
 
     @classmethod
     def recognises(cls, sample: Sample) -> bool:
@@ -66,6 +78,11 @@ def hashed_attachment(name: str | None, data: bytes) -> Attachment:
     """An attachment whose bytes a parser holds: hashed, measured, and typed by its content."""
     return Attachment(name=name, sha256=hashlib.sha256(data).hexdigest(), size=len(data),
                       media_type=media_type_of(data[:HEAD_BYTES]))
+
+
+@cache
+def _importable(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
 
 
 @cache
@@ -88,10 +105,17 @@ def all_parsers() -> tuple[type[Parser], ...]:
 
 def parser_for(sample: Sample) -> type[Parser] | None:
     """The parser that claims a file, or None when no parser does."""
-    claims = [cls for cls in all_parsers() if cls.recognises(sample)]
+    claims = [cls for cls in all_parsers() if not cls.missing() and cls.recognises(sample)]
     if not claims:
         return None
     return max(claims, key=lambda cls: (cls.PRIORITY, cls.NAME))
+
+
+def extra_needed_for(media_type: str | None) -> str | None:
+    """The pip extra that would let courseline read a file of this type, when the parser for it
+    is here but its libraries are not; None otherwise."""
+    return next((cls.EXTRA for cls in all_parsers()
+                 if cls.EXTRA and media_type in cls.MEDIA_TYPES and cls.missing()), None)
 
 
 def parser_named(name: str) -> type[Parser]:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 from courseline.collectors.identify import magic_version, read_only_uri
+from courseline.parsers import extra_needed_for
 from courseline.timeline.conduct import ConductAccumulator, OrderTerms, PlaceTerms
 from courseline.timeline.db import CaseDB, SourceRow
 from courseline.timeline.event import GENESIS, canonical_json, read_json, sha256_hex
@@ -543,6 +544,12 @@ def _source_note(source: SourceRow) -> str | None:
     if source.parser is None and "/app_parts/" in f"/{source.case_path}":
         return ("an Android MMS part: not parsed on its own; the messages database (mmssms.db) "
                 "names it, and its message lists it as an attachment with this sha256")
+    extra = extra_needed_for(source.media_type) if source.parser is None else None
+    if extra:
+        return (f"not parsed: courseline reads this file with the optional '{extra}' "
+                f"libraries, which are not installed here. Run pip install "
+                f"'courseline[{extra}]', then courseline build; it is kept and hashed as an "
+                f"exhibit meanwhile")
     if source.parser is None:
         return "not parsed: no parser recognises this file; it is kept and hashed as an exhibit"
     return None
