@@ -141,7 +141,9 @@ def main() -> None:
       courseline build CASE                 parse, merge and seal the timeline
       courseline report CASE                write CASE/out/report.html
       courseline verify CASE                check every hash and the seal
-      courseline export CASE --format xlsx  a schedule, Timesketch or Parquet file of the timeline
+      courseline export CASE --format xlsx  a schedule, Timesketch, Parquet or CASE/UCO file
+      courseline pack CASE                  one zip to hand on: report, timeline, sums, how to check
+      courseline verify --pack PACK.zip     check an evidence pack without the case
       courseline annotate CASE EVENT --tag contacting --note "..."   a reviewer's reading
       courseline diary-template CASE        an incident diary for the victim to fill in
     """
@@ -377,7 +379,7 @@ def verify(case: Path | None, pack_file: Path | None) -> None:
               help="Where to write it (default: CASE/out/export/ and the name above). Never "
               "inside evidence/, an original export, or the top of out/.")
 def export(case: Path, format_name: str, target: Path | None) -> None:
-    """Write the sealed timeline for another tool: a disclosure schedule, Timesketch, Parquet.
+    """Write the sealed timeline for another tool: a schedule, Timesketch, Parquet, CASE/UCO.
 
     Made from CASE/out/timeline.jsonl and the seal in manifest.json (run `courseline build`
     first), never from a fresh parse: a timeline that no longer matches its seal is refused.
