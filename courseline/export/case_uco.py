@@ -151,6 +151,9 @@ def write(sealed: SealedTimeline, target: Path) -> None:
     manifest = json.loads(sealed.manifest.read_text(encoding="utf-8"))
     sources = {(s["path"], s["sha256"]): Source(s, names("File", s["path"], s["sha256"]))
                for s in manifest["sources"]}
+    stored_files: dict[str, str] = {}   # sha256 -> the first source file with that content
+    for source in sources.values():
+        stored_files.setdefault(source.entry["sha256"], source.iri)
     audit = _audit_entries(case.folder / DB_FILE)
     build = _build_of(audit, sealed.seal)
     before_build = [entry for entry in audit if entry["seq"] < build["seq"]]
@@ -203,7 +206,8 @@ def write(sealed: SealedTimeline, target: Path) -> None:
                                          link["locator"], key=link["locator"]))
             for number, attached in enumerate(row["attachments"], 1):
                 # The same file attached twice is two attachments: each its own link.
-                graph.node(_relationship(names, _attachment(attached, sources, attachments, names),
+                graph.node(_relationship(names, _attachment(attached, stored_files, attachments,
+                                                            names),
                                          event, "Attachment_Of", key=str(number)))
 
         for node in attachments.values():
@@ -401,14 +405,13 @@ def _timeline_file(sealed: SealedTimeline, iri: str, names: Names) -> dict[str, 
                  f"The sealed timeline: {sealed.events} event(s), seal {sealed.seal}", names)
 
 
-def _attachment(attached: dict[str, Any], sources: dict[tuple[str, str], Source],
+def _attachment(attached: dict[str, Any], stored_files: dict[str, str],
                 seen: dict[tuple[str, str], dict[str, Any]], names: Names) -> str:
     """The file node of an attachment: the source file with its hash when the case stored it
     (WhatsApp media, an MMS part), else a node of its own, written once."""
     sha256, name = attached.get("sha256"), attached.get("name") or "attachment"
-    stored = next((s for s in sources.values() if s.entry["sha256"] == sha256), None)
-    if stored is not None:
-        return stored.iri
+    if sha256 in stored_files:
+        return stored_files[sha256]
     key = (sha256 or "", name)
     if key not in seen:
         iri = names("File", "attachment", *key)
