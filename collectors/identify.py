@@ -50,6 +50,8 @@ class Sample:
     sqlite_tables: Mapping[str, frozenset[str]] | None = field(default=None, compare=False)
     # What the case file says about the source this file came from (e.g. a CSV column mapping).
     options: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    # Where the file sits in the case ("exports/Maildir/cur/…:2,S"), for formats a folder names.
+    case_path: str = field(default="", compare=False)
 
     @cached_property
     def text_head(self) -> bytes:

@@ -177,7 +177,8 @@ class CasePipeline:
                 if isinstance(item, Refusal):
                     self.db.add_refusal(conn, entry.path, item.case_path, item.reason)
                     continue
-                parser = parser_for(replace(item.sample, options=entry.options))
+                parser = parser_for(replace(item.sample, options=entry.options,
+                                            case_path=item.case_path))
                 self._collected[(item.digests.sha256, item.name)] = (
                     item.sample.media_type, parser.NAME if parser else None)
                 self.db.add_source(
@@ -239,8 +240,9 @@ class CasePipeline:
         collected = self._collected.get((source.sha256, source.name))
         if collected is not None and collected[1] == source.parser:
             return source, replace(sample_file(path, source.name, media_type=collected[0]),
-                                   options=entry.options)
-        sample = replace(sample_file(path, source.name), options=entry.options)
+                                   options=entry.options, case_path=source.case_path)
+        sample = replace(sample_file(path, source.name), options=entry.options,
+                         case_path=source.case_path)
         parser = parser_for(sample)
         name = parser.NAME if parser else None
         if name == source.parser:

@@ -70,7 +70,7 @@ def looks_like_message(head: bytes) -> bool:
     return len(found) >= 2
 
 
-def _strip_leading(raw: bytes) -> tuple[bytes, list[str]]:
+def strip_leading(raw: bytes) -> tuple[bytes, list[str]]:
     """Drop a byte-order mark and blank lines before the headers (the stdlib parser would read
     a message starting with a blank line as having no headers); say so."""
     notes = []
@@ -107,5 +107,5 @@ class EmlParser(Parser):
             yield Reject(LOCATOR, f"the file is over {MAX_EML_BYTES // (1024 * 1024)} MiB, the "
                                   "limit for one message: not read")
             return
-        raw, notes = _strip_leading(raw)
+        raw, notes = strip_leading(raw)
         yield read_message(raw, LOCATOR, notes=notes)

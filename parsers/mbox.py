@@ -174,7 +174,7 @@ class MboxParser(Parser):
                 match = is_from_line(piece) if line_start and previous_blank else None
                 if match is not None:
                     if pending is not None:
-                        yield self._finish(pending)
+                        yield self.finish_message(pending)
                     elif leading_text:
                         yield self._leading_reject(leading_bytes)
                     pending = _Pending(offset, piece)
@@ -195,7 +195,7 @@ class MboxParser(Parser):
                                                f"{error}")
             return
         if pending is not None:
-            yield self._finish(pending)
+            yield self.finish_message(pending)
         elif leading_text:
             yield self._leading_reject(leading_bytes)
 
@@ -205,8 +205,8 @@ class MboxParser(Parser):
                       f"the file does not start with a From_ line: the first {size:,} bytes "
                       "are before any message separator and were not read as a message")
 
-    @staticmethod
-    def _finish(pending: _Pending) -> Event | Reject:
+    def finish_message(self, pending: _Pending) -> Event | Reject:
+        """One message read whole: its event (a subclass adds what its store says of it)."""
         locator = f"mbox:byte={pending.offset}"
         if pending.oversized:
             return Reject(locator, f"the message is {pending.size:,} bytes, over the "
