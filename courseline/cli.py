@@ -671,11 +671,13 @@ def demo(folder: Path | None) -> None:
     write_demo_case(folder)
     out.print(f"Demo case written to {folder}")
     _annotate_demo(folder)
-    _report(folder, pdf=True)
+    # What needs a look (the outlook extra not installed) is said at the end: the demo goes on.
+    problems = _report(folder, pdf=True, finish=False)
     loaded = _open_case(folder)
     made = [_export(loaded, name, None).path.name for name in EXPORT_FORMATS]
     out.print(f"Exports for other tools in {folder / OUT_DIR / 'export'}: {', '.join(made)}")
     _pack(folder, None)
+    _finish(problems)
 
 
 def _annotate_demo(folder: Path) -> None:

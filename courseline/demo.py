@@ -29,6 +29,7 @@ from courseline.demo_device import CASE_LINES as DEVICE_CASE_LINES
 from courseline.demo_device import INDICATOR_LINE
 from courseline.demo_device import SOURCES_TOML as DEVICE_SOURCES
 from courseline.demo_device import write_device_exports
+from courseline.demo_mailstores import MAILSTORE_SOURCES, write_mailstore_exports
 from courseline.demo_phone import SOURCES_TOML as PHONE_SOURCES
 from courseline.demo_phone import write_phone_exports
 
@@ -94,7 +95,7 @@ exhibit = "DEMO/2"
 path = "exports/takeout/archive_browser.html"
 owner = "victim"
 exhibit = "DEMO/3"
-''' + PHONE_SOURCES + CHAT_SOURCES + DEVICE_SOURCES
+''' + PHONE_SOURCES + CHAT_SOURCES + DEVICE_SOURCES + MAILSTORE_SOURCES
 
 # A 1x1 PNG, so one message carries a real attachment to hash.
 TINY_PNG = bytes.fromhex(
@@ -231,6 +232,8 @@ def write_demo_case(folder: Path) -> Path:
     write_phone_exports(folder)
     write_chat_exports(folder)
     write_device_exports(folder)
+    write_mailstore_exports(folder, mails,
+                            lambda mail, number: _message(mail, number, with_labels=False))
     (folder / "case.toml").write_text(CASE_TOML, encoding="utf-8")
     return folder
 

@@ -27,7 +27,7 @@ from courseline.collectors.hashing import hash_file
 from courseline.collectors.identify import SQLITE_MAGIC, Sample, sample_file
 from courseline.collectors.store import EvidenceStore
 from courseline.collectors.walk import Refusal, collect
-from courseline.parsers import extra_needed_for, parser_for, parser_named
+from courseline.parsers import extra_needed_for, extras_missing, parser_for, parser_named
 from courseline.parsers.diary import VictimDiaryParser
 from courseline.reading import (
     EVENT_COLUMNS,
@@ -407,7 +407,8 @@ class CasePipeline:
                 places=self.case.places, diary_days=self.diary_days(sources),
                 indicators=self.indicators())
         pending.json("manifest.json", manifest(self.db, sources, exhibits, seal, conduct,
-                                               self.case.info.reference, __version__))
+                                               self.case.info.reference, __version__,
+                                               self.extras_needed(sources)))
         pending.json("conduct.json", conduct.conduct())
         pending.commit()
         outputs = [{"path": f"{OUT_DIR}/{name}", "sha256": hash_file(self.out_dir / name).sha256}
@@ -492,17 +493,26 @@ class CasePipeline:
                                "case.toml (the person whose phone it is) and build again")
                 for entry in lacking]
 
-    @staticmethod
-    def _needing_an_extra(sources: list[SourceRow]) -> list[Problem]:
-        """Files a parser of an optional extra would read, where the extra is not installed."""
-        problems = []
+    def extras_needed(self, sources: list[SourceRow]) -> dict[int, str]:
+        """For each file no parser read that a parser of a missing optional extra would read:
+        that extra, by source id."""
+        if not extras_missing():
+            return {}
+        needed = {}
         for source in sources:
-            extra = extra_needed_for(source.media_type) if source.parser is None else None
-            if extra:
-                problems.append(Problem(source.case_path, f"not read: it needs the optional "
-                                        f"'{extra}' libraries. Run pip install "
-                                        f"'courseline[{extra}]', then build again"))
-        return problems
+            path = self.store.path_of(source.sha256)
+            if source.parser is None and not source.container and path.is_file():
+                extra = extra_needed_for(sample_file(path, source.name))
+                if extra:
+                    needed[source.id] = extra
+        return needed
+
+    def _needing_an_extra(self, sources: list[SourceRow]) -> list[Problem]:
+        by_id = {source.id: source for source in sources}
+        return [Problem(by_id[source_id].case_path,
+                        f"not read: it needs the optional '{extra}' libraries. Run pip install "
+                        f"'courseline[{extra}]', then build again")
+                for source_id, extra in self.extras_needed(sources).items()]
 
     @staticmethod
     def _unread_tables(sources: list[SourceRow]) -> list[Problem]:

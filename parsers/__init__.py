@@ -54,12 +54,11 @@ class Parser:
     DATA_FORMAT: ClassVar[str] = ""     # what a person would call it
     VERSION: ClassVar[str] = "1"        # bump when output for the same input changes
     PRIORITY: ClassVar[int] = 0         # when several recognise a file, the highest wins
-    # A parser built on an optional library: the modules it imports, the pip extra that installs
-    # them ("outlook"), and the media types of the files it reads, so that such a file is
-    # explained, not passed over, where the extra is not installed.
+    # A parser built on an optional library: the modules it imports and the pip extra that
+    # installs them ("outlook"). Its recogniser must not need them, so that where the extra is
+    # not installed a file it would read is explained, not passed over.
     NEEDS: ClassVar[tuple[str, ...]] = ()
     EXTRA: ClassVar[str] = ""
-    MEDIA_TYPES: ClassVar[frozenset[str]] = frozenset()
 
     @classmethod
     def missing(cls) -> list[str]:
@@ -111,11 +110,16 @@ def parser_for(sample: Sample) -> type[Parser] | None:
     return max(claims, key=lambda cls: (cls.PRIORITY, cls.NAME))
 
 
-def extra_needed_for(media_type: str | None) -> str | None:
-    """The pip extra that would let courseline read a file of this type, when the parser for it
-    is here but its libraries are not; None otherwise."""
+def extras_missing() -> bool:
+    """Whether some parser here cannot run for want of its optional libraries."""
+    return any(cls.EXTRA and cls.missing() for cls in all_parsers())
+
+
+def extra_needed_for(sample: Sample) -> str | None:
+    """The pip extra that would let courseline read this file, when the parser that recognises
+    it is here but its libraries are not; None otherwise. (Recognisers never need them.)"""
     return next((cls.EXTRA for cls in all_parsers()
-                 if cls.EXTRA and media_type in cls.MEDIA_TYPES and cls.missing()), None)
+                 if cls.EXTRA and cls.missing() and cls.recognises(sample)), None)
 
 
 def parser_named(name: str) -> type[Parser]:

@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 from courseline.collectors.identify import magic_version, read_only_uri
-from courseline.parsers import extra_needed_for
 from courseline.timeline.conduct import ConductAccumulator, OrderTerms, PlaceTerms
 from courseline.timeline.db import CaseDB, SourceRow
 from courseline.timeline.event import GENESIS, canonical_json, read_json, sha256_hex
@@ -494,8 +493,9 @@ def exhibit_key(label: str) -> tuple[str, int, str]:
 
 def manifest(db: CaseDB, sources: list[SourceRow], exhibits: dict[str, str],
              seal: Seal, conduct: ConductAccumulator, case_reference: str,
-             version: str) -> dict[str, Any]:
-    """The manifest: every file, what became of its records, the merges and the seal."""
+             version: str, extras_needed: dict[int, str] | None = None) -> dict[str, Any]:
+    """The manifest: every file, what became of its records, the merges and the seal.
+    ``extras_needed``: the optional extra that would read a file no parser read, by source id."""
     def exhibit_order(source: SourceRow) -> tuple:
         return (*exhibit_key(exhibits[source.entry]), source.case_path)
 
@@ -514,7 +514,7 @@ def manifest(db: CaseDB, sources: list[SourceRow], exhibits: dict[str, str],
             "records": source.records, "events": source.events, "rejected": source.rejected,
             "merged": merged.get(source.id, 0),
             "rejects": [{"locator": loc, "reason": reason} for loc, reason in rejects],
-            "note": _source_note(source),
+            "note": _source_note(source, (extras_needed or {}).get(source.id)),
             "parser_notes": json.loads(source.notes),
         })
     wanted = {s.entry for s in sources}
@@ -534,7 +534,7 @@ def manifest(db: CaseDB, sources: list[SourceRow], exhibits: dict[str, str],
     }
 
 
-def _source_note(source: SourceRow) -> str | None:
+def _source_note(source: SourceRow, extra: str | None = None) -> str | None:
     if source.container:
         return "archive: hashed as a whole; its members are listed as their own entries"
     if source.parser is None and source.media_type in SQLITE_TYPES:
@@ -544,7 +544,6 @@ def _source_note(source: SourceRow) -> str | None:
     if source.parser is None and "/app_parts/" in f"/{source.case_path}":
         return ("an Android MMS part: not parsed on its own; the messages database (mmssms.db) "
                 "names it, and its message lists it as an attachment with this sha256")
-    extra = extra_needed_for(source.media_type) if source.parser is None else None
     if extra:
         return (f"not parsed: courseline reads this file with the optional '{extra}' "
                 f"libraries, which are not installed here. Run pip install "

@@ -36,12 +36,15 @@ def test_demo_builds_a_sealed_timeline_with_merges_breaches_and_flags(built_demo
     manifest = json.loads((out / "manifest.json").read_text())
     conduct = json.loads((out / "conduct.json").read_text())
     assert len(rows) == DEMO_EVENTS == manifest["seal"]["events"]
-    # 15 messages in the mbox; 4 of them also saved as .eml files, merged across sources.
+    # 15 messages in the mbox; 4 of them also saved as .eml files, 4 in the laptop's
+    # Thunderbird folders and 1 saved from Outlook as .msg: 7 merged across sources.
     mail = [r for r in rows if r["platform"] == "email"]
     assert len(mail) == 15
-    assert sum(len(r["provenance"]) > 1 for r in mail) == 4
-    merged = next(r for r in mail if len(r["provenance"]) > 1)
-    assert {p["exhibit"] for p in merged["provenance"]} == {"DEMO/1", "DEMO/2"}
+    assert sum(len(r["provenance"]) > 1 for r in mail) == 7
+    exhibits = {r["subject"]: {p["exhibit"] for p in r["provenance"]} for r in mail}
+    assert exhibits["Same hour twice"] == {"DEMO/1", "DEMO/2"}
+    assert exhibits["Your car"] == {"DEMO/1", "DEMO/2", "DEMO/16"}
+    assert exhibits["Piece of paper"] == {"DEMO/1", "DEMO/15"}
     # The message with no Date header falls back to the mbox From_ line, in the repeated hour.
     undated = next(r for r in rows if r["subject"] == "(sent without a date)")
     assert undated["time_basis"] == "assumed" and "ambiguous" in undated["time_flags"]
@@ -300,8 +303,8 @@ def test_verify_fails_when_any_output_is_edited(demo_copy, name, old, new):
 
 def test_verify_fails_when_a_stored_event_is_rewritten_with_a_matching_id(demo_copy):
     with sqlite3.connect(demo_copy / "case.sqlite") as db:
-        row_id, record = db.execute("SELECT id, record FROM events WHERE record LIKE '%Answer me Sam%'").fetchone()
-        forged = record.replace("Answer me Sam", "Answer me Tom")
+        row_id, record = db.execute("SELECT id, record FROM events WHERE record LIKE '%I drove past at 2%'").fetchone()
+        forged = record.replace("I drove past at 2", "I drove past at 3")
         db.execute("UPDATE events SET record = ?, event_id = ? WHERE id = ?",
                    (forged, hashlib.sha256(forged.encode()).hexdigest(), row_id))
     result = run_cli("verify", demo_copy)
