@@ -14,9 +14,10 @@ short script in its ``docs/VERIFYING.md``, without courseline and without the ca
     <reference>/docs/VERIFYING.md      how to check all of this
 
 What ties the files together: the timeline's chain ends at the seal in the manifest; the audit
-log (to the entry of the report packed) keeps its chain, and its last ``build`` entry names that seal and the hashes of the timeline,
-its CSV and the manifest; its last full ``report`` entry with a PDF names the seal and the hashes
-of the report files, and comes after the last build and the last annotation. The zip's entries
+log (to the entry of the report packed) keeps its chain, and its last ``build`` entry names that
+seal and the hashes of the timeline, its CSV and the manifest; its last full ``report`` entry
+with a PDF names the seal and the hashes of the report files, and comes after the last build
+and the last annotation. The zip's entries
 are in a fixed order with fixed times (when the timeline was first sealed), so the same case
 packs to the same bytes.
 

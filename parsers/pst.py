@@ -63,7 +63,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from courseline.collectors.identify import Sample
 from courseline.parsers import Parser, SourceFile
@@ -479,10 +479,24 @@ class _Walk:
                                 f"{clean_text(str(error))[:500]}")
             return
         folder_name = "/".join(here.path)
+
+        def context(nid: int) -> Context:
+            pst_details: dict[str, Any] = {"folder": folder_name, "identifier": nid}
+            if here.role:
+                pst_details["folder_role"] = here.role
+            return Context(flags=here.flags, details={"pst": pst_details})
+
+        yield from self._items(count, here.folder.get_sub_message,
+                               lambda index: f"{where}/[{index}]", context)
+
+    def _items(self, count: int, get: Callable[[int], Any], locator_of: Callable[[int], str],
+               context_of: Callable[[int], Context]) -> Iterator[Event | Reject]:
+        """Each of ``count`` items, read once in the whole file (a message some folder and the
+        orphan list both hold is one message); an item that cannot be opened is a Reject."""
         for index in range(count):
-            locator = f"{where}/[{index}]"
+            locator = locator_of(index)
             try:
-                item = here.folder.get_sub_message(index)
+                item = get(index)
                 nid = item.identifier
             except Exception as error:
                 yield Reject(locator, f"could not be read: {clean_text(str(error))[:500]}")
@@ -490,11 +504,8 @@ class _Walk:
             if nid in self.seen:
                 continue
             self.seen.add(nid)
-            pst_details: dict[str, Any] = {"folder": folder_name, "identifier": nid}
-            if here.role:
-                pst_details["folder_role"] = here.role
-            context = Context(flags=here.flags, details={"pst": pst_details})
-            yield from read_item(lambda item=item: _item(item, self.codec), locator, context)
+            yield from read_item(lambda item=item: _item(item, self.codec), locator,
+                                 context_of(nid))
 
     def _orphans(self) -> Iterator[Event | Reject | SourceNote]:
         try:
@@ -506,20 +517,13 @@ class _Walk:
         yield SourceNote(f"libpff found {count:,} orphan item(s): items in the file's index "
                          "that no folder lists (often deleted ones); each is read with "
                          "locator pst:orphan[n]")
-        for index in range(count):
-            locator = f"{LOCATOR}:orphan[{index}]"
-            try:
-                item = self.pst.get_orphan_item(index)
-                nid = item.identifier
-            except Exception as error:
-                yield Reject(locator, f"could not be read: {clean_text(str(error))[:500]}")
-                continue
-            if nid in self.seen:
-                continue
-            self.seen.add(nid)
-            context = Context(details={"pst": {
+
+        def context(nid: int) -> Context:
+            return Context(details={"pst": {
                 "identifier": nid,
                 "recovered": "an orphan item: in the file's index, in no folder"}},
                 notes=("recovered: an orphan item of the PST, listed by no folder (often a "
                        "deleted item)",))
-            yield from read_item(lambda item=item: _item(item, self.codec), locator, context)
+
+        yield from self._items(count, self.pst.get_orphan_item,
+                               lambda index: f"{LOCATOR}:orphan[{index}]", context)

@@ -342,7 +342,8 @@ def _parse_actions(audit: list[dict[str, Any]], sources: dict[tuple[str, str], S
 
 def _build_action(entry: dict[str, Any], iri: str, sealed: SealedTimeline,
                   sources: dict[tuple[str, str], Source],
-                  parses: dict[tuple[str, str], dict[str, Any]], tool: str, examiner: Callable[[str], str],
+                  parses: dict[tuple[str, str], dict[str, Any]], tool: str,
+                  examiner: Callable[[str], str],
                   timeline_file: str) -> dict[str, Any]:
     action: dict[str, Any] = {
         "@id": iri, "@type": "case-investigation:InvestigativeAction",
