@@ -22,6 +22,7 @@ from email.message import EmailMessage
 from email.policy import default as default_policy
 from email.utils import format_datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from courseline.demo_chats import SOURCES_TOML as CHAT_SOURCES
 from courseline.demo_chats import write_chat_exports
@@ -32,6 +33,9 @@ from courseline.demo_device import write_device_exports
 from courseline.demo_mailstores import MAILSTORE_SOURCES, write_mailstore_exports
 from courseline.demo_phone import SOURCES_TOML as PHONE_SOURCES
 from courseline.demo_phone import write_phone_exports
+
+if TYPE_CHECKING:
+    from courseline.annotations import Request
 
 VICTIM = "sam.taylor@example.org"
 SISTER = "jo.taylor@example.org"
@@ -255,7 +259,7 @@ DEMO_MARKS: tuple[tuple[str, tuple[str, ...], str], ...] = (
 )
 
 
-def demo_annotation_requests(rows) -> list["Request"]:
+def demo_annotation_requests(rows) -> list[Request]:
     """The reviewer's marks for the demo case, as requests for ``AnnotationLog.add``."""
     from courseline.annotations import Request
 

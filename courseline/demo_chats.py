@@ -123,7 +123,7 @@ def _instagram_requests() -> dict:
 
 
 def _telegram_chat() -> dict:
-    chris_id, sam_id = 5550001, 5550002
+    chris_id = 5550001
 
     def message(number: int, when: str, sender: tuple[str, int], text: str) -> dict:
         moment = datetime.fromisoformat(when)
@@ -133,7 +133,7 @@ def _telegram_chat() -> dict:
                 "from": sender[0], "from_id": f"user{sender[1]}", "text": text,
                 "text_entities": [{"type": "plain", "text": text}]}
 
-    chris, sam = ("Chris", chris_id), ("Sam Taylor", sam_id)
+    chris = ("Chris", chris_id)
     call_time = datetime.fromisoformat("2024-10-12T01:12:00+01:00")
     return {
         "name": "Chris", "type": "personal_chat", "id": chris_id,
