@@ -109,7 +109,7 @@ _NOTED_ELSEWHERE = {"InvalidBase64PaddingDefect", "InvalidBase64CharactersDefect
 # --- Notes, flags and bounds collected while reading one message ---------------------------------
 
 @dataclass
-class _Reading:
+class MailReading:
     """What was noticed while reading one message: notes, the truncated flag, details."""
 
     notes: list[str] = field(default_factory=list)
@@ -188,7 +188,7 @@ def _decode_strict(data: bytes, codec: str, final: bool) -> str | None:
         return None
 
 
-def decode_bytes(data: bytes, declared: str | None, what: str, reading: _Reading,
+def decode_bytes(data: bytes, declared: str | None, what: str, reading: MailReading,
                  limit_chars: int | None = None) -> str:
     """Decode bytes with their declared charset; fall back to UTF-8, then Windows-1252, and note it.
 
@@ -258,7 +258,7 @@ def _has_surrogates(text: str) -> bool:
         return True
 
 
-def _undeclared_8bit(text: str, what: str, reading: _Reading) -> str:
+def _undeclared_8bit(text: str, what: str, reading: MailReading) -> str:
     """Decode raw 8-bit bytes in header text (the parser keeps them as lone surrogates)."""
     if not _has_surrogates(text):
         return text
@@ -289,7 +289,7 @@ def _encoded_word_bytes(encoding: str, payload: str) -> bytes | None:
         return None
 
 
-def decode_encoded_words(text: str, what: str, reading: _Reading) -> str:
+def decode_encoded_words(text: str, what: str, reading: MailReading) -> str:
     """Decode RFC 2047 encoded words; white space between adjacent words is dropped (§6.2) and
     adjacent words in one charset are joined before decoding, so a character split between two
     words survives."""
@@ -327,7 +327,7 @@ def decode_encoded_words(text: str, what: str, reading: _Reading) -> str:
     return "".join(out)
 
 
-def _header_for_reading(raw: str, name: str, reading: _Reading, limit: int) -> str:
+def _header_for_reading(raw: str, name: str, reading: MailReading, limit: int) -> str:
     """The raw header value, bounded (with a note) before any parsing."""
     if len(raw) > limit:
         reading.truncated = True
@@ -337,7 +337,7 @@ def _header_for_reading(raw: str, name: str, reading: _Reading, limit: int) -> s
     return raw
 
 
-def decode_header_text(raw: str, name: str, reading: _Reading,
+def decode_header_text(raw: str, name: str, reading: MailReading,
                        limit: int = MAX_HEADER_CHARS) -> str:
     """A header value as a person reads it: unfolded, 8-bit and encoded words decoded."""
     text = _unfold(_header_for_reading(raw, name, reading, limit))
@@ -345,7 +345,7 @@ def decode_header_text(raw: str, name: str, reading: _Reading,
     return clean_text(decode_encoded_words(text, f"the {name} header", reading))
 
 
-class _Headers:
+class MailHeaders:
     """The message's top-level headers, looked up case-insensitively in one pass."""
 
     def __init__(self, message: Message) -> None:
@@ -452,7 +452,7 @@ def _display_text(tokens: Iterable[tuple[str, str]]) -> str:
 
 
 def _mailboxes_in_piece(piece: list[tuple[str, str]], what: str,
-                        reading: _Reading) -> list[_Mailbox]:
+                        reading: MailReading) -> list[_Mailbox]:
     angles = [index for index, (kind, _) in enumerate(piece) if kind == "angle"]
     if angles:
         # The address is inside <…>; everything before it is the display name, even when the
@@ -479,7 +479,7 @@ class _AddressHeader:
     mailboxes: list[_Mailbox]
 
 
-def read_address_header(values: list[str], name: str, reading: _Reading) -> _AddressHeader:
+def read_address_header(values: list[str], name: str, reading: MailReading) -> _AddressHeader:
     """All mailboxes of every occurrence of an address header, in order."""
     if not values:
         return _AddressHeader(None, [])
@@ -508,7 +508,7 @@ def read_address_header(values: list[str], name: str, reading: _Reading) -> _Add
     return _AddressHeader("\n".join(texts), mailboxes)
 
 
-def _is_address(address: str) -> bool:
+def is_address(address: str) -> bool:
     return "@" in address and 0 < len(address) <= MAX_ADDRESS_CHARS
 
 
@@ -608,7 +608,7 @@ def parse_mail_date(raw: str, what: str) -> _ParsedDate | None:
 _RECEIVED_KEYS = ("from", "by", "with", "id", "for", "date")
 
 
-def read_received(values: list[str], reading: _Reading) -> list[dict[str, Any]]:
+def read_received(values: list[str], reading: MailReading) -> list[dict[str, Any]]:
     """Each Received header (topmost first) split into clauses by mail-parser, raw kept."""
     if len(values) > MAX_RECEIVED_HOPS:
         reading.note(f"the message has {len(values):,} Received headers; the first "
@@ -660,7 +660,7 @@ def _unquote_param(value: Any) -> Any:
     return email_utils.unquote(value)
 
 
-class _BoundedMessage(Message):
+class BoundedMessage(Message):
     """A compat32 message whose parameter parsing is bounded and linear, and whose ``message/*``
     parts stay unparsed (so their original bytes can be hashed)."""
 
@@ -747,9 +747,9 @@ def _structure_too_large(raw: bytes) -> str | None:
     return None
 
 
-def _parse(raw: bytes, reading: _Reading) -> tuple[Message, bool]:
+def _parse(raw: bytes, reading: MailReading) -> tuple[Message, bool]:
     """The parsed message, and whether its body structure was read (else headers only)."""
-    parser = BytesParser(_class=_BoundedMessage, policy=compat32)
+    parser = BytesParser(_class=BoundedMessage, policy=compat32)
     reason = _structure_too_large(raw)
     if reason is None:
         try:
@@ -768,7 +768,7 @@ def _payload_bytes(part: Message) -> bytes:
     return str(payload).encode("utf-8", "surrogateescape")
 
 
-def _decoded_payload(part: Message, what: str, reading: _Reading) -> bytes:
+def _decoded_payload(part: Message, what: str, reading: MailReading) -> bytes:
     """The part's content with its transfer encoding undone; damaged base64 noted."""
     before = len(part.defects)
     try:
@@ -799,14 +799,14 @@ def _decoded_payload(part: Message, what: str, reading: _Reading) -> bytes:
 
 @dataclass
 class _Leaf:
-    part: _BoundedMessage
+    part: BoundedMessage
     content_type: str
     alternative: int | None      # id of the nearest multipart/alternative ancestor
     name: str | None
     disposition: str | None
     _data: bytes | None = None
 
-    def data(self, what: str, reading: _Reading) -> bytes:
+    def data(self, what: str, reading: MailReading) -> bytes:
         """The decoded content, decoded once."""
         if self._data is None:
             self._data = _decoded_payload(self.part, what, reading)
@@ -818,7 +818,7 @@ class _Leaf:
                 and self.disposition != "attachment" and self.name is None)
 
 
-def _part_name(part: Message, reading: _Reading) -> str | None:
+def _part_name(part: Message, reading: MailReading) -> str | None:
     """The attachment's file name (RFC 2231 and RFC 2047 decoded), or None."""
     for param, header in (("filename", "content-disposition"), ("name", "content-type")):
         value = part.get_param(param, None, header)
@@ -845,7 +845,7 @@ def _disposition(part: Message) -> str | None:
     return str(raw)[:MAX_PARAM_HEADER_CHARS].split(";", 1)[0].strip().lower() or None
 
 
-def _recover_boundary(part: _BoundedMessage, reading: _Reading) -> Message | None:
+def _recover_boundary(part: BoundedMessage, reading: MailReading) -> Message | None:
     """Re-read a multipart whose declared boundary never occurs with the boundary its body
     actually starts with (real sample mail_malformed_3), or None."""
     body = _payload_bytes(part)
@@ -866,7 +866,7 @@ def _recover_boundary(part: _BoundedMessage, reading: _Reading) -> Message | Non
     return recovered
 
 
-def walk_leaves(message: _BoundedMessage, reading: _Reading) -> list[_Leaf]:
+def walk_leaves(message: BoundedMessage, reading: MailReading) -> list[_Leaf]:
     """Every leaf part in document order, bounded in count and depth; iterative, not recursive."""
     leaves: list[_Leaf] = []
     stack: list[tuple[Message, int, int | None]] = [(message, 0, None)]
@@ -878,7 +878,7 @@ def walk_leaves(message: _BoundedMessage, reading: _Reading) -> list[_Leaf]:
             reading.note(f"the message has more than {MAX_MIME_PARTS:,} MIME parts; only the "
                          f"first {MAX_MIME_PARTS:,} were read")
             break
-        assert isinstance(part, _BoundedMessage)
+        assert isinstance(part, BoundedMessage)
         reading.defects.update(type(defect).__name__ for defect in part.defects)
         content_type = part.declared_content_type()
         children = part.get_payload()
@@ -967,7 +967,7 @@ def html_to_text(source: str) -> str:
 
 # --- Body and attachments ------------------------------------------------------------------------
 
-def _text_of(leaf: _Leaf, reading: _Reading) -> str:
+def _text_of(leaf: _Leaf, reading: MailReading) -> str:
     what = f"the {leaf.content_type} part"
     data = leaf.data(what, reading)
     charset = leaf.part.get_content_charset()
@@ -991,7 +991,7 @@ class _Body:
     leaves: list[_Leaf]          # the chosen part and its alternatives (not attachments)
 
 
-def choose_body(leaves: list[_Leaf], reading: _Reading) -> _Body:
+def choose_body(leaves: list[_Leaf], reading: MailReading) -> _Body:
     plain = next((leaf for leaf in leaves
                   if leaf.is_body_candidate and leaf.content_type == "text/plain"), None)
     rich = next((leaf for leaf in leaves
@@ -1017,12 +1017,12 @@ def choose_body(leaves: list[_Leaf], reading: _Reading) -> _Body:
     return _Body(clean_text(text), body)
 
 
-def _attachment(leaf: _Leaf, reading: _Reading) -> Attachment:
+def _attachment(leaf: _Leaf, reading: MailReading) -> Attachment:
     what = f"attachment {leaf.name!r}" if leaf.name else f"a {leaf.content_type} part"
     return hashed_attachment(leaf.name, leaf.data(what, reading))
 
 
-def _body_part_detail(leaf: _Leaf, reading: _Reading) -> dict[str, Any]:
+def _body_part_detail(leaf: _Leaf, reading: MailReading) -> dict[str, Any]:
     data = leaf.data(f"the {leaf.content_type} part", reading)
     charset = leaf.part.get_content_charset()
     return {"content_type": leaf.content_type,
@@ -1036,7 +1036,7 @@ _LABEL_FLAGS = {"sent": "sent", "spam": "spam", "trash": "trash", "draft": "draf
                 "drafts": "draft"}
 
 
-def read_gmail_labels(raw: str, reading: _Reading) -> list[str]:
+def read_gmail_labels(raw: str, reading: MailReading) -> list[str]:
     text = _undeclared_8bit(_unfold(_header_for_reading(raw, "X-Gmail-Labels", reading,
                                                         MAX_HEADER_CHARS)),
                             "the X-Gmail-Labels header", reading)
@@ -1063,15 +1063,15 @@ class _Addresses:
     recipients: list[str]
 
 
-def _identifiers(headers: _Headers, details: dict[str, Any],
-                 reading: _Reading) -> _Addresses:
+def mail_identifiers(headers: MailHeaders, details: dict[str, Any],
+                 reading: MailReading) -> _Addresses:
     unusable: list[dict[str, str]] = []
 
     def usable(mailbox: _Mailbox, header: str) -> bool:
         if not mailbox.address:
             return False          # "<>": the null address (RFC 5321), nobody to identify
-        if _is_address(mailbox.address):
-            if mailbox.display and _is_address(mailbox.display.strip("'\" ")) and (
+        if is_address(mailbox.address):
+            if mailbox.display and is_address(mailbox.display.strip("'\" ")) and (
                     mailbox.display.strip("'\" ").lower() != mailbox.address.lower()):
                 reading.note(f"the {header} header shows the display name "
                              f"{mailbox.display[:200]!r}, itself an e-mail address, for the "
@@ -1127,8 +1127,8 @@ def _identifiers(headers: _Headers, details: dict[str, Any],
     return _Addresses(sender, recipients)
 
 
-def _time_of(headers: _Headers, received: list[dict[str, Any]], fallback: RawTime | None,
-             fallback_note: str | None, reading: _Reading) -> RawTime | None:
+def mail_time(headers: MailHeaders, received: list[dict[str, Any]], fallback: RawTime | None,
+             fallback_note: str | None, reading: MailReading) -> RawTime | None:
     dates = headers.all("date")
     if len(dates) > 1:
         reading.note(f"the message has {len(dates)} Date headers; the first was used")
@@ -1166,7 +1166,7 @@ def _time_of(headers: _Headers, received: list[dict[str, Any]], fallback: RawTim
     return None
 
 
-def _simple_details(headers: _Headers, details: dict[str, Any], reading: _Reading) -> None:
+def simple_details(headers: MailHeaders, details: dict[str, Any], reading: MailReading) -> None:
     for key, header in (("message_id", "Message-ID"), ("in_reply_to", "In-Reply-To"),
                         ("references", "References"), ("reply_to", "Reply-To"),
                         ("return_path", "Return-Path"),
@@ -1185,20 +1185,20 @@ def _simple_details(headers: _Headers, details: dict[str, Any], reading: _Readin
 def _read_message(raw: bytes, locator: str, fallback_time: RawTime | None,
                   fallback_note: str | None, notes: Sequence[str],
                   extra_details: dict[str, Any] | None) -> Event | Reject:
-    reading = _Reading()
+    reading = MailReading()
     for note in notes:
         reading.note(note)
     message, structured = _parse(raw, reading)
-    headers = _Headers(message)
+    headers = MailHeaders(message)
     details: dict[str, Any] = dict(extra_details or {})
     if not any(True for _ in message.raw_items()):
         reading.note("the message has no headers")
-    addresses = _identifiers(headers, details, reading)
-    _simple_details(headers, details, reading)
+    addresses = mail_identifiers(headers, details, reading)
+    simple_details(headers, details, reading)
     received = read_received(headers.all("received"), reading)
     if received:
         details["received"] = received
-    time = _time_of(headers, received, fallback_time, fallback_note, reading)
+    time = mail_time(headers, received, fallback_time, fallback_note, reading)
     if time is None:
         dates = headers.all("date")
         if dates:

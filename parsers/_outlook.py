@@ -69,18 +69,18 @@ from courseline.collectors.identify import HEAD_BYTES, media_type_of
 from courseline.parsers._mail import (
     MAX_RECIPIENTS,
     SOURCE_DATE,
-    _BoundedMessage,
-    _Headers,
-    _identifiers,
-    _is_address,
-    _Reading,
-    _simple_details,
-    _time_of,
+    BoundedMessage,
+    MailHeaders,
+    MailReading,
     decode_bytes,
     decode_header_text,
     html_to_text,
+    is_address,
+    mail_identifiers,
+    mail_time,
     read_gmail_labels,
     read_received,
+    simple_details,
 )
 from courseline.timeline.event import (
     MAX_TEXT_CHARS,
@@ -467,7 +467,7 @@ def _mapi_fallback(props: Properties, have_headers: bool) -> tuple[RawTime | Non
     return None, None
 
 
-def _no_time_reason(props: Properties, headers: _Headers) -> str:
+def _no_time_reason(props: Properties, headers: MailHeaders) -> str:
     dates = headers.all("date")
     start = (f"the Date header {clean_text(dates[0].strip())[:200]!r} could not be read as a "
              "date" if dates else "no Date header")
@@ -493,14 +493,14 @@ _SENDER_PROPERTIES = (
 
 
 def _mapi_sender(props: Properties, details: dict[str, Any],
-                 reading: _Reading) -> str | None:
+                 reading: MailReading) -> str | None:
     unusable: list[dict[str, str]] = details.setdefault("unusable_addresses", [])
     for name, address_id, type_id, display_id in _SENDER_PROPERTIES:
         address = props.string(address_id, 8192)
         if not address or not address.strip():
             continue
         address = address.strip()
-        if _is_address(address):
+        if is_address(address):
             details["mapi_sender"] = {
                 "property": name, "address": reading.bound("a sender address", address),
                 "name": reading.bound("a sender name", props.string(display_id, 8192))}
@@ -520,7 +520,7 @@ def _mapi_sender(props: Properties, details: dict[str, Any],
     return None
 
 
-def _mapi_recipient_rows(item: OutlookItem, reading: _Reading) -> list[dict[str, Any]]:
+def _mapi_recipient_rows(item: OutlookItem, reading: MailReading) -> list[dict[str, Any]]:
     rows = []
     for number, props in enumerate(item.recipients()):
         if number >= MAX_RECIPIENT_ROWS:
@@ -536,12 +536,12 @@ def _mapi_recipient_rows(item: OutlookItem, reading: _Reading) -> list[dict[str,
                      "address_type": reading.bound("an address type",
                                                    props.string(PR_ADDRTYPE, 1024)),
                      "address": reading.bound("a recipient address",
-                                              smtp if _is_address(smtp) else email or smtp)})
+                                              smtp if is_address(smtp) else email or smtp)})
     return rows
 
 
 def _mapi_recipients(rows: list[dict[str, Any]], details: dict[str, Any],
-                     reading: _Reading) -> list[str]:
+                     reading: MailReading) -> list[str]:
     """The identifiers of the recipient table, To then Cc then Bcc, each once."""
     recipients: list[str] = []
     seen: set[str] = set()
@@ -551,7 +551,7 @@ def _mapi_recipients(rows: list[dict[str, Any]], details: dict[str, Any],
             address = row["address"] or ""
             if row["type"] != wanted:
                 continue
-            if not _is_address(address):
+            if not is_address(address):
                 if address and len(unusable) < 100:
                     unusable.append({"recipient": wanted, "value": address,
                                      "address_type": row["address_type"] or ""})
@@ -567,7 +567,7 @@ def _mapi_recipients(rows: list[dict[str, Any]], details: dict[str, Any],
 
 # --- Headers -------------------------------------------------------------------------------------
 
-def _transport_headers(props: Properties, reading: _Reading) -> _Headers | None:
+def _transport_headers(props: Properties, reading: MailReading) -> MailHeaders | None:
     """The message's Internet header block, parsed as the mail parser parses a message's
     headers; None when the item has none."""
     text = props.string(PR_TRANSPORT_MESSAGE_HEADERS, 2 * MAX_HEADER_BLOCK_CHARS)
@@ -587,14 +587,14 @@ def _transport_headers(props: Properties, reading: _Reading) -> _Headers | None:
     # The block as stored may lack the blank line that ends a header block; an unfinished last
     # header would otherwise be read as the start of a body.
     raw = (text.rstrip("\r\n") + "\r\n\r\n").encode("utf-8")
-    message = BytesParser(_class=_BoundedMessage, policy=compat32).parsebytes(
+    message = BytesParser(_class=BoundedMessage, policy=compat32).parsebytes(
         raw, headersonly=True)
-    return _Headers(message)
+    return MailHeaders(message)
 
 
 # --- Text ----------------------------------------------------------------------------------------
 
-def _body_text(props: Properties, reading: _Reading) -> str | None:
+def _body_text(props: Properties, reading: MailReading) -> str | None:
     body = props.string(PR_BODY)
     if body is not None and body.strip():
         return _normalised(body)
@@ -621,7 +621,7 @@ def _normalised(text: str) -> str:
     return clean_text(re.sub(r"\r\n|\r", "\n", text))
 
 
-def _rtf_body(stored: bytes, lead: str, reading: _Reading) -> str | None:
+def _rtf_body(stored: bytes, lead: str, reading: MailReading) -> str | None:
     rtf, problem = decompressed_rtf(stored)
     if rtf is None:
         reading.note(f"{lead}; its RTF body (PR_RTF_COMPRESSED) could not be read: {problem}")
@@ -793,7 +793,7 @@ def hashed_pieces(name: str | None, pieces: Iterable[bytes],
                       media_type=media_type_of(bytes(head)))
 
 
-def _attachment_name(props: Properties, reading: _Reading) -> str | None:
+def _attachment_name(props: Properties, reading: MailReading) -> str | None:
     for prop_id in (PR_ATTACH_LONG_FILENAME, PR_ATTACH_FILENAME, PR_DISPLAY_NAME):
         name = props.string(prop_id, 8192)
         if name and name.strip():
@@ -802,7 +802,7 @@ def _attachment_name(props: Properties, reading: _Reading) -> str | None:
 
 
 def _attachments(attachments: list[OutlookAttachment], locator: str, details: dict[str, Any],
-                 reading: _Reading) -> list[Attachment]:
+                 reading: MailReading) -> list[Attachment]:
     hashed: list[Attachment] = []
     for attachment in attachments:
         name = _attachment_name(attachment.props, reading)
@@ -852,20 +852,20 @@ def _message_event(item: OutlookItem, kind: str, message_class: str,
                    attachments: list[OutlookAttachment], locator: str,
                    context: Context) -> Event | Reject:
     props = item.props
-    reading = _Reading()
+    reading = MailReading()
     for note in (*context.notes, *item.notes):
         reading.note(note)
     details: dict[str, Any] = dict(context.details)
     headers = _transport_headers(props, reading)
     have_headers = headers is not None
     if headers is None:
-        headers = _Headers(BytesParser(policy=compat32).parsebytes(b"\r\n", headersonly=True))
+        headers = MailHeaders(BytesParser(policy=compat32).parsebytes(b"\r\n", headersonly=True))
         reading.note("the item holds no Internet headers (PR_TRANSPORT_MESSAGE_HEADERS): "
                      "the addresses, subject and Message-ID were read from its MAPI properties")
 
     rows = _mapi_recipient_rows(item, reading)
     if have_headers and headers.all("from"):
-        addresses = _identifiers(headers, details, reading)
+        addresses = mail_identifiers(headers, details, reading)
         sender, recipients = addresses.sender, addresses.recipients
     else:
         if have_headers:
@@ -876,7 +876,7 @@ def _message_event(item: OutlookItem, kind: str, message_class: str,
     if not details.get("unusable_addresses"):
         details.pop("unusable_addresses", None)
 
-    _simple_details(headers, details, reading)
+    simple_details(headers, details, reading)
     for key, prop_id in (("message_id", PR_INTERNET_MESSAGE_ID),
                          ("in_reply_to", PR_IN_REPLY_TO_ID),
                          ("references", PR_INTERNET_REFERENCES)):
@@ -888,7 +888,7 @@ def _message_event(item: OutlookItem, kind: str, message_class: str,
         details["received"] = received
 
     fallback, fallback_note = _mapi_fallback(props, have_headers)
-    time = _time_of(headers, received, fallback, fallback_note, reading)
+    time = mail_time(headers, received, fallback, fallback_note, reading)
     if time is None:
         return Reject(locator, _no_time_reason(props, headers))
     _compare_times(time, props, reading)
@@ -939,7 +939,7 @@ _GMAIL_FLAGS = {"sent": "sent", "spam": "spam", "trash": "trash", "draft": "draf
                 "drafts": "draft"}
 
 
-def _compare_times(time: RawTime, props: Properties, reading: _Reading) -> None:
+def _compare_times(time: RawTime, props: Properties, reading: MailReading) -> None:
     """Say so when the Date header and PR_CLIENT_SUBMIT_TIME disagree by more than a minute:
     one of the two clocks, or the header, is not what it seems."""
     if time.source != SOURCE_DATE or time.value is None or time.value.tzinfo is None:
