@@ -59,7 +59,7 @@ import codecs
 import hashlib
 import re
 import struct
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from email.parser import BytesParser
 from email.policy import compat32
@@ -392,7 +392,9 @@ def _read_one(item: OutlookItem, locator: str,
               context: Context) -> tuple[Event | Reject, list[tuple[int, OutlookAttachment]]]:
     message_class = item.props.string(PR_MESSAGE_CLASS, 1024)
     kind, words = item_kind(message_class)
-    attachments = _bounded_attachments(item)
+    attachments, attachments_problem = _bounded_attachments(item)
+    if attachments_problem:
+        context = replace(context, notes=(*context.notes, attachments_problem))
     attached = [(a.number, a) for a in attachments if _method(a) == ATTACH_EMBEDDED_MSG]
     if kind is None:
         title = item.props.subject(PR_SUBJECT, 4096)
@@ -404,13 +406,19 @@ def _read_one(item: OutlookItem, locator: str,
                           context), attached
 
 
-def _bounded_attachments(item: OutlookItem) -> list[OutlookAttachment]:
-    found = []
-    for attachment in item.attachments():
-        if len(found) >= MAX_ATTACHMENTS:
-            break
-        found.append(attachment)
-    return found
+def _bounded_attachments(item: OutlookItem) -> tuple[list[OutlookAttachment], str | None]:
+    """The item's attachments (at most MAX_ATTACHMENTS), and why the table stopped early when
+    it is damaged: the message is read with those before the damage."""
+    found: list[OutlookAttachment] = []
+    try:
+        for attachment in item.attachments():
+            if len(found) >= MAX_ATTACHMENTS:
+                break
+            found.append(attachment)
+    except Exception as error:
+        return found, (f"the attachment table could not be read past attachment {len(found)}: "
+                       f"{type(error).__name__}: {clean_text(str(error))[:200]}")
+    return found, None
 
 
 def _method(attachment: OutlookAttachment) -> int | None:
@@ -462,8 +470,8 @@ def _mapi_fallback(props: Properties, have_headers: bool) -> tuple[RawTime | Non
     delivery = filetime_raw_time(props.filetime(PR_MESSAGE_DELIVERY_TIME), SOURCE_DELIVERY)
     if delivery is not None:
         return delivery, (f"{lead} and no PR_CLIENT_SUBMIT_TIME; the time is "
-                          "PR_MESSAGE_DELIVERY_TIME (0x0E06), when the mailbox received it, "
-                          "in UTC")
+                          "PR_MESSAGE_DELIVERY_TIME (0x0E06), when the mailbox received (or, for "
+                          "a draft, stored) it, in UTC")
     return None, None
 
 
@@ -521,23 +529,29 @@ def _mapi_sender(props: Properties, details: dict[str, Any],
 
 
 def _mapi_recipient_rows(item: OutlookItem, reading: MailReading) -> list[dict[str, Any]]:
-    rows = []
-    for number, props in enumerate(item.recipients()):
-        if number >= MAX_RECIPIENT_ROWS:
-            reading.note(f"the recipient table has more than {MAX_RECIPIENT_ROWS:,} rows; the "
-                         f"first {MAX_RECIPIENT_ROWS:,} were read")
-            break
-        kind = props.integer(PR_RECIPIENT_TYPE)
-        smtp = (props.string(PR_SMTP_ADDRESS, 8192) or "").strip()
-        email = (props.string(PR_EMAIL_ADDRESS, 8192) or "").strip()
-        rows.append({"type": _RECIPIENT_TYPES.get((kind or 0) & 0xF, "unknown"),
-                     "name": reading.bound("a recipient name", props.string(PR_DISPLAY_NAME,
-                                                                             8192)),
-                     "address_type": reading.bound("an address type",
-                                                   props.string(PR_ADDRTYPE, 1024)),
-                     "address": reading.bound("a recipient address",
-                                              smtp if is_address(smtp) else email or smtp)})
+    rows: list[dict[str, Any]] = []
+    try:
+        for number, props in enumerate(item.recipients()):
+            if number >= MAX_RECIPIENT_ROWS:
+                reading.note(f"the recipient table has more than {MAX_RECIPIENT_ROWS:,} rows; "
+                             f"the first {MAX_RECIPIENT_ROWS:,} were read")
+                break
+            rows.append(_recipient_row(props, reading))
+    except Exception as error:  # a damaged table: the message is read without the rest of it
+        reading.note(f"the recipient table could not be read past row {len(rows)}: "
+                     f"{type(error).__name__}: {clean_text(str(error))[:200]}")
     return rows
+
+
+def _recipient_row(props: Properties, reading: MailReading) -> dict[str, Any]:
+    kind = props.integer(PR_RECIPIENT_TYPE)
+    smtp = (props.string(PR_SMTP_ADDRESS, 8192) or "").strip()
+    email = (props.string(PR_EMAIL_ADDRESS, 8192) or "").strip()
+    return {"type": _RECIPIENT_TYPES.get((kind or 0) & 0xF, "unknown"),
+            "name": reading.bound("a recipient name", props.string(PR_DISPLAY_NAME, 8192)),
+            "address_type": reading.bound("an address type", props.string(PR_ADDRTYPE, 1024)),
+            "address": reading.bound("a recipient address",
+                                     smtp if is_address(smtp) else email or smtp)}
 
 
 def _mapi_recipients(rows: list[dict[str, Any]], details: dict[str, Any],
@@ -643,8 +657,9 @@ def _rtf_body(stored: bytes, lead: str, reading: MailReading) -> str | None:
 
 
 def decompressed_rtf(stored: bytes) -> tuple[bytes | None, str | None]:
-    """The RTF of a PR_RTF_COMPRESSED value ([MS-OXRTFCP]), or None and why. The header's
-    declared size is checked before decompressing, so a hostile value cannot make it large."""
+    """The RTF of a PR_RTF_COMPRESSED value ([MS-OXRTFCP]), or None and why. Decompressing
+    stops at the size the header declares (itself bounded), so a hostile value can neither make
+    the output large nor keep the reader busy: LZFu can expand its input about eight times."""
     if len(stored) < 16:
         return None, "it is shorter than its 16-byte header"
     raw_size, kind = struct.unpack("<I4s", stored[4:12])
@@ -652,18 +667,56 @@ def decompressed_rtf(stored: bytes) -> tuple[bytes | None, str | None]:
         return stored[16:16 + raw_size], None
     if kind != b"LZFu":
         return None, f"its header names the unknown compression {kind!r}"
-    if raw_size > MAX_RTF_BYTES * 4:
-        return None, f"it declares {raw_size:,} bytes of RTF, over the limit"
+    if raw_size > MAX_RTF_BYTES:
+        return None, f"it declares {raw_size:,} bytes of RTF, over the {MAX_RTF_BYTES:,} limit"
     if stored.lstrip().startswith(b"{\\rtf"):
         return stored, None          # pypff hands the RTF decompressed already
-    try:
-        import compressed_rtf
-    except ImportError:
-        return None, "the compressed_rtf library (installed with extract-msg) is missing"
-    try:
-        return compressed_rtf.decompress(stored), None
-    except Exception as error:
-        return None, f"{type(error).__name__}: {clean_text(str(error))[:200]}"
+    return _lzfu(stored, raw_size), None
+
+
+# [MS-OXRTFCP] 2.1.2.1: the dictionary starts with these 207 bytes; the rest of its 4,096 are
+# spaces here, as in the compressed_rtf library (a compressor never refers to them).
+_LZFU_START = (b"{\\rtf1\\ansi\\mac\\deff0\\deftab720{\\fonttbl;}{\\f0\\fnil \\froman "
+               b"\\fswiss \\fmodern \\fscript \\fdecor MS Sans SerifSymbolArialTimes New "
+               b"RomanCourier{\\colortbl\\red0\\green0\\blue0\r\n\\par "
+               b"\\pard\\plain\\f0\\fs20\\b\\i\\u\\tab\\tx")
+
+
+def _lzfu(stored: bytes, limit: int) -> bytes:
+    """LZFu decompression ([MS-OXRTFCP] 2.2.3), to at most ``limit`` bytes: each control byte's
+    bits, lowest first, say whether the next token is a literal byte (0) or a 2-byte reference
+    (1) to 12 bits of dictionary offset and 4 bits of length less 2; a reference to the write
+    position ends the data."""
+    window = bytearray(_LZFU_START.ljust(4096, b" "))
+    write = len(_LZFU_START)
+    out = bytearray()
+    data, at, end = stored, 16, len(stored)
+    while at < end and len(out) < limit:
+        control = data[at]
+        at += 1
+        for bit in range(8):
+            if at >= end or len(out) >= limit:
+                break
+            if not control >> bit & 1:
+                byte = data[at]
+                at += 1
+                out.append(byte)
+                window[write] = byte
+                write = (write + 1) & 0xFFF
+                continue
+            if at + 1 >= end:
+                return bytes(out)
+            token = data[at] << 8 | data[at + 1]
+            at += 2
+            offset, length = token >> 4, (token & 0xF) + 2
+            if offset == write:
+                return bytes(out[:limit])
+            for step in range(length):
+                byte = window[(offset + step) & 0xFFF]
+                out.append(byte)
+                window[write] = byte
+                write = (write + 1) & 0xFFF
+    return bytes(out[:limit])
 
 
 _RTF_TOKEN = re.compile(rb"\\([a-zA-Z]{1,32})(-?\d{1,10})? ?|\\'([0-9a-fA-F]{2})|\\(.)|([{}])|"
@@ -891,6 +944,13 @@ def _message_event(item: OutlookItem, kind: str, message_class: str,
     time = mail_time(headers, received, fallback, fallback_note, reading)
     if time is None:
         return Reject(locator, _no_time_reason(props, headers))
+    if time.source == SOURCE_DATE and time.value is not None and time.value.tzinfo is None:
+        # A Date header without a zone is a guess at the zone; Outlook's own FILETIME is exact.
+        exact, _ = _mapi_fallback(props, have_headers)
+        if exact is not None:
+            reading.note(f"the Date header {clean_text(time.raw)[:200]!r} names no time zone; "
+                         f"the time is {exact.source} instead, exact in UTC")
+            time = exact
     _compare_times(time, props, reading)
 
     subject_raw = headers.first("subject")

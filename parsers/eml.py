@@ -40,6 +40,7 @@ KNOWN_HEADERS = {b"from", b"to", b"date", b"subject", b"message-id", b"received"
                  b"mime-version", b"return-path", b"delivered-to"}
 _HEADER_LINE = re.compile(rb"([!-9;-~]{1,76})[ \t]*:")
 _BOM = b"\xef\xbb\xbf"
+_PLAIN_HEADER_NAME = re.compile(rb"[A-Za-z0-9-]{1,76}[ \t]*:")
 
 
 def _header_block(head: bytes) -> list[bytes]:
@@ -55,6 +56,14 @@ def _header_block(head: bytes) -> list[bytes]:
             break
         block.append(line)
     return block
+
+
+def starts_with_header(head: bytes) -> bool:
+    """Whether the head opens with a ``Name: value`` header line whose name is a word of
+    letters, digits and hyphens (as every real header's is; JSON's ``{"name":`` is not): a
+    message, if a sparse one, where its place already says it is mail (a Maildir's cur/)."""
+    block = _header_block(head)
+    return bool(block) and _PLAIN_HEADER_NAME.match(block[0]) is not None
 
 
 def looks_like_message(head: bytes) -> bool:

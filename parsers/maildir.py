@@ -52,8 +52,10 @@ What a Maildir says beyond the message itself, and how it is kept:
 Recognition. A message is claimed when its head is an RFC 5322 header block (the eml sniff)
 and its name is a Maildir name: an info part (``…:2,S``), or a unique name
 ``<seconds>.<unique>.<host>`` (also OfflineIMAP's ``<seconds>_<n>.<pid>.<host>``) that does not
-end in ``.eml``; and, by its place in the case (``Sample.case_path``), a message file in a
-``cur/``, ``new/`` or ``tmp/`` folder whatever its name (Mailpile's ``cur/no-subject-1400067892.mbx``). The reading of the message itself is
+end in ``.eml``; and, by its place in the case (``Sample.case_path``), a file opening with a
+header line (or an empty one) in a ``cur/``, ``new/`` or ``tmp/`` folder whatever its name
+(Mailpile's ``cur/no-subject-1400067892.mbx``); never another export that sits in a folder of
+that name (a chat in ``Phone/new/``). The reading of the message itself is
 :func:`._mail.read_message`, so the event has the fields an ``.eml`` gives (addresses,
 Message-ID, headers for attribution, every attachment hashed) and the same message found in
 an mbox merges with it.
@@ -86,7 +88,7 @@ from courseline.collectors.identify import Sample
 from courseline.parsers import Parser, SourceFile
 from courseline.parsers._mail import read_message
 from courseline.parsers.eml import MAX_EML_BYTES, EmlParser
-from courseline.parsers.eml import strip_leading
+from courseline.parsers.eml import starts_with_header, strip_leading
 from courseline.timeline.event import Event, RawTime, Reject, SourceNote, clean_text
 
 LOCATOR = "file"
@@ -264,6 +266,9 @@ class MaildirName:
 
 
 def split_name(name: str) -> MaildirName:
+    # Some tools copy a Maildir's files out with ".eml" added: the flags end before it.
+    if name.lower().endswith(".eml") and INFO.search(name[:-4]):
+        name = name[:-4]
     info_match = INFO.search(name)
     unique = name[:info_match.start()] if info_match else name
     unique_match = UNIQUE_NAME.match(unique)
@@ -394,10 +399,11 @@ class MaildirParser(Parser):
         parts = path_parts(sample.case_path, sample.name)
         if maildir_subfolder(parts) is None:
             return False
-        # In cur/new/tmp a file is a message by the spec; the head must still be text. An empty
-        # one (a delivery that never wrote) is claimed too, to be listed with that reason.
-        return _is_message(sample) or (b"\0" not in sample.head
-                                       and not sample.head.startswith(b"From "))
+        # A folder named cur, new or tmp holds other exports too (a chat in Phone/new/): only a
+        # file with an e-mail's header block is claimed, and an empty one (a delivery that never
+        # wrote), to be listed with that reason.
+        return _is_message(sample) or sample.size == 0 or (
+            not sample.head.startswith(b"From ") and starts_with_header(sample.head))
 
     def parse(self, source: SourceFile) -> Iterator[Event | Reject]:
         yield self._read(source)

@@ -22,6 +22,7 @@ from courseline.parsers.maildir import (
     SOURCE_NAME_TIME,
     MaildirControlParser,
     MaildirParser,
+    split_name,
 )
 from courseline.parsers.mbox import MboxParser
 from courseline.timeline.event import Event, Reject, SourceNote
@@ -229,6 +230,14 @@ def test_with_the_case_path_any_message_in_cur_new_tmp_is_claimed(
     assert parser_for(sample_of(tmp_path, "x", sparse, "exports/other/x")) is None
     assert parser_for(sample_of(tmp_path, "p", kit.png(), "exports/Maildir/cur/p")) \
         is not MaildirParser
+    # Other exports in a folder that happens to be named new/, cur/ or tmp/ are not mail.
+    chat = b"12/03/2024, 10:15 - Chris Walker: you up?\n12/03/2024, 10:16 - Sam: no\n"
+    for case_path, data in (("exports/Phone/new/WhatsApp Chat.txt", chat),
+                            ("exports/export/tmp/result.json", b'{"name": "Chris", "messages": []}'),
+                            ("exports/x/cur/sms.xml", b"<?xml version='1.0'?><smses count=\"0\"/>"),
+                            ("exports/Documents/cur/notes.txt", b"remember to call 101\n")):
+        name = case_path.rsplit("/", 1)[1]
+        assert parser_for(sample_of(tmp_path, name, data, case_path)) is not MaildirParser
     # An empty file in tmp/ (a delivery that never wrote) is claimed, to be rejected with why.
     assert parser_for(sample_of(tmp_path, NAME, b"", f"exports/Maildir/tmp/{NAME}")) \
         is MaildirParser
@@ -323,3 +332,8 @@ def test_a_maildir_in_a_case_merges_with_the_same_message_in_an_mbox(
     sent = next(e for e in built["events"] if e["subject"] == "Stop contacting me")
     assert sent["flags"] == ["sent"] and sent["direction"] == "outgoing"
     assert sent["details"]["mail_folder"] == "Sent"
+
+
+def test_a_maildir_name_copied_out_with_eml_added_keeps_its_flags() -> None:
+    name = split_name("1709649017.M1P1.host:2,RS.eml")
+    assert (name.info, name.letters, name.seconds) == (":2,RS", "RS", 1709649017)

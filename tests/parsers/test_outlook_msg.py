@@ -168,7 +168,7 @@ def test_only_a_delivery_time_is_used_and_named(tmp_path):
     event = one(read(write(tmp_path, mail(headers=None, sent_utc=None))))
     assert event.time.source == "PR_MESSAGE_DELIVERY_TIME (0x0E06, received)"
     assert event.time.value == DELIVERED and event.time.precision == "ms"
-    assert any("when the mailbox received it" in note for note in event.notes)
+    assert any("when the mailbox received (or, for a draft, stored) it" in note for note in event.notes)
 
 
 def test_headers_without_a_date_fall_back_to_the_submit_time(tmp_path):
@@ -390,3 +390,12 @@ def test_html_attachment_property_round_trip(tmp_path):
     # PR_HTML beside PR_BODY: the plain text wins, as the text/plain part wins in MIME.
     event = one(read(write(tmp_path, mail(html=b"<p>other</p>"))))
     assert event.text == "Call me on 07700 900123.\n" and PR_HTML == 0x1013
+
+
+def test_a_date_header_without_a_zone_gives_way_to_outlooks_exact_time(tmp_path):
+    headers = HEADERS.replace("Date: Sat, 02 Mar 2024 21:14:05 +0000",
+                              "Date: Sat, 02 Mar 2024 22:14:05")
+    event = one(read(write(tmp_path, mail(headers=headers))))
+    assert event.time.value == SENT and event.time.basis == "utc"
+    assert event.time.source.startswith("PR_CLIENT_SUBMIT_TIME")
+    assert any("names no time zone" in note for note in event.notes)

@@ -397,3 +397,29 @@ def test_a_real_looking_path_reads_through_the_parser(tmp_path):
     records = PstParser().parse(source_file(path))
     assert all(isinstance(r, (Reject, SourceNote)) for r in records)
 
+
+
+class BrokenTable:
+    """A recipient table libpff fails to read (a damaged PST): it raises as pypff does."""
+
+    @property
+    def number_of_record_sets(self) -> int:
+        raise OSError("pypff_message_get_recipients: unable to retrieve recipients")
+
+
+def test_a_damaged_recipient_or_attachment_table_keeps_the_message_and_says_why():
+    broken_recipients = message(0x200004, "no table")
+    broken_recipients.recipients = BrokenTable()
+    broken_attachments = message(0x200024, "no attachments")
+
+    def damaged(index: int) -> AttachmentItem:
+        raise OSError("pypff_message_get_attachment_by_index: unable to retrieve")
+    broken_attachments.number_of_attachments, broken_attachments.get_attachment = 2, damaged
+    pst = Pst(Folder(None, 0x122, folders=[Folder("Inbox", 0x8082,
+                                                  [broken_recipients, broken_attachments])]),
+              [], orphans=[])
+    events = by_subject(walk(pst))
+    assert set(events) == {"no table", "no attachments"}
+    assert any("the recipient table could not be read" in n for n in events["no table"].notes)
+    assert any("the attachment table could not be read" in n
+               for n in events["no attachments"].notes)
