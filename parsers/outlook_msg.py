@@ -176,6 +176,17 @@ def _attachment(storages: _Storages, path: Path, number: int, codec: str) -> Out
     return OutlookAttachment(number, props, pieces if ATTACHED_FILE.upper() in names else None)
 
 
+def _directory_in_head(head: bytes) -> bool:
+    """Whether the compound file's first directory sector lies within ``head`` ([MS-CFB] 2.2:
+    the sector shift at byte 30, the first directory sector at byte 48)."""
+    if len(head) < 52:
+        return False
+    shift, = struct.unpack_from("<H", head, 30)
+    first, = struct.unpack_from("<I", head, 48)
+    size = 1 << shift if shift in (9, 12) else 512
+    return first < 0xFFFFFFFA and (first + 2) * size <= len(head)
+
+
 class OutlookMsgParser(Parser):
     NAME = "outlook-msg"
     DATA_FORMAT = "Outlook item (.msg, MS-OXMSG)"
@@ -188,8 +199,13 @@ class OutlookMsgParser(Parser):
     def recognises(cls, sample: Sample) -> bool:
         if not sample.head.startswith(CFB_SIGNATURE):
             return False
-        return sample.media_type == OUTLOOK_MEDIA_TYPE or any(
-            name in sample.head for name in _MSG_NAMES)
+        if sample.media_type == OUTLOOK_MEDIA_TYPE or any(name in sample.head
+                                                          for name in _MSG_NAMES):
+            return True
+        # A compound file whose directory lies past the head (a .msg of thousands of
+        # recipients) shows no stream names there: its name settles what the content cannot
+        # show, and one that is no Outlook item is then rejected with why.
+        return sample.name.lower().endswith(".msg") and not _directory_in_head(sample.head)
 
     def parse(self, source: SourceFile) -> Iterator[Event | Reject]:
         size = source.sample.size

@@ -17,7 +17,7 @@ import pytest
 from courseline.collectors.identify import sample_file
 from courseline.parsers import extra_needed_for, parser_for
 from courseline.parsers._outlook import MAX_EMBED_DEPTH, rtf_content
-from courseline.parsers.outlook_msg import OutlookMsgParser
+from courseline.parsers.outlook_msg import CFB_SIGNATURE, OutlookMsgParser
 from courseline.timeline.event import Event, Reject
 from courseline.timeline.records import SourceSettings, merge_key, normalise_event
 from tests_support import events, parsed, rejects, run_cli, source_file
@@ -399,3 +399,17 @@ def test_a_date_header_without_a_zone_gives_way_to_outlooks_exact_time(tmp_path)
     assert event.time.value == SENT and event.time.basis == "utc"
     assert event.time.source.startswith("PR_CLIENT_SUBMIT_TIME")
     assert any("names no time zone" in note for note in event.notes)
+
+
+def test_a_compound_file_named_msg_is_read_or_rejected_with_why(tmp_path):
+    # Its directory past the head (a .msg of many recipients) hides the Outlook stream names:
+    # the name settles it; a compound file that is no Outlook item is then rejected, not lost.
+    head = CFB_SIGNATURE + b"\0" * 600
+    big = tmp_path / "many.msg"
+    big.write_bytes(head)
+    assert OutlookMsgParser.recognises(sample_file(big))
+    other = tmp_path / "many.doc"
+    other.write_bytes(head)
+    assert not OutlookMsgParser.recognises(sample_file(other))
+    records = read(big)
+    assert not events(records) and rejects(records)
