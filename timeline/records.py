@@ -21,6 +21,10 @@ from courseline.timeline.identity import PLATFORM_SCHEMES, normalise
 from courseline.timeline.timeutil import normalise as normalise_time
 
 # Fields a third party strips from a timeline row to recompute its event_id (courseline/docs/VERIFYING.md).
+# The version of how an event becomes a record here (direction, identifiers…): stored events
+# made under other rules are made again, so a fresh parse (verify) gives the same records.
+RECORD_RULES = "2"   # 2: the owner's addresses overrule a folder that says the other way
+
 NOT_HASHED = ("event_id", "seq", "chain", "provenance", "sender_person", "recipient_persons")
 
 
@@ -41,7 +45,7 @@ class SourceSettings:
             "parser": parser, "parser_version": parser_version, "zone": self.zone,
             "case_zone": self.case_zone, "clock_offset_seconds": self.clock_offset_seconds,
             "region": self.region, "owner": sorted(self.owner_identifiers),
-            "owner_key": self.owner_key, "options": self.options,
+            "owner_key": self.owner_key, "options": self.options, "rules": RECORD_RULES,
         }))
 
     def owner_identifier(self, scheme: str) -> str | None:
@@ -99,6 +103,14 @@ def _json_safe(value: Any) -> Any:
 def _direction(event: Event, sender: str | None, recipients: list[str],
                owner: frozenset[str]) -> tuple[str, str | None]:
     if event.direction != "unknown":
+        # A folder or label (a message filed in Sent) says what its store thought; where the
+        # addresses show the owner on the other side, they win and the basis says so.
+        if event.direction == "outgoing" and sender and owner and sender not in owner \
+                and owner.intersection(recipients):
+            return "incoming", "owner (the source's folder or label said outgoing)"
+        if event.direction == "incoming" and owner and sender in owner \
+                and not owner.intersection(recipients):
+            return "outgoing", "owner (the source's folder or label said incoming)"
         return event.direction, "source"
     if owner and sender in owner:
         return "outgoing", "owner"
