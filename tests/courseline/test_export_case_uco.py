@@ -17,7 +17,7 @@ import pytest
 import rdflib
 
 from courseline.export.case_uco import CASE_VERSION, _decimal, check_graph
-from tests_support import copy_case, read_jsonl, run_cli
+from tests_support import copy_case, new_case, read_jsonl, run_cli
 
 OBSERVABLE = rdflib.Namespace("https://ontology.unifiedcyberontology.org/uco/observable/")
 CORE = rdflib.Namespace("https://ontology.unifiedcyberontology.org/uco/core/")
@@ -182,11 +182,7 @@ def test_the_same_file_attached_twice_to_a_mail_without_a_sender(tmp_path):
                     "Date: Mon, 05 Aug 2024 10:00:00 +0100\n"
                     'Content-Type: multipart/mixed; boundary="b"\n\n--b\nContent-Type: text/plain'
                     f"\n\nsee attached\n{parts}--b--\n")
-    case = tmp_path / "case"
-    assert run_cli("init", case, "--reference", "OP/ü 12").exit_code == 0
-    with (case / "case.toml").open("a", encoding="utf-8") as handle:
-        handle.write('\n[[person]]\nkey = "victim"\nrole = "victim"\n'
-                     'identifiers = ["email:a@example.org"]\n')
+    case = new_case(tmp_path / "case", "email:a@example.org", None, "--reference", "OP/ü 12")
     assert run_cli("add", case, mail.parent, "--owner", "victim").exit_code == 0
     assert run_cli("build", case).exit_code in (0, 3)
     result = run_cli("export", case, "--format", "case-uco")

@@ -12,7 +12,7 @@ from pathlib import Path
 from courseline.demo_msg import write_msg
 from courseline.parsers.outlook_msg import OutlookMsgParser
 from courseline.parsers.pst import PstParser
-from tests_support import run_cli
+from tests_support import new_case, run_cli
 
 
 def _case_with_a_msg(tmp_path: Path) -> tuple[Path, str]:
@@ -22,11 +22,7 @@ def _case_with_a_msg(tmp_path: Path) -> tuple[Path, str]:
               to=["sam.taylor@example.org"], sent_utc=datetime(2024, 8, 12, 20, 14, 5,
                                                               tzinfo=timezone.utc),
               body="Nice new car.", message_id="<demo-005@mail.example.net>")
-    case = tmp_path / "case"
-    assert run_cli("init", case).exit_code == 0
-    with (case / "case.toml").open("a", encoding="utf-8") as handle:
-        handle.write('\n[[person]]\nkey = "victim"\nrole = "victim"\n'
-                     'identifiers = ["email:sam.taylor@example.org"]\n')
+    case = new_case(tmp_path / "case", "email:sam.taylor@example.org")
     added = run_cli("add", case, folder, "--owner", "victim")
     assert added.exit_code in (0, 3), added.output    # 3: something needs a look
     return case, added.output

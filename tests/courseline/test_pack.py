@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from courseline.pack import verifying_document
-from tests_support import copy_case, read_jsonl, run_cli
+from tests_support import copy_case, new_case, read_jsonl, run_cli
 
 TOP = "DEMO-0001-24"
 MEMBERS = ["manifest.json", "timeline/timeline.jsonl", "timeline/timeline.csv",
@@ -224,7 +224,8 @@ def _annotation_after_the_report(members):
     lines = members[name].splitlines()
     last = json.loads(lines[-1])
     notes = [json.loads(line) for line in members[f"{TOP}/annotations.jsonl"].splitlines()]
-    entry = json.dumps({"action": "annotate", "parameters": {}, "inputs": [], "seq": last["seq"] + 1,
+    entry = json.dumps({"action": "annotate", "parameters": {}, "inputs": [],
+                        "seq": last["seq"] + 1,
                         "outputs": [{"chain": notes[-1]["chain"], "path": "annotations.jsonl"}]},
                        sort_keys=True, separators=(",", ":"))
     digest = hashlib.sha256((last["hash"] + entry).encode()).hexdigest()
@@ -321,11 +322,7 @@ def test_a_case_that_needs_a_look_is_still_packed_and_says_so(tmp_path):
                                      "Date: Mon, 05 Aug 2024 10:00:00 +0100\n\nhello\n")
     (mails / "undated.eml").write_text("From: x@example.net\nTo: a@example.org\nSubject: two\n\n"
                                        "no date\n")
-    case = tmp_path / "case"
-    assert run_cli("init", case, "--reference", "OP 7").exit_code == 0
-    with (case / "case.toml").open("a", encoding="utf-8") as handle:
-        handle.write('\n[[person]]\nkey = "victim"\nrole = "victim"\n'
-                     'identifiers = ["email:a@example.org"]\n')
+    case = new_case(tmp_path / "case", "email:a@example.org", None, "--reference", "OP 7")
     assert run_cli("add", case, mails, "--owner", "victim").exit_code == 0
     result = run_cli("pack", case)
     assert result.exit_code == 3, result.output                 # needs a look, but packed

@@ -11,7 +11,7 @@ import shutil
 import subprocess
 import tomllib
 from collections import Counter
-from datetime import datetime, timedelta, date
+from datetime import datetime, timedelta
 from html import unescape
 from pathlib import Path
 from zoneinfo import ZoneInfo

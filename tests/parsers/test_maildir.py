@@ -26,7 +26,7 @@ from courseline.parsers.maildir import (
 )
 from courseline.parsers.mbox import MboxParser
 from courseline.timeline.event import Event, Reject, SourceNote
-from tests_support import checked, parsed, run_cli, source_file
+from tests_support import checked, new_case, parsed, run_cli, source_file
 
 NAME = "1709414045.M512P4242.mail.example.org"
 
@@ -233,7 +233,8 @@ def test_with_the_case_path_any_message_in_cur_new_tmp_is_claimed(
     # Other exports in a folder that happens to be named new/, cur/ or tmp/ are not mail.
     chat = b"12/03/2024, 10:15 - Chris Walker: you up?\n12/03/2024, 10:16 - Sam: no\n"
     for case_path, data in (("exports/Phone/new/WhatsApp Chat.txt", chat),
-                            ("exports/export/tmp/result.json", b'{"name": "Chris", "messages": []}'),
+                            ("exports/export/tmp/result.json",
+                             b'{"name": "Chris", "messages": []}'),
                             ("exports/x/cur/sms.xml", b"<?xml version='1.0'?><smses count=\"0\"/>"),
                             ("exports/Documents/cur/notes.txt", b"remember to call 101\n")):
         name = case_path.rsplit("/", 1)[1]
@@ -281,13 +282,7 @@ def test_a_sieve_script_is_not_taken_for_a_control_file(tmp_path: Path) -> None:
 # --- a built case -------------------------------------------------------------------------------
 
 def build_case(tmp_path: Path, exports: Path) -> dict:
-    case = tmp_path / "case"
-    assert run_cli("init", case).exit_code == 0
-    with (case / "case.toml").open("a") as handle:
-        handle.write('\n[[person]]\nkey = "victim"\nrole = "victim"\n'
-                     'identifiers = ["email:person.a@example.org"]\n'
-                     '\n[[person]]\nkey = "suspect"\nrole = "suspect"\n'
-                     'identifiers = ["email:x.suspect@example.net"]\n')
+    case = new_case(tmp_path / "case", "email:person.a@example.org", "email:x.suspect@example.net")
     result = run_cli("add", case, exports, "--owner", "victim")
     assert result.exit_code == 0, result.output
     result = run_cli("build", case)

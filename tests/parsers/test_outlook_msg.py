@@ -20,7 +20,7 @@ from courseline.parsers._outlook import MAX_EMBED_DEPTH, rtf_content
 from courseline.parsers.outlook_msg import CFB_SIGNATURE, OutlookMsgParser
 from courseline.timeline.event import Event, Reject
 from courseline.timeline.records import SourceSettings, merge_key, normalise_event
-from tests_support import events, parsed, rejects, run_cli, source_file
+from tests_support import events, new_case, parsed, rejects, run_cli, source_file
 
 from courseline.demo_msg import (
     PR_HTML,
@@ -346,11 +346,7 @@ def test_a_demo_email_as_msg_merges_with_its_eml_copy(tmp_path):
     (exports / "05 Your car.eml").write_bytes(
         message.as_bytes(policy=default_policy.clone(linesep="\r\n")))
     (exports / "Your car.msg").write_bytes(msg_bytes(item_from_email(message)))
-    case = tmp_path / "case"
-    assert run_cli("init", case).exit_code == 0
-    with (case / "case.toml").open("a") as handle:
-        handle.write('\n[[person]]\nkey = "victim"\nrole = "victim"\n'
-                     'identifiers = ["email:sam.victim@example.org"]\n')
+    case = new_case(tmp_path / "case", "email:sam.victim@example.org")
     assert run_cli("add", case, exports, "--owner", "victim").exit_code == 0
     result = run_cli("build", case)
     assert result.exit_code == 0, result.output

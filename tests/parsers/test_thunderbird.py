@@ -23,7 +23,7 @@ from courseline.parsers.thunderbird import (
     ThunderbirdMboxParser,
 )
 from courseline.timeline.event import Event, SourceNote
-from tests_support import files_beside, parsed, run_cli, source_file
+from tests_support import files_beside, new_case, parsed, run_cli, source_file
 
 FROM_DASH = b"From - Sat Mar 02 21:14:05 2024"
 MORK = b'// <!-- <mdb:mork:z v="1.4"/> -->\n< <(a=c)> // (f=iso-8859-1)\n'
@@ -226,13 +226,7 @@ def test_a_profile_in_a_case(kit: ModuleType, tmp_path: Path) -> None:
     write(tmp_path / "exports", "Maildir/cur/1709414045.M1P1.mail.example.org:2,S",
           maildir_copy)
 
-    case = tmp_path / "case"
-    assert run_cli("init", case).exit_code == 0
-    with (case / "case.toml").open("a") as handle:
-        handle.write('\n[[person]]\nkey = "victim"\nrole = "victim"\n'
-                     'identifiers = ["email:person.a@example.org"]\n'
-                     '\n[[person]]\nkey = "suspect"\nrole = "suspect"\n'
-                     'identifiers = ["email:x.suspect@example.net"]\n')
+    case = new_case(tmp_path / "case", "email:person.a@example.org", "email:x.suspect@example.net")
     assert run_cli("add", case, tmp_path / "exports", "--owner", "victim").exit_code == 0
     result = run_cli("build", case)
     assert result.exit_code == 0, result.output

@@ -33,6 +33,18 @@ def run_cli(*args: object) -> Result:
     return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
 
 
+def new_case(folder: Path, victim: str, suspect: str | None = None, *init: str) -> Path:
+    """``courseline init`` of a case with a victim (and a suspect) of these identifiers;
+    ``init``: more arguments for init (``"--reference", "OP 7"``)."""
+    assert run_cli("init", folder, *init).exit_code == 0
+    people = [("victim", victim)] + ([("suspect", suspect)] if suspect else [])
+    with (folder / "case.toml").open("a", encoding="utf-8") as handle:
+        for key, identifier in people:
+            handle.write(f'\n[[person]]\nkey = "{key}"\nrole = "{key}"\n'
+                         f'identifiers = ["{identifier}"]\n')
+    return folder
+
+
 def copy_case(source: Path, target: Path) -> Path:
     shutil.copytree(source, target)
     return target
