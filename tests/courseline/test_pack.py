@@ -92,6 +92,15 @@ def _script(tmp_path: Path) -> Path:
     return path
 
 
+def _script_on(pack_file: Path, tmp_path: Path) -> subprocess.CompletedProcess:
+    """VERIFYING.md's pack script run on the pack, unzipped, as a recipient would."""
+    folder = tmp_path / "unzipped"
+    with zipfile.ZipFile(pack_file) as pack:
+        pack.extractall(folder)
+    return subprocess.run([sys.executable, "-I", str(_script(tmp_path)), str(folder / TOP)],
+                          capture_output=True, text=True)
+
+
 def _rezip(source: Path, target: Path, change, fix_sums: bool = True) -> Path:
     """A copy of the pack with one member changed (and, as a forger would, SHA256SUMS made
     again so that `sha256sum -c` still passes)."""
@@ -155,11 +164,7 @@ def test_a_changed_pack_is_refused_even_with_new_sums(packed, tmp_path, change, 
     result = run_cli("verify", "--pack", forged)
     assert result.exit_code == 1
     assert named in result.output, result.output
-    folder = tmp_path / "unzipped"
-    with zipfile.ZipFile(forged) as pack:
-        pack.extractall(folder)
-    done = subprocess.run([sys.executable, "-I", str(_script(tmp_path)), str(folder / TOP)],
-                          capture_output=True, text=True)
+    done = _script_on(forged, tmp_path)
     assert done.returncode == 1 and "PROBLEM" in done.stdout, done.stdout + done.stderr
 
 
@@ -171,10 +176,7 @@ def test_a_member_changed_without_new_sums_is_named(packed, tmp_path):
 
 
 def test_the_verifying_script_passes_a_good_pack(packed, tmp_path):
-    with zipfile.ZipFile(packed[1]) as pack:
-        pack.extractall(tmp_path)
-    done = subprocess.run([sys.executable, "-I", str(_script(tmp_path)), str(tmp_path / TOP)],
-                          capture_output=True, text=True)
+    done = _script_on(packed[1], tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "ALL CHECKS PASSED" in done.stdout
 
@@ -259,11 +261,7 @@ def test_a_damaged_or_stale_pack_fails_plainly(packed, tmp_path, change, named):
     result = run_cli("verify", "--pack", forged)
     assert result.exit_code == 1
     assert named in result.output and "unexpectedly" not in result.output, result.output
-    folder = tmp_path / "unzipped"
-    with zipfile.ZipFile(forged) as pack:
-        pack.extractall(folder)
-    done = subprocess.run([sys.executable, "-I", str(_script(tmp_path)), str(folder / TOP)],
-                          capture_output=True, text=True)
+    done = _script_on(forged, tmp_path)
     assert done.returncode == 1 and "PROBLEM" in done.stdout and "Traceback" not in done.stderr
 
 

@@ -8,13 +8,12 @@ Synthetic data only: addresses at example.org / example.net, numbers 07700 90000
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
-from courseline.collectors.identify import Sample, sample_file
+from courseline.collectors.identify import sample_file
 from courseline.parsers import parser_for
 from courseline.parsers.eml import EmlParser
 from courseline.parsers.maildir import (
@@ -26,22 +25,15 @@ from courseline.parsers.maildir import (
 )
 from courseline.parsers.mbox import MboxParser
 from courseline.timeline.event import Event, Reject, SourceNote
-from tests_support import checked, new_case, parsed, run_cli, source_file
+from tests_support import checked, new_case, parsed, run_cli, sample_at, source_file, write_file
 
 NAME = "1709414045.M512P4242.mail.example.org"
 
 
 
-def write(root: Path, relative: str, data: bytes) -> Path:
-    path = root / relative
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-    return path
-
-
 def maildir_event(kit: ModuleType, tmp_path: Path, relative: str,
                   data: bytes | None = None) -> Event:
-    path = write(tmp_path, relative, data if data is not None else kit.as_bytes(kit.message()))
+    path = write_file(tmp_path, relative, data if data is not None else kit.as_bytes(kit.message()))
     records = parsed(MaildirParser, source_file(path, f"exports/{relative}"))
     assert len(records) == 1 and isinstance(records[0], Event), records
     return records[0]
@@ -72,7 +64,7 @@ def test_every_info_separator_is_read(kit: ModuleType, tmp_path: Path, separator
 
 
 def test_a_maildir_inside_an_archive_is_placed(kit: ModuleType, tmp_path: Path) -> None:
-    path = write(tmp_path, f"{NAME}!2,S", kit.as_bytes(kit.message()))
+    path = write_file(tmp_path, f"{NAME}!2,S", kit.as_bytes(kit.message()))
     source = source_file(path, f"exports/mail.zip!home/Maildir/.Junk/cur/{NAME}!2,S")
     [event] = parsed(MaildirParser, source)
     assert isinstance(event, Event)
@@ -171,11 +163,11 @@ def test_a_message_without_a_date_is_placed_by_its_file_name_and_says_so(
 
 def test_nothing_is_dropped_a_message_that_cannot_be_placed_or_is_empty_is_a_reject(
         kit: ModuleType, tmp_path: Path) -> None:
-    undated = write(tmp_path, "Maildir/cur/no-date:2,S", kit.as_bytes(kit.message(date=None)))
+    undated = write_file(tmp_path, "Maildir/cur/no-date:2,S", kit.as_bytes(kit.message(date=None)))
     records = parsed(MaildirParser, source_file(undated, "exports/Maildir/cur/no-date:2,S"))
     assert len(records) == 1 and isinstance(records[0], Reject)
     assert "cannot be placed in time" in records[0].reason
-    empty = write(tmp_path, f"Maildir/tmp/{NAME}", b"")
+    empty = write_file(tmp_path, f"Maildir/tmp/{NAME}", b"")
     records = checked(MaildirParser().parse(source_file(empty, f"exports/Maildir/tmp/{NAME}")))
     assert len(records) == 1 and isinstance(records[0], Reject)
     assert "empty" in records[0].reason and "tmp/" in records[0].reason
@@ -192,43 +184,35 @@ def test_thunderbird_status_in_a_maildir_message_is_read(kit: ModuleType,
 
 # --- recognition --------------------------------------------------------------------------------
 
-def sample_of(tmp_path: Path, name: str, data: bytes, case_path: str = "") -> Sample:
-    path = write(tmp_path / "samples", name, data)
-    sample = sample_file(path)
-    if not case_path:
-        return sample
-    return replace(sample, case_path=case_path)
-
-
 def test_recognition_by_name_leaves_other_messages_to_their_parsers(
         kit: ModuleType, tmp_path: Path) -> None:
     data = kit.as_bytes(kit.message())
-    assert parser_for(sample_of(tmp_path, f"{NAME}:2,S", data)) is MaildirParser
-    assert parser_for(sample_of(tmp_path, NAME, data)) is MaildirParser
-    assert parser_for(sample_of(tmp_path, "1709414045_0.4242.host,U=1,FMD5=ab:2,S", data)) \
+    assert parser_for(sample_at(tmp_path, f"{NAME}:2,S", data)) is MaildirParser
+    assert parser_for(sample_at(tmp_path, NAME, data)) is MaildirParser
+    assert parser_for(sample_at(tmp_path, "1709414045_0.4242.host,U=1,FMD5=ab:2,S", data)) \
         is MaildirParser    # OfflineIMAP
-    assert parser_for(sample_of(tmp_path, "note:2,S", data)) is MaildirParser
-    assert parser_for(sample_of(tmp_path, "message.eml", data)) is EmlParser
-    assert parser_for(sample_of(tmp_path, "1709414045.M1.host.eml", data)) is EmlParser
+    assert parser_for(sample_at(tmp_path, "note:2,S", data)) is MaildirParser
+    assert parser_for(sample_at(tmp_path, "message.eml", data)) is EmlParser
+    assert parser_for(sample_at(tmp_path, "1709414045.M1.host.eml", data)) is EmlParser
     # A photo named by its time is not a message.
-    assert parser_for(sample_of(tmp_path, "1709414045.M1.host", kit.png())) is not MaildirParser
+    assert parser_for(sample_at(tmp_path, "1709414045.M1.host", kit.png())) is not MaildirParser
     # A message file starting with a From_ line is an mbox.
-    assert parser_for(sample_of(tmp_path, f"{NAME}:2,S", kit.mbox_entry(data))) is MboxParser
+    assert parser_for(sample_at(tmp_path, f"{NAME}:2,S", kit.mbox_entry(data))) is MboxParser
 
 
 def test_with_the_case_path_any_message_in_cur_new_tmp_is_claimed(
         kit: ModuleType, tmp_path: Path) -> None:
     data = kit.as_bytes(kit.message())
     name = "no-subject-1400067892.mbx"     # Mailpile's test Maildir names its files so
-    assert parser_for(sample_of(tmp_path, name, data)) is EmlParser
-    in_cur = sample_of(tmp_path, name, data, f"exports/Maildir/cur/{name}")
+    assert parser_for(sample_at(tmp_path, name, data)) is EmlParser
+    in_cur = sample_at(tmp_path, name, data, f"exports/Maildir/cur/{name}")
     assert parser_for(in_cur) is MaildirParser
     # A message of one header the eml sniff does not take, in cur/: still a Maildir message.
     sparse = b"Subject: hi\n\nbody\n"
-    assert parser_for(sample_of(tmp_path, "x", sparse, "exports/Maildir/cur/x")) \
+    assert parser_for(sample_at(tmp_path, "x", sparse, "exports/Maildir/cur/x")) \
         is MaildirParser
-    assert parser_for(sample_of(tmp_path, "x", sparse, "exports/other/x")) is None
-    assert parser_for(sample_of(tmp_path, "p", kit.png(), "exports/Maildir/cur/p")) \
+    assert parser_for(sample_at(tmp_path, "x", sparse, "exports/other/x")) is None
+    assert parser_for(sample_at(tmp_path, "p", kit.png(), "exports/Maildir/cur/p")) \
         is not MaildirParser
     # Other exports in a folder that happens to be named new/, cur/ or tmp/ are not mail.
     chat = b"12/03/2024, 10:15 - Chris Walker: you up?\n12/03/2024, 10:16 - Sam: no\n"
@@ -238,11 +222,11 @@ def test_with_the_case_path_any_message_in_cur_new_tmp_is_claimed(
                             ("exports/x/cur/sms.xml", b"<?xml version='1.0'?><smses count=\"0\"/>"),
                             ("exports/Documents/cur/notes.txt", b"remember to call 101\n")):
         name = case_path.rsplit("/", 1)[1]
-        assert parser_for(sample_of(tmp_path, name, data, case_path)) is not MaildirParser
+        assert parser_for(sample_at(tmp_path, name, data, case_path)) is not MaildirParser
     # An empty file in tmp/ (a delivery that never wrote) is claimed, to be rejected with why.
-    assert parser_for(sample_of(tmp_path, NAME, b"", f"exports/Maildir/tmp/{NAME}")) \
+    assert parser_for(sample_at(tmp_path, NAME, b"", f"exports/Maildir/tmp/{NAME}")) \
         is MaildirParser
-    assert parser_for(sample_of(tmp_path, NAME, b"")) is None
+    assert parser_for(sample_at(tmp_path, NAME, b"")) is None
 
 
 # --- control files ------------------------------------------------------------------------------
@@ -267,7 +251,7 @@ def test_with_the_case_path_any_message_in_cur_new_tmp_is_claimed(
 ])
 def test_control_files_are_listed_as_not_mail(tmp_path: Path, name: str, data: bytes,
                                               says: str) -> None:
-    path = write(tmp_path, f"Maildir/{name}", data)
+    path = write_file(tmp_path, f"Maildir/{name}", data)
     records = parsed(MaildirControlParser, source_file(path, f"exports/Maildir/{name}"))
     assert len(records) == 1 and isinstance(records[0], SourceNote)
     assert says in records[0].text and "holds no message" in records[0].text
@@ -275,7 +259,7 @@ def test_control_files_are_listed_as_not_mail(tmp_path: Path, name: str, data: b
 
 def test_a_sieve_script_is_not_taken_for_a_control_file(tmp_path: Path) -> None:
     for name in ("dovecot.sieve", "dovecot.svbin"):
-        path = write(tmp_path, name, b'redirect "x.suspect@example.net";\n')
+        path = write_file(tmp_path, name, b'redirect "x.suspect@example.net";\n')
         assert parser_for(sample_file(path)) is not MaildirControlParser
 
 
@@ -299,12 +283,12 @@ def test_a_maildir_in_a_case_merges_with_the_same_message_in_an_mbox(
                                       extra={"Message-ID": "<threat@example.net>"}))
     reply = kit.as_bytes(kit.message(subject="Stop contacting me", sender=kit.VICTIM,
                                      to=kit.SUSPECT, date="Sat, 02 Mar 2024 22:00:00 +0000"))
-    write(exports, f"Maildir/cur/{NAME}:2,RS", threat)
-    write(exports, "Maildir/.Sent/cur/1709416800.M1P1.mail.example.org:2,S", reply)
-    write(exports, "Maildir/.Sent/maildirfolder", b"")
-    write(exports, "Maildir/dovecot-uidlist", b"3 V1709414045 N3\n")
-    write(exports, "Maildir/cur/no-date:2,S", kit.as_bytes(kit.message(date=None)))
-    write(exports, "takeout/All mail.mbox", kit.mbox_entry(threat))
+    write_file(exports, f"Maildir/cur/{NAME}:2,RS", threat)
+    write_file(exports, "Maildir/.Sent/cur/1709416800.M1P1.mail.example.org:2,S", reply)
+    write_file(exports, "Maildir/.Sent/maildirfolder", b"")
+    write_file(exports, "Maildir/dovecot-uidlist", b"3 V1709414045 N3\n")
+    write_file(exports, "Maildir/cur/no-date:2,S", kit.as_bytes(kit.message(date=None)))
+    write_file(exports, "takeout/All mail.mbox", kit.mbox_entry(threat))
     built = build_case(tmp_path, exports)
 
     sources = {s["path"]: s for s in built["manifest"]["sources"]}

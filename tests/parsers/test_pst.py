@@ -14,7 +14,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+
 from courseline.collectors.identify import sample_file
+from courseline.demo_msg import filetime
 from courseline.parsers import extra_needed_for, parser_for
 from courseline.parsers.outlook_msg import OutlookMsgParser
 from courseline.parsers.pst import (
@@ -30,8 +32,6 @@ from courseline.parsers.pst import (
 )
 from courseline.timeline.event import Event, Reject, SourceNote
 from tests_support import check_record, parsed, source_file
-
-from courseline.demo_msg import filetime
 
 VICTIM = "person.a@example.org"
 SUSPECT = "x.suspect@example.net"

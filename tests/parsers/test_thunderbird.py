@@ -8,13 +8,12 @@ Synthetic data only: addresses at example.org / example.net, numbers 07700 90000
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
-from courseline.collectors.identify import Sample, sample_file
+from courseline.collectors.identify import sample_file
 from courseline.parsers import parser_for
 from courseline.parsers.mbox import MboxParser
 from courseline.parsers.thunderbird import (
@@ -23,18 +22,11 @@ from courseline.parsers.thunderbird import (
     ThunderbirdMboxParser,
 )
 from courseline.timeline.event import Event, SourceNote
-from tests_support import files_beside, new_case, parsed, run_cli, source_file
+from tests_support import files_beside, new_case, parsed, run_cli, sample_at, source_file, write_file
 
 FROM_DASH = b"From - Sat Mar 02 21:14:05 2024"
 MORK = b'// <!-- <mdb:mork:z v="1.4"/> -->\n< <(a=c)> // (f=iso-8859-1)\n'
 
-
-
-def write(root: Path, relative: str, data: bytes) -> Path:
-    path = root / relative
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-    return path
 
 
 def entry(kit: ModuleType, subject: str = "Hello", status: str | None = "0001",
@@ -81,7 +73,7 @@ def events_of(root: Path, relative: str) -> list[Event]:
 def test_the_profile_folder_is_kept_and_named_folders_become_flags(
         kit: ModuleType, tmp_path: Path, relative: str, folder: str, account: str, store: str,
         flags: list[str], direction: str) -> None:
-    write(tmp_path, f"profile/{relative}", entry(kit))
+    write_file(tmp_path, f"profile/{relative}", entry(kit))
     [event] = events_of(tmp_path, f"profile/{relative}")
     assert event.details["mail_folder"] == folder
     assert event.details["thunderbird_account"] == account
@@ -93,8 +85,8 @@ def test_the_profile_folder_is_kept_and_named_folders_become_flags(
 
 def test_a_folder_with_its_msf_beside_it_is_in_a_profile(kit: ModuleType,
                                                          tmp_path: Path) -> None:
-    write(tmp_path, "copy/Sent", entry(kit))
-    write(tmp_path, "copy/Sent.msf", MORK)
+    write_file(tmp_path, "copy/Sent", entry(kit))
+    write_file(tmp_path, "copy/Sent.msf", MORK)
     [event] = events_of(tmp_path, "copy/Sent")
     assert event.details["mail_folder"] == "Sent" and event.flags == ["sent"]
     assert "thunderbird_account" not in event.details
@@ -102,7 +94,7 @@ def test_a_folder_with_its_msf_beside_it_is_in_a_profile(kit: ModuleType,
 
 def test_a_thunderbird_mbox_outside_a_profile_has_no_folder(kit: ModuleType,
                                                             tmp_path: Path) -> None:
-    write(tmp_path, "exported/Trash.mbox", entry(kit, status="0009"))
+    write_file(tmp_path, "exported/Trash.mbox", entry(kit, status="0009"))
     [event] = events_of(tmp_path, "exported/Trash.mbox")
     assert "mail_folder" not in event.details
     assert NOT_IN_PROFILE_NOTE in event.notes
@@ -115,7 +107,7 @@ def test_a_deleted_message_is_kept_and_marked(kit: ModuleType, tmp_path: Path) -
     data = (entry(kit, "kept", status="0001") + entry(kit, "deleted", status="0009")
             + entry(kit, "deleted on the server", status="0001", status2="00200000")
             + entry(kit, "forwarded and replied", status="1003"))
-    write(tmp_path, "Mail/Local Folders/Inbox", data)
+    write_file(tmp_path, "Mail/Local Folders/Inbox", data)
     events = {e.subject: e for e in events_of(tmp_path, "Mail/Local Folders/Inbox")}
     assert len(events) == 4
     assert events["kept"].flags == [] and events["kept"].details["mozilla_flags"] == ["read"]
@@ -133,7 +125,7 @@ def test_a_deleted_message_is_kept_and_marked(kit: ModuleType, tmp_path: Path) -
 
 def test_status_headers_that_are_not_hexadecimal_are_said(kit: ModuleType,
                                                           tmp_path: Path) -> None:
-    write(tmp_path, "Mail/Local Folders/Inbox", entry(kit, status="zz!9", status2=None))
+    write_file(tmp_path, "Mail/Local Folders/Inbox", entry(kit, status="zz!9", status2=None))
     [event] = events_of(tmp_path, "Mail/Local Folders/Inbox")
     assert event.flags == [] and event.details["mozilla_status"] == "zz!9"
     assert any("is not hexadecimal" in note for note in event.notes)
@@ -141,35 +133,27 @@ def test_status_headers_that_are_not_hexadecimal_are_said(kit: ModuleType,
 
 def test_keys_are_kept_when_a_tag_is_set(kit: ModuleType, tmp_path: Path) -> None:
     msg = kit.message(extra={"X-Mozilla-Status": "0001", "X-Mozilla-Keys": "$label1 evidence"})
-    write(tmp_path, "Mail/Local Folders/Inbox", kit.mbox_entry(kit.as_bytes(msg), FROM_DASH))
+    write_file(tmp_path, "Mail/Local Folders/Inbox", kit.mbox_entry(kit.as_bytes(msg), FROM_DASH))
     [event] = events_of(tmp_path, "Mail/Local Folders/Inbox")
     assert event.details["mozilla_keys"] == "$label1 evidence"
 
 
 # --- recognition --------------------------------------------------------------------------------
 
-def sample_of(tmp_path: Path, name: str, data: bytes, case_path: str = "") -> Sample:
-    path = write(tmp_path / "samples", name, data)
-    sample = sample_file(path)
-    if not case_path:
-        return sample
-    return replace(sample, case_path=case_path)
-
-
 def test_recognition(kit: ModuleType, tmp_path: Path) -> None:
     plain = kit.mbox_entry(kit.as_bytes(kit.message()))
-    assert parser_for(sample_of(tmp_path, "Inbox", entry(kit))) is ThunderbirdMboxParser
+    assert parser_for(sample_at(tmp_path, "Inbox", entry(kit))) is ThunderbirdMboxParser
     # Status headers with another From_ line (an export), or Thunderbird's From - alone.
-    assert parser_for(sample_of(tmp_path, "a.mbox", entry(kit, from_line=plain.split(b"\n")[0]))
+    assert parser_for(sample_at(tmp_path, "a.mbox", entry(kit, from_line=plain.split(b"\n")[0]))
                       ) is ThunderbirdMboxParser
-    assert parser_for(sample_of(tmp_path, "b", entry(kit, status=None, status2=None))) \
+    assert parser_for(sample_at(tmp_path, "b", entry(kit, status=None, status2=None))) \
         is ThunderbirdMboxParser
-    assert parser_for(sample_of(tmp_path, "mail.mbox", plain)) is MboxParser
+    assert parser_for(sample_at(tmp_path, "mail.mbox", plain)) is MboxParser
     # An offline IMAP copy without the headers: a profile's mbox once the case path is known.
-    assert parser_for(sample_of(tmp_path, "INBOX", plain,
+    assert parser_for(sample_at(tmp_path, "INBOX", plain,
                                 "exports/profile/ImapMail/imap.example.org/INBOX")) \
         is ThunderbirdMboxParser
-    assert parser_for(sample_of(tmp_path, "INBOX", plain, "exports/elsewhere/INBOX")) \
+    assert parser_for(sample_at(tmp_path, "INBOX", plain, "exports/elsewhere/INBOX")) \
         is MboxParser
 
 
@@ -185,28 +169,28 @@ def mork_notes(tmp_path: Path, relative: str) -> list[SourceNote]:
 
 def test_an_msf_index_is_listed_as_not_mail_and_names_its_folder(kit: ModuleType,
                                                                  tmp_path: Path) -> None:
-    write(tmp_path, "Mail/Local Folders/Inbox", entry(kit))
-    write(tmp_path, "Mail/Local Folders/Inbox.msf", MORK)
+    write_file(tmp_path, "Mail/Local Folders/Inbox", entry(kit))
+    write_file(tmp_path, "Mail/Local Folders/Inbox.msf", MORK)
     [note] = mork_notes(tmp_path, "Mail/Local Folders/Inbox.msf")
     assert "index (Mork) of the mail folder 'Inbox'" in note.text
     assert "holds no message" in note.text and "read from the folder file 'Inbox'" in note.text
 
 
 def test_an_msf_without_its_folder_file_says_the_messages_are_not_here(tmp_path: Path) -> None:
-    write(tmp_path, "ImapMail/imap.example.org/INBOX.msf", MORK)
+    write_file(tmp_path, "ImapMail/imap.example.org/INBOX.msf", MORK)
     [note] = mork_notes(tmp_path, "ImapMail/imap.example.org/INBOX.msf")
     assert "No folder file 'INBOX' is beside it" in note.text
 
 
 def test_an_empty_msf_and_an_old_address_book_are_claimed(tmp_path: Path) -> None:
-    write(tmp_path, "Mail/Local Folders/Trash.msf", b"")
+    write_file(tmp_path, "Mail/Local Folders/Trash.msf", b"")
     [note] = mork_notes(tmp_path, "Mail/Local Folders/Trash.msf")
     assert "'Trash'" in note.text
-    write(tmp_path, "abook.mab", MORK)
+    write_file(tmp_path, "abook.mab", MORK)
     [note] = mork_notes(tmp_path, "abook.mab")
     assert "address book" in note.text
     # Another empty file is nobody's.
-    assert parser_for(sample_file(write(tmp_path, "empty.txt", b""))) is None
+    assert parser_for(sample_file(write_file(tmp_path, "empty.txt", b""))) is None
 
 
 # --- a built case -------------------------------------------------------------------------------
@@ -216,14 +200,14 @@ def test_a_profile_in_a_case(kit: ModuleType, tmp_path: Path) -> None:
     threat = kit.message(subject="You can't hide", extra={"X-Mozilla-Status": "0001"})
     inbox = (kit.mbox_entry(kit.as_bytes(threat), FROM_DASH)
              + entry(kit, "deleted threat", status="0009"))
-    write(profile, "Mail/Local Folders/Inbox", inbox)
-    write(profile, "Mail/Local Folders/Inbox.msf", MORK)
-    write(profile, "Mail/Local Folders/Sent", entry(kit, "Leave me alone", sender=kit.VICTIM,
+    write_file(profile, "Mail/Local Folders/Inbox", inbox)
+    write_file(profile, "Mail/Local Folders/Inbox.msf", MORK)
+    write_file(profile, "Mail/Local Folders/Sent", entry(kit, "Leave me alone", sender=kit.VICTIM,
                                                     to=kit.SUSPECT))
-    write(profile, "ImapMail/imap.example.org/INBOX.msf", MORK)
+    write_file(profile, "ImapMail/imap.example.org/INBOX.msf", MORK)
     # The same threat, also delivered to the victim's Maildir on another computer.
     maildir_copy = kit.as_bytes(kit.message(subject="You can't hide"))
-    write(tmp_path / "exports", "Maildir/cur/1709414045.M1P1.mail.example.org:2,S",
+    write_file(tmp_path / "exports", "Maildir/cur/1709414045.M1P1.mail.example.org:2,S",
           maildir_copy)
 
     case = new_case(tmp_path / "case", "email:person.a@example.org", "email:x.suspect@example.net")

@@ -10,6 +10,7 @@ import struct
 import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 from pathlib import Path
 
 from click.testing import CliRunner, Result
@@ -43,6 +44,21 @@ def new_case(folder: Path, victim: str, suspect: str | None = None, *init: str) 
             handle.write(f'\n[[person]]\nkey = "{key}"\nrole = "{key}"\n'
                          f'identifiers = ["{identifier}"]\n')
     return folder
+
+
+def write_file(root: Path, relative: str, data: bytes) -> Path:
+    """``data`` written at ``root/relative``, folders made as needed."""
+    path = root / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path
+
+
+def sample_at(tmp_path: Path, name: str, data: bytes, case_path: str = "") -> Sample:
+    """The sample of ``data`` written as ``name``, placed at ``case_path`` in a case (where a
+    format is known by its folder: a Maildir's cur/, a Thunderbird profile)."""
+    sample = sample_file(write_file(tmp_path / "samples", name, data))
+    return replace(sample, case_path=case_path) if case_path else sample
 
 
 def copy_case(source: Path, target: Path) -> Path:
