@@ -127,6 +127,9 @@ class CasePipeline:
         # What this run's collection found of each file it stored, by (sha256, name): its media
         # type and parser. Reading then need not identify it again, nor re-hash its copy.
         self._collected: dict[tuple[str, str], tuple[str, str | None]] = {}
+        # Files no parser read that a parser of a missing optional extra would, by (sha256,
+        # name): from the samples collection and parse_all take anyway.
+        self._extras_needed: dict[tuple[str, str], str] = {}
         self.progress = progress or Progress()
         self.db = CaseDB(db_path or case.folder / DB_FILE, read_only=read_only)
         self.store = EvidenceStore(evidence_root or case.folder / EVIDENCE_DIR)
@@ -177,8 +180,10 @@ class CasePipeline:
                 if isinstance(item, Refusal):
                     self.db.add_refusal(conn, entry.path, item.case_path, item.reason)
                     continue
-                parser = parser_for(replace(item.sample, options=entry.options,
-                                            case_path=item.case_path))
+                sample = replace(item.sample, options=entry.options, case_path=item.case_path)
+                parser = parser_for(sample)
+                if parser is None:
+                    self._note_extra(item.digests.sha256, item.name, sample, extras_missing())
                 self._collected[(item.digests.sha256, item.name)] = (
                     item.sample.media_type, parser.NAME if parser else None)
                 self.db.add_source(
@@ -265,6 +270,7 @@ class CasePipeline:
         settings_of = {path: self.settings_for(entry) for path, entry in entries.items()}
         exhibits = {path: self.db.exhibit_of(path) for path in entries}
         jobs: list[tuple[SourceRow, ReadJob, str]] = []
+        wanting_extras = extras_missing()
         for source in self.active_sources():
             source, sample = self.identify_again(source, entries[source.entry])
             if sample.head.startswith(SQLITE_MAGIC) and not sample.sqlite_tables:
@@ -273,6 +279,7 @@ class CasePipeline:
                     "(empty, damaged or encrypted, or its tables only in a write-ahead log that "
                     "was not applied): nothing was read from it"))
             if source.parser is None:
+                self._note_extra(source.sha256, source.name, sample, wanting_extras)
                 continue
             settings = settings_of[source.entry]
             parser = parser_named(source.parser)
@@ -493,19 +500,16 @@ class CasePipeline:
                                "case.toml (the person whose phone it is) and build again")
                 for entry in lacking]
 
+    def _note_extra(self, sha256: str, name: str, sample: Sample, wanting: bool) -> None:
+        extra = extra_needed_for(sample) if wanting else None
+        if extra:
+            self._extras_needed[(sha256, name)] = extra
+
     def extras_needed(self, sources: list[SourceRow]) -> dict[int, str]:
-        """For each file no parser read that a parser of a missing optional extra would read:
-        that extra, by source id."""
-        if not extras_missing():
-            return {}
-        needed = {}
-        for source in sources:
-            path = self.store.path_of(source.sha256)
-            if source.parser is None and not source.container and path.is_file():
-                extra = extra_needed_for(sample_file(path, source.name))
-                if extra:
-                    needed[source.id] = extra
-        return needed
+        """For each of these files that no parser read and a parser of a missing optional
+        extra would: that extra, by source id (as collection or parse_all found it)."""
+        return {source.id: self._extras_needed[(source.sha256, source.name)]
+                for source in sources if (source.sha256, source.name) in self._extras_needed}
 
     def _needing_an_extra(self, sources: list[SourceRow]) -> list[Problem]:
         by_id = {source.id: source for source in sources}

@@ -407,13 +407,15 @@ def _read_one(item: OutlookItem, locator: str,
 
 
 def _bounded_attachments(item: OutlookItem) -> tuple[list[OutlookAttachment], str | None]:
-    """The item's attachments (at most MAX_ATTACHMENTS), and why the table stopped early when
-    it is damaged: the message is read with those before the damage."""
+    """The item's attachments (at most MAX_ATTACHMENTS), and why the list stops early when
+    there are more or the table is damaged: the message is read with those before."""
     found: list[OutlookAttachment] = []
     try:
         for attachment in item.attachments():
             if len(found) >= MAX_ATTACHMENTS:
-                break
+                return found, (f"the item has more than {MAX_ATTACHMENTS:,} attachments; the "
+                               f"first {MAX_ATTACHMENTS:,} were read, the rest remain in the "
+                               "evidence copy")
             found.append(attachment)
     except Exception as error:
         return found, (f"the attachment table could not be read past attachment {len(found)}: "
@@ -669,8 +671,6 @@ def decompressed_rtf(stored: bytes) -> tuple[bytes | None, str | None]:
         return None, f"its header names the unknown compression {kind!r}"
     if raw_size > MAX_RTF_BYTES:
         return None, f"it declares {raw_size:,} bytes of RTF, over the {MAX_RTF_BYTES:,} limit"
-    if stored.lstrip().startswith(b"{\\rtf"):
-        return stored, None          # pypff hands the RTF decompressed already
     return _lzfu(stored, raw_size), None
 
 
@@ -946,11 +946,10 @@ def _message_event(item: OutlookItem, kind: str, message_class: str,
         return Reject(locator, _no_time_reason(props, headers))
     if time.source == SOURCE_DATE and time.value is not None and time.value.tzinfo is None:
         # A Date header without a zone is a guess at the zone; Outlook's own FILETIME is exact.
-        exact, _ = _mapi_fallback(props, have_headers)
-        if exact is not None:
+        if fallback is not None:
             reading.note(f"the Date header {clean_text(time.raw)[:200]!r} names no time zone; "
-                         f"the time is {exact.source} instead, exact in UTC")
-            time = exact
+                         f"the time is {fallback.source} instead, exact in UTC")
+            time = fallback
     _compare_times(time, props, reading)
 
     subject_raw = headers.first("subject")

@@ -69,7 +69,6 @@ from courseline.collectors.identify import Sample
 from courseline.parsers import Parser, SourceFile
 from courseline.parsers._outlook import (
     ATTACH_EMBEDDED_MSG,
-    MAX_ATTACHMENTS,
     PIECE_BYTES,
     PR_ATTACH_DATA,
     PR_ATTACH_METHOD,
@@ -302,7 +301,7 @@ def _item(pypff_item: Any, codec: str) -> OutlookItem:
 
     def attachments() -> Iterator[OutlookAttachment]:
         count = getattr(pypff_item, "number_of_attachments", 0) or 0
-        for index in range(min(count, MAX_ATTACHMENTS)):
+        for index in range(count):   # _bounded_attachments stops, and says so, at the limit
             yield _attachment(pypff_item.get_attachment(index), index, codec)
 
     return OutlookItem(props, recipients, attachments,
@@ -388,6 +387,7 @@ class _Walk:
         self.codec = "cp1252"
         self.seen: set[int] = set()
         self.skipped_search: list[str] = []
+        self.read_twice = 0     # items listed a second time (an orphan a folder also holds)
         self.folders = 0
 
     def records(self) -> Iterator[Event | Reject | SourceNote]:
@@ -502,6 +502,7 @@ class _Walk:
                 yield Reject(locator, f"could not be read: {clean_text(str(error))[:500]}")
                 continue
             if nid in self.seen:
+                self.read_twice += 1
                 continue
             self.seen.add(nid)
             yield from read_item(lambda item=item: _item(item, self.codec), locator,
@@ -510,13 +511,15 @@ class _Walk:
     def _orphans(self) -> Iterator[Event | Reject | SourceNote]:
         try:
             count = self.pst.number_of_orphan_items
-        except Exception:
+        except Exception as error:
+            yield SourceNote(f"libpff could not count the file's orphan items (often deleted "
+                             f"ones), so none were read: {clean_text(str(error))[:300]}")
             return
         if not count:
             return
         yield SourceNote(f"libpff found {count:,} orphan item(s): items in the file's index "
                          "that no folder lists (often deleted ones); each is read with "
-                         "locator pst:orphan[n]")
+                         "locator pst:orphan[n], unless a folder holds it too")
 
         def context(nid: int) -> Context:
             return Context(details={"pst": {
@@ -525,5 +528,9 @@ class _Walk:
                 notes=("recovered: an orphan item of the PST, listed by no folder (often a "
                        "deleted item)",))
 
+        already = self.read_twice
         yield from self._items(count, self.pst.get_orphan_item,
                                lambda index: f"{LOCATOR}:orphan[{index}]", context)
+        if self.read_twice > already:
+            yield SourceNote(f"{self.read_twice - already:,} orphan item(s) are also in a "
+                             "folder: each was read once, there")

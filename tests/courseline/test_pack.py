@@ -163,7 +163,7 @@ def test_a_changed_pack_is_refused_even_with_new_sums(packed, tmp_path, change, 
     forged = _rezip(packed[1], tmp_path / "forged.zip", change)
     result = run_cli("verify", "--pack", forged)
     assert result.exit_code == 1
-    assert named in result.output, result.output
+    assert f"FAIL  {named}" in result.output, result.output   # the check that failed, named
     done = _script_on(forged, tmp_path)
     assert done.returncode == 1 and "PROBLEM" in done.stdout, done.stdout + done.stderr
 
