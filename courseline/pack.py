@@ -41,6 +41,7 @@ from typing import IO, Any
 
 from courseline.annotations import ANNOTATIONS_FILE, AnnotationError, AnnotationLog
 from courseline.casefile import Case
+from courseline.collectors.hashing import hash_file, read_chunks
 from courseline.export import SealedTimeline, open_sealed
 from courseline.pipeline import DB_FILE, OUT_DIR
 from courseline.timeline.db import CaseDB, check_audit_chain
@@ -79,7 +80,8 @@ def verifying_document() -> bytes:
 def current_report(case: Case, seal: str) -> dict[str, Any] | None:
     """The audit entry of the full report with its PDF that shows the timeline with this seal
     and the annotations as they are, when the files in out/ are still the ones it wrote."""
-    entries = _audit_entries(case.folder / DB_FILE)
+    with CaseDB(case.folder / DB_FILE, read_only=True) as db:
+        entries = db.audit_entries()
     last = None
     for entry in entries:
         if entry["action"] in ("build", "annotate"):
@@ -91,7 +93,7 @@ def current_report(case: Case, seal: str) -> dict[str, Any] | None:
     written = {item["path"]: item["sha256"] for item in last["outputs"]}
     for in_case, _ in REPORTED:
         path = case.folder / in_case
-        if not path.is_file() or _sha256_file(path) != written.get(in_case):
+        if not path.is_file() or hash_file(path).sha256 != written.get(in_case):
             return None
     return last
 
@@ -174,13 +176,7 @@ def _blocks(content: Path | bytes) -> Iterator[bytes]:
         yield content
         return
     with content.open("rb") as handle:
-        while block := handle.read(BLOCK):
-            yield block
-
-
-def _audit_entries(db_path: Path) -> list[dict[str, Any]]:
-    with CaseDB(db_path, read_only=True) as db:
-        return [json.loads(text) for _, text, _, _ in db.audit_rows()]
+        yield from read_chunks(handle)
 
 
 def _audit_log_lines(db_path: Path, through_seq: int) -> bytes:
@@ -192,11 +188,6 @@ def _audit_log_lines(db_path: Path, through_seq: int) -> bytes:
                    + "\n" for seq, text, prev, digest in rows).encode("utf-8")
 
 
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    for block in _blocks(path):
-        digest.update(block)
-    return digest.hexdigest()
 
 
 # -- checking a pack on its own ---------------------------------------------------------------

@@ -246,6 +246,10 @@ class CaseDB:
     def audit_rows(self) -> list[tuple[int, str, str, str]]:
         return [tuple(r) for r in self.conn.execute("SELECT seq, entry, prev, hash FROM audit ORDER BY seq")]
 
+    def audit_entries(self) -> list[dict[str, Any]]:
+        """The audit log's entries, read as the JSON each one is (the chain is not checked)."""
+        return [json.loads(text) for _, text, _, _ in self.audit_rows()]
+
 
 def audit_hash(prev: str, entry_text: str) -> str:
     return sha256_hex(prev + entry_text)

@@ -5,7 +5,7 @@ a fresh parse: each row's chain value is recomputed as the row is read (courseli
 when the rows do not end at the seal the export is thrown away and nothing is replaced. The same
 case gives the same bytes in every format each time; dates inside the files (a workbook's
 properties, zip entry times) are when that timeline was first sealed, from the case's audit log
-(:func:`first_sealed_utc`), never the clock (so another case built from the same evidence gives
+(:func:`first_sealing_build`), never the clock (so another case built from the same evidence gives
 a workbook that differs in those dates only). The seal must be the one the last build entered
 in the hash-chained audit log, and each row's event_id the hash of its fields.
 
@@ -96,7 +96,12 @@ class SealedTimeline:
     seal: str
     events: int
     reference: str
-    sealed_utc: str           # when this timeline was first sealed: the date written in files
+    sealed_by: dict[str, Any]  # the audit entry of the build that first sealed this timeline
+
+    @property
+    def sealed_utc(self) -> str:
+        """When this timeline was first sealed: the date written in files."""
+        return self.sealed_by["time_utc"]
 
     @property
     def zone(self) -> str:
@@ -146,12 +151,13 @@ def open_sealed(case: Case) -> SealedTimeline:
                           f"verify {folder}` to see what changed") from exc
     return SealedTimeline(case, out / "timeline.jsonl", out / "manifest.json", seal, events,
                           manifest.get("case_reference") or "",
-                          first_sealed_utc(folder / DB_FILE, seal))
+                          first_sealing_build(folder / DB_FILE, seal))
 
 
-def first_sealed_utc(db_path: Path, seal: str) -> str:
-    """When a build first wrote the timeline with this seal (the audit log's time, UTC): a
-    rebuild that changes nothing keeps the date, so the files keep their bytes. Raises
+def first_sealing_build(db_path: Path, seal: str) -> dict[str, Any]:
+    """The audit entry of the build that first wrote the timeline with this seal (its time is
+    the date files carry): a rebuild that changes nothing keeps it, so the files keep their
+    bytes. Raises
     :class:`ExportError` unless the audit log's chain holds and its last build wrote this seal:
     timeline.jsonl and manifest.json can be rewritten together, the chained log cannot."""
     folder = db_path.parent
@@ -170,8 +176,7 @@ def first_sealed_utc(db_path: Path, seal: str) -> str:
                           f"changed after it was built, so nothing was exported. Run `courseline "
                           f"verify {folder}` to see what differs, then `courseline build "
                           f"{folder}`.")
-    return next(entry["time_utc"] for entry in builds
-                if entry["parameters"].get("seal") == seal)
+    return next(entry for entry in builds if entry["parameters"].get("seal") == seal)
 
 
 # -- where an export may go ------------------------------------------------------------------

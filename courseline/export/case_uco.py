@@ -51,7 +51,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from courseline import __version__
-from courseline.collectors.hashing import hash_file
+from courseline.collectors.hashing import Digests, hash_file
 from courseline.collectors.store import EvidenceStore
 from courseline.export import ExportError, SealedTimeline
 from courseline.pipeline import DB_FILE, EVIDENCE_DIR, OUT_DIR
@@ -154,8 +154,9 @@ def write(sealed: SealedTimeline, target: Path) -> None:
     stored_files: dict[str, str] = {}   # sha256 -> the first source file with that content
     for source in sources.values():
         stored_files.setdefault(source.entry["sha256"], source.iri)
-    audit = _audit_entries(case.folder / DB_FILE)
-    build = _build_of(audit, sealed.seal)
+    with CaseDB(case.folder / DB_FILE, read_only=True) as db:
+        audit = db.audit_entries()
+    build = sealed.sealed_by
     before_build = [entry for entry in audit if entry["seq"] < build["seq"]]
     tool = names("Tool", "courseline")
     examiners: dict[str, str] = {}
@@ -184,8 +185,11 @@ def write(sealed: SealedTimeline, target: Path) -> None:
                         *(a["@id"] for a in parses.values()), build_iri)]})
         graph.node({"@id": tool, "@type": "uco-tool:AnalyticTool", "uco-core:name": "courseline",
                     "uco-tool:version": __version__, "uco-tool:toolType": "timeline builder"})
+        by_path: dict[str, Source] = {}
         for source in sources.values():
-            for node in _file_nodes(source, sources, names):
+            by_path.setdefault(source.entry["path"], source)
+        for source in sources.values():
+            for node in _file_nodes(source, by_path, names):
                 graph.node(node)
         for record in provenance.values():
             graph.node(record)
@@ -238,19 +242,6 @@ def write(sealed: SealedTimeline, target: Path) -> None:
 
 
 # -- the audit log: which actions made this timeline ------------------------------------------
-
-def _audit_entries(db_path: Path) -> list[dict[str, Any]]:
-    with CaseDB(db_path, read_only=True) as db:
-        return [json.loads(text) for _, text, _, _ in db.audit_rows()]
-
-
-def _build_of(audit: list[dict[str, Any]], seal: str) -> dict[str, Any]:
-    """The build that first sealed this timeline: a rebuild that changes nothing leaves the
-    graph as it was. (:func:`courseline.export.first_sealed_utc` has already checked that the
-    last build wrote this seal and that the log's chain holds.)"""
-    return next(entry for entry in audit
-                if entry["action"] == "build" and entry["parameters"].get("seal") == seal)
-
 
 def _latest_by_file(audit: Iterable[dict[str, Any]], action: str, side: str
                     ) -> dict[tuple[str, str], dict[str, Any]]:
@@ -363,7 +354,7 @@ def _build_action(entry: dict[str, Any], iri: str, sealed: SealedTimeline,
 
 # -- files ---------------------------------------------------------------------------------
 
-def _file_nodes(source: Source, sources: dict[tuple[str, str], Source],
+def _file_nodes(source: Source, by_path: dict[str, Source],
                 names: Names) -> Iterator[dict[str, Any]]:
     entry = source.entry
     yield _file(source.iri, entry["path"].rsplit("/", 1)[-1].rsplit("!", 1)[-1], entry["path"],
@@ -371,7 +362,7 @@ def _file_nodes(source: Source, sources: dict[tuple[str, str], Source],
                 f"Exhibit {entry['exhibit']}", names)
     archive = entry.get("archive_member_of")
     if archive:
-        holder = next((s for s in sources.values() if s.entry["path"] == archive), None)
+        holder = by_path.get(archive)
         if holder is not None:
             yield _relationship(names, source.iri, holder.iri, "Contained_Within")
 
@@ -626,6 +617,7 @@ def check_graph(path: Path, case_folder: Path, seal: str) -> GraphCheck:
             result.problems.append(f"node {node['@id']} is written twice")
         defined.add(node["@id"])
     store = EvidenceStore(case_folder / EVIDENCE_DIR)
+    hashed: dict[Path, Digests] = {}    # files several nodes name (a copy twice in the case)
     for node in _walk_nodes(nodes):
         for value in _values(node):
             if isinstance(value, dict) and value.keys() == {"@id"}:
@@ -639,12 +631,12 @@ def check_graph(path: Path, case_folder: Path, seal: str) -> GraphCheck:
                     result.problems.append(f"{node['@id']}: the time {value['@value']} has no "
                                            f"offset")
         if node.get("@type") == "uco-observable:File":
-            _check_file_hashes(node, store, case_folder, result)
+            _check_file_hashes(node, store, case_folder, result, hashed)
     return result
 
 
 def _check_file_hashes(node: dict[str, Any], store: EvidenceStore, case_folder: Path,
-                       result: GraphCheck) -> None:
+                       result: GraphCheck, hashed: dict[Path, Digests]) -> None:
     facets = node.get("uco-core:hasFacet", [])
     written = {h["uco-types:hashMethod"]: h["uco-types:hashValue"]["@value"]
                for facet in facets for h in facet.get("uco-observable:hash", [])}
@@ -662,8 +654,9 @@ def _check_file_hashes(node: dict[str, Any], store: EvidenceStore, case_folder: 
             return
         result.problems.append(f"{node['@id']}: no file in the case holds the content it names")
         return
-    digests = hash_file(held)
-    actual = {"SHA256": digests.sha256, "MD5": digests.md5}
+    if held not in hashed:
+        hashed[held] = hash_file(held)
+    actual = {"SHA256": hashed[held].sha256, "MD5": hashed[held].md5}
     for method, value in sorted(written.items()):
         result.hashes_checked += 1
         if actual.get(method) != value:
