@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from courseline.parsers._outlook import (
+    ATTACH_BY_VALUE, ATTACH_EMBEDDED_MSG, FILETIME_EPOCH, MSGFLAG_UNSENT, PR_ATTACH_DATA,
     PR_ADDRTYPE, PR_ATTACH_FILENAME, PR_ATTACH_LONG_FILENAME, PR_ATTACH_METHOD, PR_ATTACH_SIZE,
     PR_BODY, PR_CLIENT_SUBMIT_TIME, PR_CREATION_TIME, PR_DISPLAY_NAME, PR_EMAIL_ADDRESS, PR_HTML,
     PR_INTERNET_MESSAGE_ID, PR_LAST_MODIFICATION_TIME, PR_MESSAGE_CLASS,
@@ -50,6 +51,7 @@ from courseline.parsers._outlook import (
     PR_SENT_REPRESENTING_SMTP_ADDRESS, PR_SMTP_ADDRESS, PR_SUBJECT, PR_TRANSPORT_MESSAGE_HEADERS,
     PT_BINARY, PT_BOOLEAN, PT_LONG, PT_OBJECT, PT_STRING8, PT_SYSTIME, PT_UNICODE,
 )
+from courseline.parsers.outlook_msg import CFB_SIGNATURE
 
 # --- [MS-OXCDATA] 2.11.1 property types, and the properties written ------------------------------
 
@@ -60,20 +62,15 @@ PR_NORMALIZED_SUBJECT = 0x0E1D
 PR_ATTACH_NUM = 0x0E21
 PR_ROWID = 0x3000
 PR_STORE_SUPPORT_MASK = 0x340D
-PR_ATTACH_DATA = 0x3701          # PT_BINARY (a file) or PT_OBJECT (an attached message)
 PR_ATTACH_EXTENSION = 0x3703
 PR_ATTACH_MIME_TAG = 0x370E
 
 MSGFLAG_READ = 0x01
-MSGFLAG_UNSENT = 0x08
 MSGFLAG_HASATTACH = 0x10
 STORE_UNICODE_OK = 0x00040000     # PR_STORE_SUPPORT_MASK: string properties are UTF-16
-ATTACH_BY_VALUE = 1
-ATTACH_EMBEDDED_MSG = 5
 RECIPIENT_TO, RECIPIENT_CC, RECIPIENT_BCC = 1, 2, 3
 
 OUTLOOK_MESSAGE_CLSID = bytes.fromhex("0b0d020000000000c000000000000046")  # {00020D0B-…-46}
-FILETIME_EPOCH = datetime(1601, 1, 1, tzinfo=UTC)
 
 _READABLE_WRITABLE = 0x2 | 0x4     # PROPATTR_READABLE | PROPATTR_WRITABLE
 
@@ -464,7 +461,7 @@ def compound_file(tree: dict[str, bytes | dict], clsid: bytes = b"\0" * 16) -> b
     runs = [b"".join(struct.pack("<I", n) for n in mini_fat), directory,
             _padded(bytes(mini), SECTOR)] + [_padded(e.data, SECTOR) for e in large]
     difat = list(range(fat_sectors)) + [FREESECT] * (_HEADER_DIFAT - fat_sectors)
-    header = (bytes.fromhex("d0cf11e0a1b11ae1") + b"\0" * 16
+    header = (CFB_SIGNATURE + b"\0" * 16
               + struct.pack("<HHHHH", 0x003E, 0x0003, 0xFFFE, 9, 6) + b"\0" * 6
               + struct.pack("<IIIIIIIII", 0, fat_sectors, directory_start, 0,
                             MINI_STREAM_CUTOFF, mini_fat_start, run_sectors[0], ENDOFCHAIN, 0)

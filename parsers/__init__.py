@@ -16,7 +16,7 @@ import pkgutil
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Callable, ClassVar, Iterator
+from typing import Callable, ClassVar, Iterable, Iterator
 
 from courseline.collectors.identify import HEAD_BYTES, Sample, media_type_of
 from courseline.timeline.event import Attachment, Event, Reject
@@ -77,6 +77,25 @@ def hashed_attachment(name: str | None, data: bytes) -> Attachment:
     """An attachment whose bytes a parser holds: hashed, measured, and typed by its content."""
     return Attachment(name=name, sha256=hashlib.sha256(data).hexdigest(), size=len(data),
                       media_type=media_type_of(data[:HEAD_BYTES]))
+
+
+def hashed_pieces(name: str | None, pieces: Iterable[bytes],
+                  limit: int | None = None) -> Attachment | None:
+    """An attachment hashed from its bytes as they arrive (one pass, memory bounded whatever
+    its size), as :func:`hashed_attachment` does from all of them at once; None when it is
+    larger than ``limit``."""
+    digest = hashlib.sha256()
+    head = bytearray()
+    size = 0
+    for piece in pieces:
+        size += len(piece)
+        if limit is not None and size > limit:
+            return None
+        digest.update(piece)
+        if len(head) < HEAD_BYTES:
+            head += piece[:HEAD_BYTES - len(head)]
+    return Attachment(name=name, sha256=digest.hexdigest(), size=size,
+                      media_type=media_type_of(bytes(head)))
 
 
 @cache

@@ -20,14 +20,12 @@ values they keep in details.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from pathlib import Path
 from typing import Any
 
-from courseline.collectors.identify import HEAD_BYTES, media_type_of
-from courseline.parsers import SourceFile
+from courseline.parsers import SourceFile, hashed_pieces
 from courseline.timeline.event import Attachment, bounded, clean_text
 
 HASH_CHUNK_BYTES = 1024 * 1024
@@ -48,17 +46,8 @@ INVISIBLE = dict.fromkeys(map(ord, "\ufeff\u200e\u200f\u200b\u202a\u202b\u202c\u
 def hashed_file(path: Path, name: str | None) -> Attachment:
     """An attachment that is a file of the export: hashed as it is read (one pass, memory bounded
     whatever its size) and typed by its first bytes. Raises OSError when it cannot be read."""
-    digest = hashlib.sha256()
-    size = 0
-    head = b""
     with Path(path).open("rb") as handle:
-        while chunk := handle.read(HASH_CHUNK_BYTES):
-            if len(head) < HEAD_BYTES:
-                head += chunk[:HEAD_BYTES - len(head)]
-            digest.update(chunk)
-            size += len(chunk)
-    return Attachment(name=name, sha256=digest.hexdigest(), size=size,
-                      media_type=media_type_of(head))
+        return hashed_pieces(name, iter(lambda: handle.read(HASH_CHUNK_BYTES), b""))
 
 
 def followable(name: str) -> bool:

@@ -56,7 +56,6 @@ that names what it is ("an Outlook contact (IPM.Contact) 'Jo', not mail"): never
 from __future__ import annotations
 
 import codecs
-import hashlib
 import re
 import struct
 from dataclasses import dataclass, field, replace
@@ -65,7 +64,7 @@ from email.parser import BytesParser
 from email.policy import compat32
 from typing import Any, Callable, Iterable, Iterator
 
-from courseline.collectors.identify import HEAD_BYTES, media_type_of
+from courseline.parsers import hashed_pieces
 from courseline.parsers._mail import (
     MAX_RECIPIENTS,
     SOURCE_DATE,
@@ -828,24 +827,6 @@ def rtf_content(rtf: bytes) -> tuple[str, str | None]:
 
 # --- Attachments ---------------------------------------------------------------------------------
 
-def hashed_pieces(name: str | None, pieces: Iterable[bytes],
-                  limit: int = MAX_ATTACHMENT_BYTES) -> Attachment | None:
-    """An attachment hashed from its bytes in pieces (as ``hashed_attachment`` does from all of
-    them at once); None when it is larger than ``limit``."""
-    digest = hashlib.sha256()
-    head = bytearray()
-    size = 0
-    for piece in pieces:
-        size += len(piece)
-        if size > limit:
-            return None
-        digest.update(piece)
-        if len(head) < HEAD_BYTES:
-            head += piece[:HEAD_BYTES - len(head)]
-    return Attachment(name=name, sha256=digest.hexdigest(), size=size,
-                      media_type=media_type_of(bytes(head)))
-
-
 def _attachment_name(props: Properties, reading: MailReading) -> str | None:
     for prop_id in (PR_ATTACH_LONG_FILENAME, PR_ATTACH_FILENAME, PR_DISPLAY_NAME):
         name = props.string(prop_id, 8192)
@@ -882,7 +863,7 @@ def _attachments(attachments: list[OutlookAttachment], locator: str, details: di
             reading.note(f"{label} holds no data")
             continue
         try:
-            found = hashed_pieces(name, attachment.pieces())
+            found = hashed_pieces(name, attachment.pieces(), MAX_ATTACHMENT_BYTES)
         except Exception as error:  # a damaged attachment: the message is still read
             reading.note(f"{label} could not be read: {type(error).__name__}: "
                          f"{clean_text(str(error))[:200]}")
