@@ -1036,6 +1036,17 @@ _LABEL_FLAGS = {"sent": "sent", "spam": "spam", "trash": "trash", "draft": "draf
                 "drafts": "draft"}
 
 
+def gmail_label_flags(headers: MailHeaders, details: dict[str, Any],
+                      reading: MailReading) -> set[str]:
+    """The flags Gmail's labels (``X-Gmail-Labels``) give; the labels kept in ``details``."""
+    labels_raw = headers.first("x-gmail-labels")
+    if labels_raw is None:
+        return set()
+    labels = read_gmail_labels(labels_raw, reading)
+    details["gmail_labels"] = labels
+    return {flag for label in labels if (flag := _LABEL_FLAGS.get(label.strip().lower()))}
+
+
 def read_gmail_labels(raw: str, reading: MailReading) -> list[str]:
     text = _undeclared_8bit(_unfold(_header_for_reading(raw, "X-Gmail-Labels", reading,
                                                         MAX_HEADER_CHARS)),
@@ -1213,18 +1224,8 @@ def _read_message(raw: bytes, locator: str, fallback_time: RawTime | None,
         subject = reading.bound("the subject", decode_header_text(subject_raw, "Subject",
                                                                   reading))
 
-    flags: set[str] = set()
-    direction = "unknown"
-    labels_raw = headers.first("x-gmail-labels")
-    if labels_raw is not None:
-        labels = read_gmail_labels(labels_raw, reading)
-        details["gmail_labels"] = labels
-        for label in labels:
-            flag = _LABEL_FLAGS.get(label.strip().lower())
-            if flag:
-                flags.add(flag)
-        if "sent" in flags:
-            direction = "outgoing"
+    flags = gmail_label_flags(headers, details, reading)
+    direction = "outgoing" if "sent" in flags else "unknown"
 
     text: str | None = None
     attachments: list[Attachment] = []

@@ -73,11 +73,11 @@ from courseline.parsers._mail import (
     MailReading,
     decode_bytes,
     decode_header_text,
+    gmail_label_flags,
     html_to_text,
     is_address,
     mail_identifiers,
     mail_time,
-    read_gmail_labels,
     read_received,
     simple_details,
 )
@@ -944,12 +944,7 @@ def _message_event(item: OutlookItem, kind: str, message_class: str,
     message_flags = props.integer(PR_MESSAGE_FLAGS)
     if message_flags is not None and message_flags & MSGFLAG_UNSENT:
         flags.add("draft")
-    labels_raw = headers.first("x-gmail-labels")
-    if labels_raw is not None:
-        labels = read_gmail_labels(labels_raw, reading)
-        details["gmail_labels"] = labels
-        flags.update(flag for label in labels
-                     if (flag := _GMAIL_FLAGS.get(label.strip().lower())))
+    flags.update(gmail_label_flags(headers, details, reading))
 
     text = reading.bound("the text", _body_text(props, reading), MAX_TEXT_CHARS)
     hashed = _attachments(attachments, locator, details, reading)
@@ -973,10 +968,6 @@ def _message_event(item: OutlookItem, kind: str, message_class: str,
                   flags=sorted(flags), details=details, notes=reading.final_notes())
     event.check()
     return event
-
-
-_GMAIL_FLAGS = {"sent": "sent", "spam": "spam", "trash": "trash", "draft": "draft",
-                "drafts": "draft"}
 
 
 def _compare_times(time: RawTime, props: Properties, reading: MailReading) -> None:
