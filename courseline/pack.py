@@ -34,7 +34,6 @@ import zipfile
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
 from importlib import resources
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
@@ -42,7 +41,7 @@ from typing import IO, Any
 from courseline.annotations import ANNOTATIONS_FILE, AnnotationError, AnnotationLog
 from courseline.casefile import Case
 from courseline.collectors.hashing import hash_file, read_chunks
-from courseline.export import SealedTimeline, open_sealed
+from courseline.export import SealedTimeline, fixed_zip_entry, open_sealed
 from courseline.pipeline import DB_FILE, OUT_DIR
 from courseline.timeline.db import CaseDB, check_audit_chain
 from courseline.timeline.event import canonical_json, read_json, sha256_hex
@@ -142,33 +141,20 @@ def write_pack(case: Case, target: Path) -> tuple[SealedTimeline, int]:
                         f"current timeline and annotations: run `courseline report "
                         f"{case.folder} --pdf` first")
     top = folder_name(sealed.reference or case.folder.name)
-    stamp = _zip_time(sealed.sealed_utc)
     sums: list[str] = []
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as pack:
         members = pack_members(case, report)
         for name, content in members:
             digest = hashlib.sha256()
-            with pack.open(_entry(f"{top}/{name}", stamp), "w", force_zip64=True) as sink:
+            entry = fixed_zip_entry(f"{top}/{name}", sealed.sealed_utc)
+            with pack.open(entry, "w", force_zip64=True) as sink:
                 for block in _blocks(content):
                     digest.update(block)
                     sink.write(block)
             sums.append(f"{digest.hexdigest()}  {name}\n")
-        pack.writestr(_entry(f"{top}/{SUMS}", stamp), "".join(sums).encode("ascii"))
+        pack.writestr(fixed_zip_entry(f"{top}/{SUMS}", sealed.sealed_utc),
+                      "".join(sums).encode("ascii"))
     return sealed, len(members) + 1
-
-
-def _entry(name: str, stamp: tuple[int, int, int, int, int, int]) -> zipfile.ZipInfo:
-    info = zipfile.ZipInfo(name, date_time=stamp)
-    info.compress_type = zipfile.ZIP_DEFLATED
-    info.create_system = 3                 # Unix, whichever system made it
-    info.external_attr = 0o100644 << 16    # a plain file, readable by all
-    return info
-
-
-def _zip_time(utc: str) -> tuple[int, int, int, int, int, int]:
-    moment = datetime.fromisoformat(utc.replace("Z", "+00:00"))
-    return (max(moment.year, 1980), moment.month, moment.day, moment.hour, moment.minute,
-            moment.second)
 
 
 def _blocks(content: Path | bytes) -> Iterator[bytes]:

@@ -35,8 +35,10 @@ import json
 import os
 import sqlite3
 import tempfile
+import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
@@ -294,6 +296,19 @@ def record_output(case: Case, action: str, parameters: dict[str, Any], path: Pat
     except sqlite3.OperationalError as exc:   # read-only media: the file still stands
         return str(exc)
     return None
+
+
+def fixed_zip_entry(name: str, sealed_utc: str) -> zipfile.ZipInfo:
+    """A zip entry dated when the timeline was first sealed (not the clock, nor the writer's
+    local time) and marked as a plain file made on Unix whatever system made it, so a zip of
+    the same case has the same bytes (an XLSX, the evidence pack)."""
+    moment = max(datetime.fromisoformat(sealed_utc.replace("Z", "+00:00")).replace(tzinfo=None),
+                 datetime(1980, 1, 1))
+    info = zipfile.ZipInfo(name, date_time=moment.timetuple()[:6])
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.create_system = 3
+    info.external_attr = 0o100644 << 16    # a plain file, readable by all
+    return info
 
 
 # -- words shared by the formats ------------------------------------------------------------

@@ -47,6 +47,7 @@ from courseline.export import (
     SealedTimeline,
     call_summary,
     exhibit_labels,
+    fixed_zip_entry,
     made_by,
 )
 from courseline.timeline.seal import FORMULA_STARTS
@@ -163,7 +164,7 @@ def write_xlsx(sealed: SealedTimeline, target: Path) -> None:
     # ExcelWriter, not Workbook.save: save() sets the modified date to the clock's.
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         ExcelWriter(workbook, archive).save()
-    target.write_bytes(with_fixed_entry_times(buffer.getvalue(), moment))
+    target.write_bytes(with_fixed_entry_times(buffer.getvalue(), sealed.sealed_utc))
 
 
 def _schedule_sheet(workbook: Workbook, sealed: SealedTimeline) -> None:
@@ -226,18 +227,13 @@ def _about_sheet(workbook: Workbook, sealed: SealedTimeline) -> None:
         sheet.append([label, _xlsx_cell(sheet, value, None)])
 
 
-def with_fixed_entry_times(data: bytes, moment: datetime) -> bytes:
-    """The zip again, every entry dated ``moment`` (zip stores the writer's local clock time)
-    and marked as made on Unix, in the same order with the same compression."""
+def with_fixed_entry_times(data: bytes, sealed_utc: str) -> bytes:
+    """The zip again, every entry dated when the timeline was sealed (zip stores the writer's
+    local clock time) and marked as made on Unix, in the same order."""
     source = zipfile.ZipFile(io.BytesIO(data))
     buffer = io.BytesIO()
-    stamp = max(moment, datetime(1980, 1, 1)).timetuple()[:6]
     with zipfile.ZipFile(buffer, "w") as archive:
         for entry in source.infolist():
-            fixed = zipfile.ZipInfo(entry.filename, date_time=stamp)
-            fixed.compress_type = zipfile.ZIP_DEFLATED
-            fixed.create_system = 3
-            fixed.external_attr = 0o644 << 16
-            archive.writestr(fixed, source.read(entry))
+            archive.writestr(fixed_zip_entry(entry.filename, sealed_utc), source.read(entry))
     return buffer.getvalue()
 
