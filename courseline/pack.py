@@ -337,10 +337,8 @@ def _timeline_problem(pack: _Pack, seal: str, events: int) -> str | None:
             _, problem = check.add_line(line)
             if problem:
                 return f"timeline/timeline.jsonl {problem}"
-    if (check.chain, check.count) != (seal, events):
-        return (f"timeline/timeline.jsonl ends at {check.chain} over {check.count} rows; the "
-                f"manifest's seal is {seal} over {events}")
-    return None
+    problem = check.ends_at(seal, events)
+    return f"timeline/timeline.jsonl: {problem}" if problem else None
 
 
 def _audit_entries_checked(pack: _Pack, outcome: Outcome) -> list[dict[str, Any]] | None:

@@ -596,6 +596,13 @@ class ChainCheck:
         finally:
             row["chain"] = stored
 
+    def ends_at(self, seal: str, events: int) -> str | None:
+        """What is wrong with where the rows read so far end, given the seal and its count."""
+        if (self.chain, self.count) == (seal, events):
+            return None
+        return (f"its {self.count} rows end at chain {self.chain}, not at the seal {seal} over "
+                f"{events} events")
+
     def add_line(self, line: bytes) -> tuple[dict[str, Any] | None, str | None]:
         """The next line of timeline.jsonl read and checked: (its row, or None when it is not
         one; what is wrong with it, or None). The chain ties the rows together; only the event
