@@ -94,6 +94,20 @@ def strip_leading(raw: bytes) -> tuple[bytes, list[str]]:
     return raw, notes
 
 
+def message_bytes(source: SourceFile) -> bytes | Reject:
+    """The bytes of a file holding one message, or a Reject saying why they are not read (it
+    cannot be opened, or it is larger than one message a person writes)."""
+    try:
+        with source.path.open("rb") as handle:
+            raw = handle.read(MAX_EML_BYTES + 1)
+    except OSError as error:
+        return Reject(LOCATOR, f"could not be read: {type(error).__name__}: {error}")
+    if len(raw) > MAX_EML_BYTES:
+        return Reject(LOCATOR, f"the file is over {MAX_EML_BYTES // (1024 * 1024)} MiB, the "
+                               "limit for one message: not read")
+    return raw
+
+
 class EmlParser(Parser):
     NAME = "eml"
     DATA_FORMAT = "Internet message (.eml, RFC 5322/MIME)"
@@ -106,15 +120,9 @@ class EmlParser(Parser):
         return sample.media_type in MEDIA_TYPES or looks_like_message(sample.head)
 
     def parse(self, source: SourceFile) -> Iterator[Event | Reject]:
-        try:
-            with source.path.open("rb") as handle:
-                raw = handle.read(MAX_EML_BYTES + 1)
-        except OSError as error:
-            yield Reject(LOCATOR, f"could not be read: {type(error).__name__}: {error}")
-            return
-        if len(raw) > MAX_EML_BYTES:
-            yield Reject(LOCATOR, f"the file is over {MAX_EML_BYTES // (1024 * 1024)} MiB, the "
-                                  "limit for one message: not read")
+        raw = message_bytes(source)
+        if isinstance(raw, Reject):
+            yield raw
             return
         raw, notes = strip_leading(raw)
         yield read_message(raw, LOCATOR, notes=notes)

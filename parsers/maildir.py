@@ -87,7 +87,7 @@ from typing import Any
 from courseline.collectors.identify import Sample
 from courseline.parsers import Parser, SourceFile
 from courseline.parsers._mail import read_message
-from courseline.parsers.eml import MAX_EML_BYTES, EmlParser
+from courseline.parsers.eml import EmlParser, message_bytes
 from courseline.parsers.eml import starts_with_header, strip_leading
 from courseline.timeline.event import Event, RawTime, Reject, SourceNote, clean_text
 
@@ -411,15 +411,10 @@ class MaildirParser(Parser):
     def _read(self, source: SourceFile) -> Event | Reject:
         name = split_name(source.name)
         parts = path_parts(source.case_path, source.name)
-        try:
-            with source.path.open("rb") as handle:
-                raw = handle.read(MAX_EML_BYTES + 1)
-        except OSError as error:
-            return Reject(LOCATOR, f"could not be read: {type(error).__name__}: {error}")
+        raw = message_bytes(source)
+        if isinstance(raw, Reject):
+            return raw
         subfolder = maildir_subfolder(parts)
-        if len(raw) > MAX_EML_BYTES:
-            return Reject(LOCATOR, f"the file is over {MAX_EML_BYTES // (1024 * 1024)} MiB, the "
-                                   "limit for one message: not read")
         if not raw.strip():
             where = f" ({SUBFOLDER_NOTES[subfolder]})" if subfolder in SUBFOLDER_NOTES else ""
             return Reject(LOCATOR, f"the message file is empty{where}: there is no message to "
