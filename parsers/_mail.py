@@ -1032,8 +1032,15 @@ def _body_part_detail(leaf: _Leaf, reading: MailReading) -> dict[str, Any]:
 
 # --- Gmail ---------------------------------------------------------------------------------------
 
-_LABEL_FLAGS = {"sent": "sent", "spam": "spam", "trash": "trash", "draft": "draft",
-                "drafts": "draft"}
+# A mailbox's name (a Gmail label, a Maildir or Thunderbird folder) → the event's flag.
+MAILBOX_FLAGS = {
+    "sent": "sent", "sent items": "sent", "sent mail": "sent", "sent messages": "sent",
+    "draft": "draft", "drafts": "draft",
+    "trash": "trash", "bin": "trash", "deleted": "trash", "deleted items": "trash",
+    "deleted messages": "trash",
+    "junk": "spam", "spam": "spam", "junk e-mail": "spam", "junk email": "spam",
+    "bulk mail": "spam",
+}
 
 
 def gmail_label_flags(headers: MailHeaders, details: dict[str, Any],
@@ -1044,7 +1051,7 @@ def gmail_label_flags(headers: MailHeaders, details: dict[str, Any],
         return set()
     labels = read_gmail_labels(labels_raw, reading)
     details["gmail_labels"] = labels
-    return {flag for label in labels if (flag := _LABEL_FLAGS.get(label.strip().lower()))}
+    return {flag for label in labels if (flag := MAILBOX_FLAGS.get(label.strip().lower()))}
 
 
 def read_gmail_labels(raw: str, reading: MailReading) -> list[str]:

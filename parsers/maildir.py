@@ -86,7 +86,7 @@ from typing import Any
 
 from courseline.collectors.identify import Sample
 from courseline.parsers import Parser, SourceFile
-from courseline.parsers._mail import read_message
+from courseline.parsers._mail import MAILBOX_FLAGS, read_message
 from courseline.parsers.eml import EmlParser, message_bytes
 from courseline.parsers.eml import starts_with_header, strip_leading
 from courseline.timeline.event import Event, RawTime, Reject, SourceNote, clean_text
@@ -114,17 +114,6 @@ UNIQUE_NAME = re.compile(r"\A(?P<seconds>\d{9,10})(?:_\d+)?\.[^.\s]+\..+\Z")
 FLAG_WORDS = {"P": "passed", "R": "replied", "S": "seen", "T": "trashed", "D": "draft",
               "F": "flagged"}
 FLAG_EVENT_FLAGS = {"T": "deleted", "D": "draft"}
-
-# Folder names that say what the messages in them are, compared case-insensitively; the same
-# four states as Gmail's labels in _mail.py, with the names mail clients and servers give them.
-FOLDER_FLAGS = {
-    "sent": "sent", "sent items": "sent", "sent mail": "sent", "sent messages": "sent",
-    "draft": "draft", "drafts": "draft",
-    "trash": "trash", "bin": "trash", "deleted": "trash", "deleted items": "trash",
-    "deleted messages": "trash",
-    "junk": "spam", "spam": "spam", "junk e-mail": "spam", "junk email": "spam",
-    "bulk mail": "spam",
-}
 
 # Thunderbird's message flags as written in X-Mozilla-Status (low 16 bits, 4 hex digits) and
 # X-Mozilla-Status2 (high 16 bits, 8 hex digits): mailnews/base/public/nsMsgMessageFlags.idl
@@ -181,8 +170,8 @@ def path_parts(case_path: str, name: str) -> list[str]:
 
 def folder_flags(components: Iterable[str]) -> set[str]:
     """The flags a folder's name gives, from any level of its hierarchy (``Trash/old``)."""
-    return {FOLDER_FLAGS[key] for key in (c.strip().lower() for c in components)
-            if key in FOLDER_FLAGS}
+    return {MAILBOX_FLAGS[key] for key in (c.strip().lower() for c in components)
+            if key in MAILBOX_FLAGS}
 
 
 def sbd_parents(parts: list[str]) -> list[str]:
