@@ -119,29 +119,7 @@ class AnnotationLog:
     def entries(self) -> list[Annotation]:
         """Every annotation, in order; AnnotationError when the file is damaged or its chain is
         broken (naming the line)."""
-        found: list[Annotation] = []
-        prev = GENESIS
-        for number, line in self._lines():
-            try:
-                data = json.loads(line)
-                entry = Annotation(int(data["seq"]), str(data["time_utc"]), str(data["by"]),
-                                   str(data["event_id"]), tuple(data["tags"]), str(data["note"]),
-                                   str(data["seal"]), str(data["chain"]))
-            except (ValueError, KeyError, TypeError) as error:
-                raise AnnotationError(f"{self.path} line {number}: not an annotation "
-                                      f"({type(error).__name__}: {error})") from None
-            if entry.seq != number:
-                raise AnnotationError(f"{self.path} line {number}: holds annotation {entry.seq}: "
-                                      f"a line was removed or moved")
-            if canonical_json({**entry.row(), "chain": entry.chain}) != line:
-                raise AnnotationError(f"{self.path} line {number}: not as courseline wrote it")
-            expected = chain_next(prev, entry.row())
-            if entry.chain != expected:
-                raise AnnotationError(f"{self.path} line {number}: the chain breaks here (the "
-                                      f"line or one before it was changed)")
-            found.append(entry)
-            prev = entry.chain
-        return found
+        return read_annotations(self._lines(), str(self.path))
 
     def _lines(self) -> Iterator[tuple[int, str]]:
         if not self.path.exists():
@@ -217,6 +195,34 @@ def timeline_event_ids(db: CaseDB, source_ids: list[int]) -> Iterator[str]:
             f"SELECT DISTINCT event_id FROM events WHERE source_id IN ({marks}) "
             f"AND id NOT IN (SELECT absorbed FROM merges)", source_ids):
         yield event_id
+
+
+def read_annotations(lines: Iterable[tuple[int, str]], where: str) -> list[Annotation]:
+    """The annotations of numbered lines (without their line ends) of an annotations file, in
+    order; AnnotationError naming the line where one is damaged or the chain breaks. ``where``
+    names the file in the message (the case's, or the one in an evidence pack)."""
+    found: list[Annotation] = []
+    prev = GENESIS
+    for number, line in lines:
+        try:
+            data = json.loads(line)
+            entry = Annotation(int(data["seq"]), str(data["time_utc"]), str(data["by"]),
+                               str(data["event_id"]), tuple(data["tags"]), str(data["note"]),
+                               str(data["seal"]), str(data["chain"]))
+        except (ValueError, KeyError, TypeError) as error:
+            raise AnnotationError(f"{where} line {number}: not an annotation "
+                                  f"({type(error).__name__}: {error})") from None
+        if entry.seq != number:
+            raise AnnotationError(f"{where} line {number}: holds annotation {entry.seq}: "
+                                  f"a line was removed or moved")
+        if canonical_json({**entry.row(), "chain": entry.chain}) != line:
+            raise AnnotationError(f"{where} line {number}: not as courseline wrote it")
+        if entry.chain != chain_next(prev, entry.row()):
+            raise AnnotationError(f"{where} line {number}: the chain breaks here (the line or "
+                                  f"one before it was changed)")
+        found.append(entry)
+        prev = entry.chain
+    return found
 
 
 def audited_end(db: CaseDB) -> tuple[int, str]:

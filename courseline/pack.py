@@ -38,14 +38,14 @@ from importlib import resources
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
-from courseline.annotations import ANNOTATIONS_FILE, AnnotationError, AnnotationLog
+from courseline.annotations import (ANNOTATIONS_FILE, AnnotationError, AnnotationLog,
+                                    read_annotations)
 from courseline.casefile import Case
 from courseline.collectors.hashing import hash_file, read_chunks
 from courseline.export import SealedTimeline, fixed_zip_entry, open_sealed
 from courseline.pipeline import DB_FILE, OUT_DIR
 from courseline.timeline.db import CaseDB, check_audit_chain
-from courseline.timeline.event import canonical_json, read_json, sha256_hex
-from courseline.timeline.event import GENESIS
+from courseline.timeline.event import GENESIS, canonical_json, read_json
 from courseline.timeline.seal import ChainCheck
 from courseline.verify import Outcome
 
@@ -393,13 +393,25 @@ def _annotations_problem(pack: _Pack, last: dict[str, Any] | None) -> str | None
     if not pack.has(ANNOTATIONS_FILE):
         return (f"the pack lacks {ANNOTATIONS_FILE}, though the audit log records annotations "
                 f"(entry {last['seq'] if last else '?'})")
-    chain = GENESIS
-    for number, _, row in pack.json_lines(ANNOTATIONS_FILE):
-        if not isinstance(row, dict):
-            return f"{ANNOTATIONS_FILE} line {number} is not an annotation"
-        stored = row.pop("chain", None)
-        chain = sha256_hex(chain + sha256_hex(canonical_json(row)))
-        if chain != stored:
-            return f"{ANNOTATIONS_FILE} line {number}: the chain is broken here"
+    try:
+        entries = read_annotations(_annotation_lines(pack), ANNOTATIONS_FILE)
+    except AnnotationError as error:
+        return str(error)
+    chain = entries[-1].chain if entries else GENESIS
     return None if chain == expected else (f"{ANNOTATIONS_FILE} ends at {chain}, the audit log's "
                                            f"last annotation at {expected}")
+
+
+def _annotation_lines(pack: _Pack) -> Iterator[tuple[int, str]]:
+    """The numbered lines of the pack's annotations file, as the case's are read."""
+    with pack.open(ANNOTATIONS_FILE) as handle:
+        for number, raw in enumerate(handle, 1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as error:
+                raise AnnotationError(f"{ANNOTATIONS_FILE} line {number}: not UTF-8 "
+                                      f"({error})") from None
+            if not line.endswith("\n"):
+                raise AnnotationError(f"{ANNOTATIONS_FILE} line {number}: cut short (no line "
+                                      f"end)")
+            yield number, line[:-1]
