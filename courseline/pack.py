@@ -33,7 +33,7 @@ import re
 import zipfile
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
@@ -190,6 +190,7 @@ class Damaged(Exception):
 class _Pack:
     zip: zipfile.ZipFile
     top: str
+    hashed: dict[str, str] = field(default_factory=dict)   # each member read once
 
     def open(self, name: str) -> IO[bytes]:
         return self.zip.open(f"{self.top}/{name}")
@@ -198,11 +199,13 @@ class _Pack:
         return f"{self.top}/{name}" in self.zip.NameToInfo
 
     def sha256(self, name: str) -> str:
-        digest = hashlib.sha256()
-        with self.open(name) as handle:
-            while block := handle.read(BLOCK):
-                digest.update(block)
-        return digest.hexdigest()
+        if name not in self.hashed:
+            digest = hashlib.sha256()
+            with self.open(name) as handle:
+                while block := handle.read(BLOCK):
+                    digest.update(block)
+            self.hashed[name] = digest.hexdigest()
+        return self.hashed[name]
 
     def json_lines(self, name: str) -> Iterator[tuple[int, bytes, Any]]:
         """(line number, line, value) of each line of a JSON-lines member."""
