@@ -233,6 +233,12 @@ def codec_for_codepage(number: int | None) -> str | None:
     return info.name if getattr(info, "_is_text_encoding", True) else None
 
 
+def without_prefix_marker(subject: str | None) -> str | None:
+    """A subject without the marker a PST writes before it: 0x01 and the length of its prefix
+    ("RE: "), which is not part of the subject ([MS-PST] 2.5.3.1.1.1)."""
+    return subject[2:] if subject and subject[:1] == "\x01" else subject
+
+
 # --- Properties ----------------------------------------------------------------------------------
 
 Reader = Callable[[], "bytes | None"]
@@ -277,10 +283,7 @@ class Properties:
     def subject(self, prop_id: int = 0x0037, limit: int = MAX_STRING_BYTES) -> str | None:
         """A subject-like string: a PST writes PR_SUBJECT after a marker, 0x01 and the length
         of its prefix ("RE: "), which is not part of the subject ([MS-PST] 2.5.3.1.1.1)."""
-        text = self.string(prop_id, limit)
-        if text is not None and text[:1] == "\x01":
-            text = text[2:]
-        return text
+        return without_prefix_marker(self.string(prop_id, limit))
 
     def binary(self, prop_id: int) -> bytes | None:
         found = self._find(prop_id, (PT_BINARY,))

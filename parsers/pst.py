@@ -84,6 +84,7 @@ from courseline.parsers._outlook import (
     item_kind,
     message_codec,
     read_item,
+    without_prefix_marker,
 )
 from courseline.timeline.event import Event, Reject, SourceNote, clean_text
 
@@ -129,17 +130,29 @@ def _entry_nid(entry_id: bytes | None) -> int | None:
 
 def _record_values(item: Any) -> dict[tuple[int, int], Any]:
     """(property id, type) → the record entry, for an item's first record set."""
+    try:
+        return _set_values(item.get_record_set(0)) if item.number_of_record_sets else {}
+    except OSError:
+        return {}
+
+
+def _set_values(record_set: Any) -> dict[tuple[int, int], Any]:
+    """(property id, type) → the record entry, for one record set (an item's, or a row of its
+    recipient table)."""
     entries: dict[tuple[int, int], Any] = {}
     try:
-        if not item.number_of_record_sets:
-            return entries
-        record_set = item.get_record_set(0)
         for index in range(record_set.number_of_entries):
             entry = record_set.get_entry(index)
             entries.setdefault((entry.entry_type, entry.value_type), entry)
     except OSError:
         pass            # a damaged record set: the properties that were read are kept
     return entries
+
+
+def _lazy(entries: dict[tuple[int, int], Any], codec: str) -> Properties:
+    """Properties whose values are read from their entries only when asked for."""
+    return Properties({key: (lambda entry=entry: _entry_data(entry))
+                       for key, entry in entries.items()}, codec)
 
 
 def _entry_data(entry: Any) -> bytes | None:
@@ -150,9 +163,7 @@ def _entry_data(entry: Any) -> bytes | None:
 
 
 def _properties(item: Any, codec: str) -> Properties:
-    values = {key: (lambda entry=entry: _entry_data(entry))
-              for key, entry in _record_values(item).items()}
-    return Properties(values, codec)
+    return _lazy(_record_values(item), codec)
 
 
 def _multi_binary(data: bytes | None, index: int) -> bytes | None:
@@ -181,28 +192,33 @@ def _special_folders(file: Any, root: Any) -> tuple[dict[int, str], int | None]:
     for prop_id, role in ((PR_IPM_WASTEBASKET_ENTRYID, "trash"),
                           (PR_IPM_SENTMAIL_ENTRYID, "sent"),
                           (PR_IPM_OUTBOX_ENTRYID, "outbox")):
-        entry = store_values.get((prop_id, 0x0102))
-        nid = _entry_nid(_entry_data(entry)) if entry is not None else None
+        nid = _nid_of(store_values, prop_id)
         if nid is not None:
             roles[nid] = role
-    subtree_entry = store_values.get((PR_IPM_SUBTREE_ENTRYID, 0x0102))
-    subtree = _entry_nid(_entry_data(subtree_entry)) if subtree_entry is not None else None
+    subtree = _nid_of(store_values, PR_IPM_SUBTREE_ENTRYID)
     # Drafts and Junk E-mail are named on the root folder and the top of the mailbox.
     holders = [root] + ([_child_with_nid(root, subtree)] if subtree is not None else [])
     for holder in holders:
         if holder is None:
             continue
         values = _record_values(holder)
-        drafts = values.get((PR_IPM_DRAFTS_ENTRYID, 0x0102))
-        nid = _entry_nid(_entry_data(drafts)) if drafts is not None else None
+        nid = _nid_of(values, PR_IPM_DRAFTS_ENTRYID)
         if nid is not None:
             roles.setdefault(nid, "drafts")
-        additional = values.get((PR_ADDITIONAL_REN_ENTRYIDS, 0x1102))
-        junk = _entry_nid(_multi_binary(_entry_data(additional), JUNK_INDEX)) \
-            if additional is not None else None
+        junk = _nid_of(values, PR_ADDITIONAL_REN_ENTRYIDS, JUNK_INDEX)
         if junk is not None:
             roles.setdefault(junk, "junk")
     return roles, subtree
+
+
+def _nid_of(values: dict[tuple[int, int], Any], prop_id: int,
+            index: int | None = None) -> int | None:
+    """The folder an entry-ID property names (value ``index`` of a multi-valued one), or None."""
+    entry = values.get((prop_id, 0x0102 if index is None else 0x1102))
+    if entry is None:
+        return None
+    data = _entry_data(entry)
+    return _entry_nid(data if index is None else _multi_binary(data, index))
 
 
 def _child_with_nid(folder: Any, nid: int) -> Any:
@@ -256,10 +272,7 @@ def _peek_heap(raw: bytes) -> tuple[str | None, str | None]:
                     found[prop_id] = (value.decode("utf-16-le", "replace")
                                       if prop_type == PT_UNICODE
                                       else value.decode("cp1252", "replace"))
-        subject = found.get(PR_SUBJECT)
-        if subject and subject[:1] == "\x01":
-            subject = subject[2:]    # the subject-prefix length marker ([MS-PST] 2.5.3.1.1.1)
-        return found.get(PR_MESSAGE_CLASS), subject
+        return found.get(PR_MESSAGE_CLASS), without_prefix_marker(found.get(PR_SUBJECT))
     except (struct.error, IndexError, ValueError):
         return None, None
 
@@ -291,13 +304,7 @@ def _item(pypff_item: Any, codec: str) -> OutlookItem:
         if table is None:
             return
         for index in range(table.number_of_record_sets):
-            row = table.get_record_set(index)
-            values = {}
-            for entry_index in range(row.number_of_entries):
-                entry = row.get_entry(entry_index)
-                values.setdefault((entry.entry_type, entry.value_type),
-                                  lambda entry=entry: _entry_data(entry))
-            yield Properties(values, codec)
+            yield _lazy(_set_values(table.get_record_set(index)), codec)
 
     def attachments() -> Iterator[OutlookAttachment]:
         count = getattr(pypff_item, "number_of_attachments", 0) or 0
