@@ -89,9 +89,11 @@ class _Storages:
         self._children: dict[Path, list[str]] = {}
         for path in msg.listDir(streams=True, storages=True, includePrefix=False):
             self._children.setdefault(tuple(path[:-1]), []).append(path[-1])
+        for names in self._children.values():
+            names.sort()    # once: a storage's children are asked for again and again
 
     def children(self, path: Path) -> list[str]:
-        return sorted(self._children.get(path, []))
+        return self._children.get(path, [])
 
     def is_storage(self, path: Path) -> bool:
         return path in self._children
