@@ -138,15 +138,20 @@ def write_android(folder: Path, rows: int) -> None:
 
 
 def _timed_build(root: Path, records: int, unit: str) -> None:
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    before = usage.ru_maxrss
     start = time.perf_counter()
     with CasePipeline(load_case(root)) as pipeline:
         result = pipeline.build()
     elapsed = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    peak = after.ru_maxrss
     workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     print(f"events sealed: {result.events}, rejected: {result.rejected}, merged: {result.merged}")
     print(f"time: {elapsed:.1f} s; {records / elapsed:,.0f} {unit} per second end to end")
+    print(f"processor time of this process: {after.ru_utime - usage.ru_utime:.1f} s in "
+          f"courseline and its libraries, {after.ru_stime - usage.ru_stime:.1f} s in the "
+          f"system (reading and making files)")
     print(f"peak memory: {peak / 1024:.0f} MiB (before the build: {before / 1024:.0f} MiB); "
           f"largest worker process: {workers / 1024:.0f} MiB")
 

@@ -8,13 +8,12 @@ others: its problem is recorded and shown, and the exit status says that somethi
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import tempfile
-from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from datetime import UTC, datetime
 from pathlib import Path
 from collections.abc import Iterator
@@ -27,7 +26,13 @@ from courseline.collectors.hashing import hash_file
 from courseline.collectors.identify import SQLITE_MAGIC, Sample, sample_file
 from courseline.collectors.store import EvidenceStore
 from courseline.collectors.walk import Refusal, collect
-from courseline.parsers import extra_needed_for, extras_missing, parser_for, parser_named
+from courseline.parsers import (
+    Parser,
+    extra_needed_for,
+    extras_missing,
+    parser_for,
+    parser_named,
+)
 from courseline.parsers.diary import VictimDiaryParser
 from courseline.reading import (
     EVENT_COLUMNS,
@@ -37,7 +42,10 @@ from courseline.reading import (
     notes_json,
     read_into_scratch,
     read_source,
+    store_rows,
+    worker_pool,
 )
+from courseline.read_ahead import Held, ReadAhead
 from courseline.timeline.db import CaseDB, SourceRow
 from courseline.timeline.event import canonical_json
 from courseline.timeline.identity import Directory, doubtful_number
@@ -57,6 +65,13 @@ OUTPUT_FILES = ("timeline.jsonl", "timeline.csv", "manifest.json", "conduct.json
 # Sources at least this large are read in worker processes when two or more need reading: below
 # it, starting a process costs more than it saves.
 PARALLEL_MIN_BYTES = 8 * 1024 * 1024
+# Smaller sources (a camera roll's photos), when at least this many need reading, are read
+# from both ends at once: worker processes from the last, this process from the first. Fewer
+# are read before a worker would have started.
+PARALLEL_MIN_SOURCES = 400
+# How many small sources a worker reads into one scratch database: small enough that where
+# this process and the workers meet, little is left waiting.
+WORKER_BATCH_SOURCES = 100
 # A timeline of at least this many events is written in stretches by several processes at once.
 PARALLEL_SEAL_MIN_EVENTS = 50_000
 
@@ -99,7 +114,7 @@ SMALL_SOURCE_BYTES = 1024 * 1024   # sources smaller than this are stored severa
 MAX_BATCH_SOURCES = 500
 
 
-def _batches(jobs: list) -> Iterator[list]:
+def _batches(jobs: list, most: int = MAX_BATCH_SOURCES) -> Iterator[list]:
     """The read jobs in order, small sources grouped (all or nothing together), others alone."""
     batch: list = []
     for job in jobs:
@@ -110,11 +125,17 @@ def _batches(jobs: list) -> Iterator[list]:
             yield [job]
             continue
         batch.append(job)
-        if len(batch) >= MAX_BATCH_SOURCES:
+        if len(batch) >= most:
             yield batch
             batch = []
     if batch:
         yield batch
+
+
+@lru_cache(maxsize=64)
+def _parse_key(settings: SourceSettings, parser: type[Parser]) -> str:
+    """The parse key of a parser under a source's settings, made once for a camera roll."""
+    return settings.parse_key(parser.NAME, parser.VERSION)
 
 
 class CasePipeline:
@@ -123,7 +144,7 @@ class CasePipeline:
                  read_only: bool = False, workers: int | None = None):
         self.case = case
         self.workers = workers if workers is not None else min(os.cpu_count() or 1, 4)
-        self._copies: dict[str, dict[str, Path]] = {}   # per export: case path -> evidence copy
+        self._copies: dict[str, dict[str, str]] = {}   # per export: case path -> evidence copy
         # What this run's collection found of each file it stored, by (sha256, name): its media
         # type and parser. Reading then need not identify it again, nor re-hash its copy.
         self._collected: dict[tuple[str, str], tuple[str, str | None]] = {}
@@ -135,6 +156,8 @@ class CasePipeline:
         self.store = EvidenceStore(evidence_root or case.folder / EVIDENCE_DIR)
         self.out_dir = out_dir or case.folder / OUT_DIR
         self.problems: list[Problem] = []
+        # Small files read by a worker while collection went on, for parse_all to store.
+        self._read_ahead: ReadAhead | None = None
 
     def close(self) -> None:
         self.db.close()
@@ -161,9 +184,12 @@ class CasePipeline:
             return written.name or resolved.name
 
     def collect_all(self) -> None:
-        for entry in self.case.sources:
-            if not self.db.entry_collected(entry.path):
-                self.collect_entry(entry)
+        with ReadAhead(self.workers - 1) as ahead:
+            self._read_ahead = ahead
+            for entry in self.case.sources:
+                if not self.db.entry_collected(entry.path):
+                    self.collect_entry(entry)
+            ahead.finish()
 
     def collect_entry(self, entry: SourceEntry) -> None:
         real = entry.resolve(self.case.folder)
@@ -171,6 +197,7 @@ class CasePipeline:
             self.problems.append(Problem(entry.path, f"not found at {real}; nothing collected"))
             return
         display = self.display_path(entry)
+        settings = self.settings_for(entry)
         outputs: list[dict[str, Any]] = []
         # One transaction: an interrupted collection leaves no half entry and no exhibit number.
         with self.progress.task(f"Collecting {display}") as advance, \
@@ -186,17 +213,40 @@ class CasePipeline:
                     self._note_extra(item.digests.sha256, item.name, sample, extras_missing())
                 self._collected[(item.digests.sha256, item.name)] = (
                     item.sample.media_type, parser.NAME if parser else None)
-                self.db.add_source(
+                source_id = self.db.add_source(
                     conn, entry=entry.path, case_path=item.case_path, name=item.name,
                     parent=item.parent, container=int(item.container), sha256=item.digests.sha256,
                     md5=item.digests.md5, size=item.digests.size, media_type=item.sample.media_type,
                     parser=parser.NAME if parser else None,
                     parser_version=parser.VERSION if parser else None)
+                if parser is not None and self._read_ahead is not None:
+                    self._offer_ahead(self._read_ahead, source_id, entry, item, sample, parser,
+                                      settings, exhibit)
                 outputs.append({"path": item.case_path, "sha256": item.digests.sha256,
                                 "md5": item.digests.md5, "size": item.digests.size})
             self.db.audit("collect", self.examiner,
                           parameters={"source": entry.path, "owner": entry.owner, "exhibit": exhibit},
                           inputs=[{"path": str(real)}], outputs=outputs)
+
+    def _offer_ahead(self, ahead: ReadAhead, source_id: int, entry: SourceEntry, item: Any,
+                     sample: Sample, parser: type[Parser], settings: SourceSettings,
+                     exhibit: str) -> None:
+        """Offer a small file just collected to be read while collection goes on. Not a
+        database (it may need a write-ahead log collected after it), nor an archive."""
+        if (item.container or item.digests.size >= SMALL_SOURCE_BYTES
+                or sample.head.startswith(SQLITE_MAGIC)):
+            return
+        source = SourceRow(
+            id=source_id, entry=entry.path, case_path=item.case_path, name=item.name,
+            parent=item.parent, container=False, sha256=item.digests.sha256,
+            md5=item.digests.md5, size=item.digests.size, media_type=sample.media_type,
+            parser=parser.NAME, parser_version=parser.VERSION, parse_key=None, records=0,
+            events=0, rejected=0)
+        # The export is not complete yet: a parser that asks for another of its files is read
+        # again by parse_all (ReadOutcome.looked_beside).
+        related = RelatedFiles(RelatedFiles.folder_of(item.case_path), {})
+        ahead.offer(source_id, _parse_key(settings, parser),
+                    self.read_job(source, sample, settings, exhibit, related))
 
     def changed_since_collection(self, entry: SourceEntry) -> str | None:
         """How an export already collected differs from what is at its path now, or None.
@@ -265,13 +315,17 @@ class CasePipeline:
         case, whichever way they were read: each source in one transaction, or small ones (a
         camera roll) several to a transaction, as a commit costs more than reading a photo."""
         entries = {entry.path: entry for entry in self.case.sources}
-        self._copies: dict[str, dict[str, Path]] = {}
+        self._copies: dict[str, dict[str, str]] = {}
         # Per export, not per file: a camera roll has thousands of files.
         settings_of = {path: self.settings_for(entry) for path, entry in entries.items()}
         exhibits = {path: self.db.exhibit_of(path) for path in entries}
-        jobs: list[tuple[SourceRow, ReadJob, str]] = []
+        jobs: list[tuple[SourceRow, ReadJob | Held, str]] = []
         wanting_extras = extras_missing()
         for source in self.active_sources():
+            held = self._held_reading(source, settings_of[source.entry])
+            if held is not None:
+                jobs.append((source, held, held.key))
+                continue
             source, sample = self.identify_again(source, entries[source.entry])
             if sample.head.startswith(SQLITE_MAGIC) and not sample.sqlite_tables:
                 self.problems.append(Problem(
@@ -293,36 +347,61 @@ class CasePipeline:
             jobs = [job for job in jobs if job not in big]
         # Many rows into the case database: its indexes are built once afterwards, not kept in
         # order row by row.
-        many = sum(source.size for source, _, _ in jobs) >= PARALLEL_MIN_BYTES
+        many = (sum(source.size for source, _, _ in jobs) >= PARALLEL_MIN_BYTES
+                or len(jobs) >= PARALLEL_MIN_SOURCES)
         with self.db.bulk_events() if many else nullcontext():
+            if (self.workers > 1 and len(jobs) >= PARALLEL_MIN_SOURCES
+                    and not any(isinstance(job, Held) for _, job, _ in jobs)):
+                self._parse_from_both_ends(jobs)
+                return
             for batch in _batches(jobs):
                 label = (f"Reading {batch[0][0].case_path}" if len(batch) == 1 else
                          f"Reading {len(batch)} small files ({batch[0][0].case_path} …)")
-                with self.progress.task(label) as advance, self.db.transaction() as conn:
-                    for source, job, key in batch:
-                        self.db.clear_parse(conn, source.id)
-                        outcome = read_source(job, conn, advance)
-                        self._finish_parse(conn, source, job, key, outcome)
+                with self.progress.task(label) as advance:
+                    self._parse_here(batch, advance)
 
-    def _copies_of(self, entry: str) -> dict[str, Path]:
+    def _parse_here(self, batch: list[tuple[SourceRow, ReadJob | Held, str]],
+                    advance: Any = lambda n: None) -> None:
+        """Read a batch of sources in this process (or store what was read of them during
+        collection), in one transaction."""
+        with self.db.transaction() as conn:
+            for source, job, key in batch:
+                self.db.clear_parse(conn, source.id)
+                if isinstance(job, Held):
+                    store_rows(conn, job.events, job.rejects)
+                    outcome = job.outcome
+                else:
+                    outcome = read_source(job, conn, advance)
+                self._finish_parse(conn, source, job.settings, key, outcome)
+
+    def _held_reading(self, source: SourceRow, settings: SourceSettings) -> Held | None:
+        """What a worker read of this source while it was being collected, when it was read as
+        it would be now (see :mod:`courseline.read_ahead`)."""
+        if source.parser is None or self._read_ahead is None:
+            return None
+        parser = parser_named(source.parser)
+        held = self._read_ahead.take(source.id, settings.parse_key(parser.NAME, parser.VERSION))
+        return held if held is not None and source.parse_key != held.key else None
+
+    def _copies_of(self, entry: str) -> dict[str, str]:
         """Where each file of an export is held (its evidence copy), by its case path: made
         once per export and shared by its sources (an export of thousands of photos would
         otherwise make it thousands of times)."""
         found = self._copies.get(entry)
         if found is None:
             found = self._copies[entry] = {
-                s.case_path: self.store.path_of(s.sha256)
+                s.case_path: os.fspath(self.store.path_of(s.sha256))
                 for s in self.db.sources([entry]) if not s.container}
         return found
 
     def read_job(self, source: SourceRow, sample: Sample, settings: SourceSettings,
-                 exhibit: str | None) -> ReadJob:
+                 exhibit: str | None, related: RelatedFiles | None = None) -> ReadJob:
         parser = parser_named(source.parser)
         return ReadJob(
             source_id=source.id, parser=parser.NAME, path=self.store.path_of(source.sha256),
             case_path=source.case_path, name=source.name, sample=sample,
-            related=RelatedFiles(RelatedFiles.folder_of(source.case_path),
-                                 self._copies_of(source.entry)),
+            related=related or RelatedFiles(RelatedFiles.folder_of(source.case_path),
+                                            self._copies_of(source.entry)),
             settings=settings,
             provenance={"exhibit": exhibit,
                         "source_sha256": source.sha256, "path": source.case_path,
@@ -334,50 +413,87 @@ class CasePipeline:
         with tempfile.TemporaryDirectory(prefix="courseline-read-") as scratch_dir, \
                 self.progress.task(f"Reading {len(jobs)} large sources in parallel",
                                    len(jobs)) as advance, \
-                ProcessPoolExecutor(max_workers=min(self.workers, len(jobs)),
-                                    mp_context=multiprocessing.get_context("spawn")) as pool, \
+                worker_pool(min(self.workers, len(jobs))) as pool, \
                 self.db.bulk_events():
             scratch_of = {source.id: Path(scratch_dir) / f"source-{source.id}.db"
                           for source, _, _ in jobs}
-            futures = {source.id: pool.submit(read_into_scratch, job, scratch_of[source.id])
+            futures = {source.id: pool.submit(read_into_scratch, [job], scratch_of[source.id])
                        for source, job, _ in order}
             for source, job, key in jobs:
-                try:
-                    outcome = futures[source.id].result()
-                except BrokenProcessPool:
-                    # A worker was killed (out of memory, a signal): read this source here.
-                    with self.db.transaction() as conn:
-                        self.db.clear_parse(conn, source.id)
-                        self._finish_parse(conn, source, job, key, read_source(job, conn))
-                    advance(1)
-                    continue
-                scratch = scratch_of[source.id]
-                self.db.conn.execute("ATTACH DATABASE ? AS scratch", (str(scratch),))
-                try:
-                    with self.db.transaction() as conn:
-                        self.db.clear_parse(conn, source.id)
-                        columns = ", ".join(EVENT_COLUMNS)
-                        conn.execute(f"INSERT INTO events ({columns}) SELECT {columns} "
-                                     f"FROM scratch.events ORDER BY rowid")
-                        conn.execute("INSERT INTO rejects (source_id, locator, reason) "
-                                     "SELECT source_id, locator, reason FROM scratch.rejects "
-                                     "ORDER BY rowid")
-                        self._finish_parse(conn, source, job, key, outcome)
-                finally:
-                    self.db.conn.execute("DETACH DATABASE scratch")
+                self._store_read_by_worker(futures[source.id], scratch_of[source.id],
+                                           [(source, job, key)])
                 advance(1)
 
-    def _finish_parse(self, conn, source: SourceRow, job: ReadJob, key: str,
+    def _parse_from_both_ends(self, jobs: list[tuple[SourceRow, ReadJob, str]]) -> None:
+        """Read many small sources (a camera roll) with every processor: worker processes take
+        batches from the last, this process from the first, until they meet. Each batch is
+        stored in the order of the case, whoever read it, so the case database is the same as
+        when one process reads them all."""
+        units = list(_batches(jobs, WORKER_BATCH_SOURCES))
+        workers = self.workers - 1
+        front, back = 0, len(units)   # this process reads units[front]; workers units[back:]
+        futures: dict[int, Any] = {}
+        with tempfile.TemporaryDirectory(prefix="courseline-read-") as scratch_dir, \
+                self.progress.task(f"Reading {len(jobs)} files ({jobs[0][0].case_path} …)",
+                                   len(jobs)) as advance, \
+                worker_pool(workers) as pool:
+            scratch = [Path(scratch_dir) / f"batch-{i}.db" for i in range(len(units))]
+            while front < back:
+                # Two batches a worker: one to read, the next waiting. Never more, so that no
+                # batch has to be taken back from a worker where the two ends meet.
+                while back > front + 1 and sum(not f.done() for f in futures.values()) < 2 * workers:
+                    back -= 1
+                    try:
+                        futures[back] = pool.submit(
+                            read_into_scratch, [job for _, job, _ in units[back]], scratch[back])
+                    except BrokenProcessPool:   # a worker was killed: the rest are read here
+                        back += 1
+                        workers = 0
+                        break
+                self._parse_here(units[front])
+                advance(len(units[front]))
+                front += 1
+            for i in range(back, len(units)):
+                self._store_read_by_worker(futures[i], scratch[i], units[i])
+                advance(len(units[i]))
+
+    def _store_read_by_worker(self, future: Any, scratch: Path,
+                              unit: list[tuple[SourceRow, ReadJob, str]]) -> None:
+        """The rows a worker read into ``scratch`` into the case database, in one transaction;
+        read here instead when the worker was killed (out of memory, a signal)."""
+        try:
+            outcomes = future.result()
+        except BrokenProcessPool:
+            self._parse_here(unit)
+            return
+        self.db.conn.execute("ATTACH DATABASE ? AS scratch", (str(scratch),))
+        try:
+            with self.db.transaction() as conn:
+                for source, _, _ in unit:
+                    self.db.clear_parse(conn, source.id)
+                columns = ", ".join(EVENT_COLUMNS)
+                conn.execute(f"INSERT INTO events ({columns}) SELECT {columns} "
+                             f"FROM scratch.events ORDER BY rowid")
+                conn.execute("INSERT INTO rejects (source_id, locator, reason) "
+                             "SELECT source_id, locator, reason FROM scratch.rejects "
+                             "ORDER BY rowid")
+                for (source, job, key), outcome in zip(unit, outcomes, strict=True):
+                    self._finish_parse(conn, source, job.settings, key, outcome)
+        finally:
+            self.db.conn.execute("DETACH DATABASE scratch")
+        scratch.unlink(missing_ok=True)
+
+    def _finish_parse(self, conn, source: SourceRow, settings: SourceSettings, key: str,
                       outcome: ReadOutcome) -> None:
-        parser = parser_named(job.parser)
+        parser = parser_named(source.parser)
         conn.execute("UPDATE sources SET parse_key = ?, parser_version = ?, records = ?, "
                      "events = ?, rejected = ?, notes = ? WHERE id = ?",
                      (key, parser.VERSION, outcome.records, outcome.events, outcome.rejected,
                       notes_json(outcome), source.id))
         self.db.audit("parse", self.examiner,
                       parameters={"parser": parser.NAME, "parser_version": parser.VERSION,
-                                  "zone": job.settings.zone,
-                                  "clock_offset_seconds": job.settings.clock_offset_seconds},
+                                  "zone": settings.zone,
+                                  "clock_offset_seconds": settings.clock_offset_seconds},
                       inputs=[{"path": source.case_path, "sha256": source.sha256}],
                       outputs=[outcome.counts()])
 

@@ -3,16 +3,20 @@
 This is the part of the pipeline that costs time in proportion to the evidence, so it is kept
 apart from the case database: the same function writes into the case database (one source at a
 time, inside its transaction) or into a scratch database in a worker process (several large
-sources at once, one per processor), from which the pipeline then imports the rows in one
-statement. Everything a worker needs travels in a :class:`ReadJob`, which pickles.
+sources at once, one per processor, or batches of a camera roll's photos), from which the
+pipeline then imports the rows in one statement. Everything a worker needs travels in a
+:class:`ReadJob`, which pickles.
 """
 
 from __future__ import annotations
 
 import json
+import multiprocessing
 import posixpath
 import sqlite3
 from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,7 +44,9 @@ class RelatedFiles:
     leave the archive finds nothing."""
 
     folder: str        # the source's folder: ``exports/phone`` or ``exports/chat.zip!inner``
-    copies: dict[str, Path] = field(default_factory=dict)
+    # Case path -> evidence copy. The pipeline gives text, which pickles for a worker process
+    # many times faster than paths: a camera roll sends thousands with every batch.
+    copies: dict[str, str | Path] = field(default_factory=dict)
 
     @staticmethod
     def folder_of(case_path: str) -> str:
@@ -50,11 +56,13 @@ class RelatedFiles:
     def __call__(self, relative: str) -> Path | None:
         archive, bang, inner = self.folder.rpartition("!")
         if not bang:
-            return self.copies.get(posixpath.normpath(posixpath.join(self.folder, relative)))
-        path = posixpath.normpath(posixpath.join(inner, relative))
-        if path == ".." or path.startswith(("../", "/")):
-            return None
-        return self.copies.get(f"{archive}!{path}")
+            found = self.copies.get(posixpath.normpath(posixpath.join(self.folder, relative)))
+        else:
+            path = posixpath.normpath(posixpath.join(inner, relative))
+            if path == ".." or path.startswith(("../", "/")):
+                return None
+            found = self.copies.get(f"{archive}!{path}")
+        return None if found is None else Path(found)
 
 
 @dataclass(frozen=True)
@@ -77,6 +85,7 @@ class ReadOutcome:
     rejected: int = 0
     notes: list[str] = field(default_factory=list)
     stopped: str | None = None
+    looked_beside: bool = False   # the parser asked for another file of the export
 
     def counts(self) -> dict[str, int]:
         return {"records": self.records, "events": self.events, "rejected": self.rejected}
@@ -130,8 +139,11 @@ def read_source(job: ReadJob, conn: sqlite3.Connection,
     outcome = ReadOutcome()
     rows: list[tuple] = []
     seen: dict[bytes, int] = {}
+    def related(relative: str) -> Path | None:
+        outcome.looked_beside = True
+        return job.related(relative)
     items = parser_cls().parse(SourceFile(job.path, job.case_path, job.name, job.sample,
-                                          related=job.related, region=job.settings.region))
+                                          related=related, region=job.settings.region))
     for item in _guarded(items, outcome):
         if isinstance(item, SourceNote):
             outcome.notes.append(item.text)
@@ -157,19 +169,53 @@ def read_source(job: ReadJob, conn: sqlite3.Connection,
     return outcome
 
 
-def read_into_scratch(job: ReadJob, scratch: Path) -> ReadOutcome:
-    """Worker entry point: read a source into a new scratch database at ``scratch``."""
+def read_into_scratch(jobs: list[ReadJob], scratch: Path) -> list[ReadOutcome]:
+    """Worker entry point: read sources, in order, into a new scratch database at ``scratch``
+    (a large source alone, or a batch of small ones)."""
     conn = sqlite3.connect(scratch, isolation_level=None)
     try:
         conn.execute("PRAGMA journal_mode = OFF")
         conn.execute("PRAGMA synchronous = OFF")
         conn.executescript(SCRATCH_SCHEMA)
         conn.execute("BEGIN")
-        outcome = read_source(job, conn)
+        outcomes = [read_source(job, conn) for job in jobs]
         conn.execute("COMMIT")
-        return outcome
+        return outcomes
     finally:
         conn.close()
+
+
+def read_rows(jobs: list[ReadJob]) -> list[tuple[ReadOutcome, list[tuple], list[tuple]]]:
+    """Worker entry point: read small sources, each with the rows of its events and of its
+    rejects (``EVENT_COLUMNS``; source_id, locator, reason), in order."""
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    try:
+        conn.executescript(SCRATCH_SCHEMA)
+        read = []
+        for job in jobs:
+            outcome = read_source(job, conn)
+            read.append((outcome,
+                         conn.execute(f"SELECT {', '.join(EVENT_COLUMNS)} FROM events "
+                                      f"ORDER BY rowid").fetchall(),
+                         conn.execute("SELECT source_id, locator, reason FROM rejects "
+                                      "ORDER BY rowid").fetchall()))
+            conn.execute("DELETE FROM events")
+            conn.execute("DELETE FROM rejects")
+        return read
+    finally:
+        conn.close()
+
+
+@contextmanager
+def worker_pool(workers: int) -> Iterator[ProcessPoolExecutor]:
+    """Worker processes that end with the block; work not yet begun is dropped when it ends
+    early (an error, Ctrl-C). "spawn": a fresh interpreter, never a copy of this one with its
+    open case database."""
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        yield pool
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def notes_json(outcome: ReadOutcome) -> str:
@@ -184,6 +230,12 @@ def _guarded(items: Iterator[Event | Reject | SourceNote],
     except Exception as exc:  # a parser bug or an unreadable file: never stop the other sources
         outcome.stopped = (f"reading stopped after {outcome.records} record(s): "
                            f"{type(exc).__name__}: {exc}")
+
+
+def store_rows(conn: sqlite3.Connection, events: list[tuple], rejects: list[tuple]) -> None:
+    """Rows read elsewhere (:func:`read_rows`) into ``conn``, in their order."""
+    _insert(conn, list(events))
+    conn.executemany("INSERT INTO rejects (source_id, locator, reason) VALUES (?, ?, ?)", rejects)
 
 
 def _insert(conn: sqlite3.Connection, rows: list[tuple]) -> None:

@@ -498,6 +498,62 @@ def test_worker_processes_give_the_same_bytes_as_one_process(built_demo, tmp_pat
         assert (folder / "out" / name).read_bytes() == (built_demo / "out" / name).read_bytes(), name
 
 
+@pytest.mark.parametrize("workers", [2, 3])
+def test_small_sources_read_from_both_ends_give_the_same_bytes(built_demo, tmp_path, monkeypatch,
+                                                               workers):
+    """Many small sources (a camera roll) are read by worker processes from the last and by
+    the build from the first; the case gets the rows in its own order all the same."""
+    import courseline.pipeline as pipeline_module
+
+    monkeypatch.setattr(pipeline_module, "PARALLEL_MIN_SOURCES", 2)
+    monkeypatch.setattr(pipeline_module, "WORKER_BATCH_SOURCES", 2)
+    read_by_workers = []
+    store = pipeline_module.CasePipeline._store_read_by_worker
+
+    def noted(self, future, scratch, unit):
+        read_by_workers.extend(source.case_path for source, _, _ in unit)
+        return store(self, future, scratch, unit)
+    monkeypatch.setattr(pipeline_module.CasePipeline, "_store_read_by_worker", noted)
+    folder = write_demo_case(tmp_path / "case")
+    with CasePipeline(load_case(folder), workers=workers) as pipeline:
+        result = pipeline.build()
+    assert result.events == DEMO_EVENTS and read_by_workers
+    for name in ("timeline.jsonl", "timeline.csv", "manifest.json", "conduct.json"):
+        assert (folder / "out" / name).read_bytes() == (built_demo / "out" / name).read_bytes(), name
+
+
+def test_small_sources_are_read_here_when_the_workers_are_killed(built_demo, tmp_path,
+                                                                monkeypatch):
+    import courseline.pipeline as pipeline_module
+    from concurrent.futures import Future
+    from concurrent.futures.process import BrokenProcessPool
+    from contextlib import contextmanager
+
+    class KilledPool:
+        """Its first batch is lost with the worker; after that, it takes none."""
+        submitted = 0
+
+        def submit(self, *args):
+            self.submitted += 1
+            if self.submitted > 1:
+                raise BrokenProcessPool("a worker was killed")
+            future = Future()
+            future.set_running_or_notify_cancel()
+            future.set_exception(BrokenProcessPool("a worker was killed"))
+            return future
+
+    @contextmanager
+    def killed_pool(workers):
+        yield KilledPool()
+    monkeypatch.setattr(pipeline_module, "PARALLEL_MIN_SOURCES", 2)
+    monkeypatch.setattr(pipeline_module, "worker_pool", killed_pool)
+    folder = write_demo_case(tmp_path / "case")
+    with CasePipeline(load_case(folder), workers=2) as pipeline:
+        assert pipeline.build().events == DEMO_EVENTS
+    assert (folder / "out" / "timeline.jsonl").read_bytes() == \
+        (built_demo / "out" / "timeline.jsonl").read_bytes()
+
+
 def test_demo_diary_entries_are_matched_with_the_records_that_corroborate_them(built_demo):
     conduct = json.loads((built_demo / "out" / "conduct.json").read_text())
     outside, calls, station = conduct["diary"]
