@@ -323,9 +323,11 @@ def _stage_timer(pipeline_module) -> dict[str, float]:
                 spent[label] = spent.get(label, 0.0) + time.perf_counter() - start
         setattr(owner, name, wrapper)
 
-    timed(pipeline_module.CasePipeline, "collect_all", "collect (hash, store, identify)")
+    timed(pipeline_module.CasePipeline, "collect_all",
+          "collect (hash, store, identify; a worker reads the photos meanwhile)")
     timed(pipeline_module.CasePipeline, "check_evidence", "re-hash evidence")
-    timed(pipeline_module.CasePipeline, "parse_all", "parse (identify again, read, store rows)")
+    timed(pipeline_module.CasePipeline, "parse_all",
+          "parse (read what was not read ahead, store rows)")
     timed(pipeline_module, "write_timeline", "seal and write the timeline")
     return spent
 

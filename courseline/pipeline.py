@@ -183,8 +183,10 @@ class CasePipeline:
         except ValueError:
             return written.name or resolved.name
 
-    def collect_all(self) -> None:
-        with ReadAhead(self.workers - 1) as ahead:
+    def collect_all(self, read_ahead: bool = False) -> None:
+        """Collect every source not yet collected. ``read_ahead``: the parse stage follows in
+        this run, so a worker may read small files meanwhile (:mod:`courseline.read_ahead`)."""
+        with ReadAhead(self.workers - 1 if read_ahead else 0) as ahead:
             self._read_ahead = ahead
             for entry in self.case.sources:
                 if not self.db.entry_collected(entry.path):
@@ -311,9 +313,11 @@ class CasePipeline:
 
     def parse_all(self) -> None:
         """Parse every source not yet parsed with the current settings. Large sources are read
-        in parallel worker processes (one per processor); the rows are stored in the order of the
-        case, whichever way they were read: each source in one transaction, or small ones (a
-        camera roll) several to a transaction, as a commit costs more than reading a photo."""
+        in parallel worker processes (one per processor), many small ones from both ends at
+        once, and small ones a worker read while they were being collected are taken as read
+        (:mod:`courseline.read_ahead`). The rows are stored in the order of the case, whichever
+        way they were read: each source in one transaction, or small ones (a camera roll)
+        several to a transaction, as a commit costs more than reading a photo."""
         entries = {entry.path: entry for entry in self.case.sources}
         self._copies: dict[str, dict[str, str]] = {}
         # Per export, not per file: a camera roll has thousands of files.
@@ -509,7 +513,7 @@ class CasePipeline:
         ``evidence_checked``: the caller has just re-hashed it all (``verify``), so don't again.
         """
         if collect:
-            self.collect_all()
+            self.collect_all(read_ahead=True)
         changed = [] if evidence_checked else self.check_evidence()
         if changed:
             raise EvidenceChanged("; ".join(map(str, changed)))

@@ -139,6 +139,14 @@ def test_a_small_export_starts_no_worker(tmp_path, monkeypatch):
     assert (tmp_path / "case" / "out" / "timeline.jsonl").exists()
 
 
+def test_collecting_alone_reads_nothing_ahead(tmp_path, forced, monkeypatch):
+    """`courseline add` collects and stops: nothing would take what a worker read."""
+    monkeypatch.setattr(read_ahead, "worker_pool", None)   # would fail if called
+    with CasePipeline(load_case(camera_roll(tmp_path / "case")), workers=2) as pipeline:
+        pipeline.collect_all()
+        assert len(pipeline.db.sources()) == 13
+
+
 def test_a_reading_is_taken_only_under_the_key_it_was_read_with():
     ahead = read_ahead.ReadAhead(1)
     ahead._held[7] = read_ahead.Held("key-then", None, ReadOutcome(), [], [])
