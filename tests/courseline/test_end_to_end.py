@@ -19,7 +19,7 @@ from courseline.casefile import load_case
 from courseline.demo import NEW_ADDRESS, write_demo_case
 from courseline.pipeline import CasePipeline
 from courseline.timeline.records import NOT_HASHED
-from tests_support import make_writable, read_jsonl, run_cli
+from tests_support import killed_pool, make_writable, read_jsonl, run_cli
 
 # 15 e-mails (4 saved twice), Sam's phone (10 texts, 18 calls) and its backup (9 and 17 of them
 # again), Jo's iPhone (5 messages, 3 calls), the chat exports (22 events), Sam's diary (3) and two
@@ -525,26 +525,7 @@ def test_small_sources_read_from_both_ends_give_the_same_bytes(built_demo, tmp_p
 def test_small_sources_are_read_here_when_the_workers_are_killed(built_demo, tmp_path,
                                                                 monkeypatch):
     import courseline.pipeline as pipeline_module
-    from concurrent.futures import Future
-    from concurrent.futures.process import BrokenProcessPool
-    from contextlib import contextmanager
 
-    class KilledPool:
-        """Its first batch is lost with the worker; after that, it takes none."""
-        submitted = 0
-
-        def submit(self, *args):
-            self.submitted += 1
-            if self.submitted > 1:
-                raise BrokenProcessPool("a worker was killed")
-            future = Future()
-            future.set_running_or_notify_cancel()
-            future.set_exception(BrokenProcessPool("a worker was killed"))
-            return future
-
-    @contextmanager
-    def killed_pool(workers):
-        yield KilledPool()
     monkeypatch.setattr(pipeline_module, "PARALLEL_MIN_SOURCES", 2)
     monkeypatch.setattr(pipeline_module, "worker_pool", killed_pool)
     folder = write_demo_case(tmp_path / "case")

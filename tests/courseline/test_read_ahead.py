@@ -7,9 +7,6 @@ from __future__ import annotations
 
 import io
 import json
-from concurrent.futures import Future
-from concurrent.futures.process import BrokenProcessPool
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -22,6 +19,7 @@ from courseline.demo import write_demo_case
 from courseline.pipeline import CasePipeline
 from courseline.reading import ReadOutcome
 from courseline.timeline.db import CaseDB
+from tests_support import killed_pool
 
 OUTPUTS = ("timeline.jsonl", "timeline.csv", "manifest.json", "conduct.json")
 
@@ -110,22 +108,6 @@ def test_reading_ahead_stops_when_what_is_held_reaches_its_bound(tmp_path, force
 
 
 def test_a_killed_worker_leaves_the_reading_to_the_parse_stage(tmp_path, forced, monkeypatch):
-    class KilledPool:
-        """Its first batch is lost with the worker; after that it takes none."""
-        submitted = 0
-
-        def submit(self, *args):
-            self.submitted += 1
-            if self.submitted > 1:
-                raise BrokenProcessPool("a worker was killed")
-            future = Future()
-            future.set_running_or_notify_cancel()
-            future.set_exception(BrokenProcessPool("a worker was killed"))
-            return future
-
-    @contextmanager
-    def killed_pool(workers):
-        yield KilledPool()
     monkeypatch.setattr(read_ahead, "worker_pool", killed_pool)
     ahead = built(camera_roll(tmp_path / "ahead"), workers=2)
     assert len(forced) == 13 and not any(forced)

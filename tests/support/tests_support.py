@@ -9,7 +9,10 @@ import stat
 import struct
 import zipfile
 import zlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import Future
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -23,6 +26,28 @@ from courseline.timeline.event import Event, Reject, SourceNote
 
 # The team's real samples, beside the project (tests skip what needs them when absent).
 REALWORLD = Path(__file__).resolve().parents[3] / "shared" / "realworld"
+
+
+class _KilledPool:
+    """A worker pool whose worker dies: the first batch is lost with it, later ones refused."""
+
+    def __init__(self) -> None:
+        self.submitted = 0
+
+    def submit(self, *args: object) -> Future:
+        self.submitted += 1
+        if self.submitted > 1:
+            raise BrokenProcessPool("a worker was killed")
+        future: Future = Future()
+        future.set_running_or_notify_cancel()
+        future.set_exception(BrokenProcessPool("a worker was killed"))
+        return future
+
+
+@contextmanager
+def killed_pool(workers: int) -> Iterator[_KilledPool]:
+    """Stands in for ``courseline.reading.worker_pool`` where a test kills the workers."""
+    yield _KilledPool()
 
 
 def read_jsonl(path: Path) -> list[dict]:
