@@ -55,6 +55,9 @@ class EvidenceStore:
         self.root = Path(root)
         self._root_text = str(self.root)
         self._folders: set[str] = set()   # the two-digit folders this store has seen exist
+        # The copies this store object wrote, hashing the bytes as it wrote them. A copy that
+        # was there already is not among them: only re-hashing it says whether it still holds.
+        self.written: set[str] = set()
 
     def path_of(self, sha256: str) -> Path:
         """Where the copy with this SHA-256 lives (whether or not it has been stored yet)."""
@@ -148,6 +151,7 @@ class EvidenceStore:
         self._folder_of(final)
         os.chmod(temp, _READ_ONLY)
         os.replace(temp, final)
+        self.written.add(sha256)
 
     def _folder_of(self, final: Path) -> Path:
         """The folder of a copy, made if it is not there yet (asked of the disk once a run)."""

@@ -146,7 +146,7 @@ class CasePipeline:
         self.workers = workers if workers is not None else min(os.cpu_count() or 1, 4)
         self._copies: dict[str, dict[str, str]] = {}   # per export: case path -> evidence copy
         # What this run's collection found of each file it stored, by (sha256, name): its media
-        # type and parser. Reading then need not identify it again, nor re-hash its copy.
+        # type and parser. Reading then need not identify it again.
         self._collected: dict[tuple[str, str], tuple[str, str | None]] = {}
         # Files no parser read that a parser of a missing optional extra would, by (sha256,
         # name): from the samples collection and parse_all take anyway.
@@ -667,7 +667,7 @@ class CasePipeline:
         A copy this run has just written, hashing it as it went, is not hashed again."""
         problems = []
         sources = [source for source in self.active_sources()
-                   if (source.sha256, source.name) not in self._collected]
+                   if source.sha256 not in self.store.written]
         with self.progress.task("Re-hashing evidence", len(sources)) as advance:
             for source in sources:
                 problem = self.evidence_problem(source)

@@ -14,7 +14,8 @@ What is read ahead is only ever a head start, never a different reading:
   stage reads it again;
 * a reading is taken only under the parse key it was read with (parser, version, settings);
 * SQLite files and files of 1 MiB or more are not read ahead, nor is anything once what is held
-  reaches ``MAX_HELD_BYTES``, or after a worker was killed. The parse stage reads them as ever.
+  reaches ``MAX_HELD_BYTES``, or after a worker failed (killed, or a parser's error: the parse
+  stage meets that error where a build in one process would). The parse stage reads them.
 """
 
 from __future__ import annotations
@@ -117,7 +118,9 @@ class ReadAhead:
             sources, future = self._sent.popleft()
             try:
                 read = future.result()
-            except BrokenProcessPool:   # a worker was killed (out of memory, a signal)
+            except Exception:   # noqa: BLE001 - a worker killed (out of memory, a signal), or a
+                # parser's error: never the collection's. The parse stage reads these files and
+                # meets the error where a build with one process would.
                 self._stop()
                 return
             for (source_id, key, settings), (outcome, events, rejects) in zip(sources, read,
@@ -125,7 +128,8 @@ class ReadAhead:
                 if outcome.looked_beside:
                     continue
                 self._held[source_id] = Held(key, settings, outcome, events, rejects)
-                self._held_bytes += sum(len(row[5]) + len(row[6]) for row in events)
+                self._held_bytes += (sum(len(row[5]) + len(row[6]) for row in events)
+                                     + sum(len(row[1]) + len(row[2]) for row in rejects))
             if self._held_bytes >= MAX_HELD_BYTES:
                 self._stop()
                 return

@@ -231,6 +231,26 @@ def test_verify_fails_after_one_byte_of_evidence_changes(demo_copy):
     assert "All mail Including Spam and Trash.mbox" in result.output
 
 
+def test_a_changed_copy_is_found_when_a_new_export_holds_the_same_file(demo_copy, tmp_path):
+    """The same file in a new export finds its copy already in the store: that copy is not
+    taken on trust because this build collected the file again."""
+    mbox = demo_copy / "exports/takeout/Mail/All mail Including Spam and Trash.mbox"
+    again = tmp_path / "second-takeout" / mbox.name
+    again.parent.mkdir()
+    again.write_bytes(mbox.read_bytes())
+    sha = hashlib.sha256(again.read_bytes()).hexdigest()
+    stored = demo_copy / "evidence" / sha[:2] / sha
+    make_writable(stored)
+    data = bytearray(stored.read_bytes())
+    data[200] ^= 0x01
+    stored.write_bytes(bytes(data))
+    with (demo_copy / "case.toml").open("a") as handle:
+        handle.write(f'\n[[source]]\npath = "{again.parent}"\nowner = "victim"\n')
+    result = run_cli("build", demo_copy)
+    assert result.exit_code != 0
+    assert "no longer matches the sha256 recorded" in result.output
+
+
 def test_verify_fails_after_one_event_row_changes(demo_copy):
     with sqlite3.connect(demo_copy / "case.sqlite") as db:
         db.execute("UPDATE events SET record = replace(record, 'Answer me Sam', 'Answer me Tom') "

@@ -19,7 +19,7 @@ from courseline.demo import write_demo_case
 from courseline.pipeline import CasePipeline
 from courseline.reading import ReadOutcome
 from courseline.timeline.db import CaseDB
-from tests_support import killed_pool
+from tests_support import failing_pool, killed_pool
 
 OUTPUTS = ("timeline.jsonl", "timeline.csv", "manifest.json", "conduct.json")
 
@@ -109,6 +109,16 @@ def test_reading_ahead_stops_when_what_is_held_reaches_its_bound(tmp_path, force
 
 def test_a_killed_worker_leaves_the_reading_to_the_parse_stage(tmp_path, forced, monkeypatch):
     monkeypatch.setattr(read_ahead, "worker_pool", killed_pool)
+    ahead = built(camera_roll(tmp_path / "ahead"), workers=2)
+    assert len(forced) == 13 and not any(forced)
+    alone = built(camera_roll(tmp_path / "alone"), workers=1)
+    assert_same_case(ahead, alone)
+
+
+def test_an_error_in_a_worker_is_never_the_collections(tmp_path, forced, monkeypatch):
+    """A parser's error in a worker stops reading ahead; the export is collected all the same,
+    and the parse stage reads the files as one process would."""
+    monkeypatch.setattr(read_ahead, "worker_pool", failing_pool(KeyError("a parser's bug")))
     ahead = built(camera_roll(tmp_path / "ahead"), workers=2)
     assert len(forced) == 13 and not any(forced)
     alone = built(camera_roll(tmp_path / "alone"), workers=1)

@@ -28,26 +28,33 @@ from courseline.timeline.event import Event, Reject, SourceNote
 REALWORLD = Path(__file__).resolve().parents[3] / "shared" / "realworld"
 
 
-class _KilledPool:
-    """A worker pool whose worker dies: the first batch is lost with it, later ones refused."""
+class _FailingPool:
+    """A worker pool whose work fails with ``error``. A killed worker breaks the pool: the first
+    batch is lost with it and later ones are refused."""
 
-    def __init__(self) -> None:
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
         self.submitted = 0
 
     def submit(self, *args: object) -> Future:
         self.submitted += 1
-        if self.submitted > 1:
-            raise BrokenProcessPool("a worker was killed")
+        if self.submitted > 1 and isinstance(self.error, BrokenProcessPool):
+            raise self.error
         future: Future = Future()
         future.set_running_or_notify_cancel()
-        future.set_exception(BrokenProcessPool("a worker was killed"))
+        future.set_exception(self.error)
         return future
 
 
-@contextmanager
-def killed_pool(workers: int) -> Iterator[_KilledPool]:
-    """Stands in for ``courseline.reading.worker_pool`` where a test kills the workers."""
-    yield _KilledPool()
+def failing_pool(error: BaseException) -> Callable[[int], Iterator[_FailingPool]]:
+    """Stands in for ``courseline.reading.worker_pool`` where a test makes the workers fail."""
+    @contextmanager
+    def pool(workers: int) -> Iterator[_FailingPool]:
+        yield _FailingPool(error)
+    return pool
+
+
+killed_pool = failing_pool(BrokenProcessPool("a worker was killed"))
 
 
 def read_jsonl(path: Path) -> list[dict]:
