@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
@@ -22,11 +22,15 @@ Progress = Callable[[int], None]
 
 @dataclass(frozen=True)
 class Digests:
-    """The identity of one exhibit's bytes: hex lower-case digests and the exact byte count."""
+    """The identity of one exhibit's bytes: hex lower-case digests and the exact byte count.
+
+    ``head``: the first bytes, when whoever hashed them held them all at once (a small file),
+    so that the file can be identified without reading it again. Not part of its identity."""
 
     sha256: str
     md5: str
     size: int
+    head: bytes | None = field(default=None, compare=False, repr=False)
 
 
 class _Hasher:

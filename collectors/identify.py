@@ -111,12 +111,16 @@ def sqlite_tables(path: Path) -> dict[str, frozenset[str]] | None:
         conn.close()
 
 
-def sample_file(path: Path, name: str | None = None, media_type: str | None = None) -> Sample:
+def sample_file(path: Path, name: str | None = None, media_type: str | None = None,
+                head: bytes | None = None, size: int | None = None) -> Sample:
     """What is known of a file before it is parsed; ``media_type``: libmagic's answer for it,
-    when it was asked moments ago."""
-    size = path.stat().st_size
-    with path.open("rb") as handle:
-        head = handle.read(HEAD_BYTES)
+    when it was asked moments ago; ``head`` and ``size``: its first bytes and its size, when
+    they were read moments ago (the evidence store has just copied a small file)."""
+    if head is None or size is None:
+        size = path.stat().st_size
+        with path.open("rb") as handle:
+            head = handle.read(HEAD_BYTES)
+    head = head[:HEAD_BYTES]
     tables = sqlite_tables(path) if head.startswith(SQLITE_MAGIC) else None
     return Sample(media_type=media_type or media_type_of(head), head=head, name=name or path.name,
                   size=size, sqlite_tables=tables)

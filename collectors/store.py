@@ -17,9 +17,11 @@ import re
 import stat
 import tempfile
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import BinaryIO
 
+from .identify import HEAD_BYTES
 from .hashing import CHUNK_SIZE, Digests, Progress, copy_hashed, hash_chunks, hash_file
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -111,47 +113,46 @@ class EvidenceStore:
 
     def _put_whole(self, data: bytes, progress: Progress | None) -> Digests:
         """A file of one read (up to 1 MiB: a photo, a message) is hashed before anything is
-        written, so its copy is made in its own folder of the store, and not at all when the
-        store holds it already. Copies made in many folders can be made by several threads at
-        once: on some disks, making a file costs far more than reading a small one."""
-        digests = hash_chunks((data,), progress)
+        written, so its copy is made straight in its own folder, and not at all when the store
+        holds it already. A camera roll is thousands of these: each step saved counts."""
+        digests = replace(hash_chunks((data,), progress), head=data[:HEAD_BYTES])
         final = self.path_of(digests.sha256)
-        if final.exists():
+        if digests.sha256 in self.written or final.exists():
             return digests
 
         def fill(sink: BinaryIO) -> Digests:
             sink.write(data)
             return digests
-        return self._write_then_settle(self._folder_of(final), fill)
+        return self._write_then_settle(self._folder_of(final), fill, final)
 
     def _put_streamed(self, chunks: Iterator[bytes], progress: Progress | None) -> Digests:
         self.root.mkdir(parents=True, exist_ok=True)
         return self._write_then_settle(self.root,
                                        lambda sink: copy_hashed(chunks, sink, progress))
 
-    def _write_then_settle(self, folder: Path, fill: Callable[[BinaryIO], Digests]) -> Digests:
-        """Write a copy under a temporary name in ``folder``, then move it to its address."""
+    def _write_then_settle(self, folder: Path, fill: Callable[[BinaryIO], Digests],
+                           final: Path | None = None) -> Digests:
+        """Write a copy under a temporary name in ``folder``, made read-only before it is
+        closed, then move it to its address (``final``, when known to be free a moment ago),
+        or drop it if the store holds that content already."""
         fd, temp_name = tempfile.mkstemp(dir=folder, prefix=_TEMP_PREFIX)
         temp = Path(temp_name)
         try:
             with os.fdopen(fd, "wb") as sink:
                 digests = fill(sink)
-            self._settle(temp, digests.sha256)
+                os.fchmod(sink.fileno(), _READ_ONLY)
+            if final is None:
+                final = self.path_of(digests.sha256)
+                if final.exists():
+                    temp.unlink()
+                    return digests
+                self._folder_of(final)
+            os.replace(temp, final)
+            self.written.add(digests.sha256)
         except BaseException:
             temp.unlink(missing_ok=True)
             raise
         return digests
-
-    def _settle(self, temp: Path, sha256: str) -> None:
-        """Move a complete, hashed copy to its content address, or drop it if already there."""
-        final = self.path_of(sha256)
-        if final.exists():
-            temp.unlink()
-            return
-        self._folder_of(final)
-        os.chmod(temp, _READ_ONLY)
-        os.replace(temp, final)
-        self.written.add(sha256)
 
     def _folder_of(self, final: Path) -> Path:
         """The folder of a copy, made if it is not there yet (asked of the disk once a run)."""

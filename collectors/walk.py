@@ -239,7 +239,7 @@ class _Collector:
         `level` is how deeply this file is nested in archives (0 = found on disk).
         """
         stored = self.store.path_of(digests.sha256)
-        sample = sample_file(stored, name=name)
+        sample = sample_file(stored, name=name, head=digests.head, size=digests.size)
 
         def entry(container: bool) -> Collected:
             return Collected(case_path, name, digests, sample, parent, container)

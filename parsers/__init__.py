@@ -122,11 +122,16 @@ def all_parsers() -> tuple[type[Parser], ...]:
 
 
 def parser_for(sample: Sample) -> type[Parser] | None:
-    """The parser that claims a file, or None when no parser does."""
-    claims = [cls for cls in all_parsers() if not cls.missing() and cls.recognises(sample)]
-    if not claims:
-        return None
-    return max(claims, key=lambda cls: (cls.PRIORITY, cls.NAME))
+    """The parser that claims a file, or None when no parser does. When several would, the
+    one of the highest priority (then the last by name): asked in that order, the first to
+    claim it wins, and a camera roll's photos are not shown to every parser."""
+    return next((cls for cls in _by_priority()
+                 if not cls.missing() and cls.recognises(sample)), None)
+
+
+@cache
+def _by_priority() -> tuple[type[Parser], ...]:
+    return tuple(sorted(all_parsers(), key=lambda cls: (cls.PRIORITY, cls.NAME), reverse=True))
 
 
 def extras_missing() -> bool:

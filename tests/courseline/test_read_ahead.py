@@ -10,6 +10,9 @@ import json
 from pathlib import Path
 
 import pytest
+from concurrent.futures import Future
+from contextlib import contextmanager
+
 from PIL import Image
 from PIL.ExifTags import IFD, Base
 
@@ -83,7 +86,7 @@ def forced(monkeypatch):
 
 def test_a_camera_roll_read_ahead_is_the_case_one_process_makes(tmp_path, forced):
     ahead = built(camera_roll(tmp_path / "ahead"), workers=2)
-    assert len(forced) == 13 and all(forced)   # every photo was read by the worker
+    assert len(forced) == 13 and all(forced)   # every photo was read ahead
     alone = built(camera_roll(tmp_path / "alone"), workers=1)
     assert_same_case(ahead, alone)
     manifest = json.loads((ahead / "out" / "manifest.json").read_text())
@@ -97,6 +100,47 @@ def test_files_that_ask_for_others_of_their_export_are_read_again(tmp_path, forc
     assert any(forced) and not all(forced)
     for name in OUTPUTS:
         assert (folder / "out" / name).read_bytes() == (built_demo / "out" / name).read_bytes()
+
+
+def test_a_slow_worker_is_helped_from_the_other_end(tmp_path, forced, monkeypatch):
+    """When batches pile up for a worker, the collecting process reads the last of them."""
+    read_here = []
+
+    rows = read_ahead.read_rows
+
+    class SlowFuture(Future):
+        """Done only when asked for its result: the worker never keeps up."""
+
+        def __init__(self, jobs):
+            super().__init__()
+            self.jobs = jobs
+
+        def done(self):
+            return False
+
+        def result(self, timeout=None):
+            return rows(self.jobs)
+
+    class SlowPool:
+        def submit(self, function, jobs):
+            return SlowFuture(jobs)
+
+    @contextmanager
+    def slow_pool(workers):
+        yield SlowPool()
+
+    def noted(jobs):
+        read_here.extend(job.case_path for job in jobs)
+        return rows(jobs)
+    monkeypatch.setattr(read_ahead, "worker_pool", slow_pool)
+    monkeypatch.setattr(read_ahead, "read_rows", noted)
+    monkeypatch.setattr(read_ahead, "MAX_WAITING_BATCHES", 1)
+    ahead = built(camera_roll(tmp_path / "ahead"), workers=2)
+    assert len(forced) == 13 and all(forced)
+    # The first batches went to the worker; this process took from the last.
+    assert read_here and "DCIM/IMG_0000.jpg" not in read_here
+    alone = built(camera_roll(tmp_path / "alone"), workers=1)
+    assert_same_case(ahead, alone)
 
 
 def test_reading_ahead_stops_when_what_is_held_reaches_its_bound(tmp_path, forced, monkeypatch):
