@@ -22,11 +22,12 @@ from __future__ import annotations
 import argparse
 import random
 import resource
-import sqlite3
 import shutil
+import sqlite3
 import sys
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from courseline.casefile import load_case
@@ -402,6 +403,22 @@ def bench_report(args: argparse.Namespace) -> None:
         shutil.rmtree(root, ignore_errors=True)
 
 
+def _machine_speed() -> None:
+    """A fixed piece of Python work, timed on each processor at once: shared machines slow down
+    for minutes at a time, and figures are comparable only between runs where this is too."""
+    with ProcessPoolExecutor(2) as pool:
+        seconds = list(pool.map(_additions, [10_000_000] * 2))
+    print(f"machine: 10 million additions took {' and '.join(f'{s:.2f}' for s in seconds)} s "
+          f"on two processors at once (about 0.55 s on this project's 2-core machine when quiet)")
+
+
+def _additions(count: int) -> float:
+    start, total = time.perf_counter(), 0
+    for number in range(count):
+        total += number
+    return time.perf_counter() - start
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="what", required=True)
@@ -430,6 +447,7 @@ def main(argv: list[str] | None = None) -> None:
     report.add_argument("--pdf-events", type=int, default=10_000,
                         help="events of the case whose PDF is timed (0: skip)")
     args = parser.parse_args(argv)
+    _machine_speed()
     {"email": bench_email, "android": bench_android, "whatsapp": bench_whatsapp,
      "photos": bench_photos, "report": bench_report}[args.what](args)
 
