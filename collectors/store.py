@@ -132,15 +132,17 @@ class EvidenceStore:
 
     def _write_then_settle(self, folder: Path, fill: Callable[[BinaryIO], Digests],
                            final: Path | None = None) -> Digests:
-        """Write a copy under a temporary name in ``folder``, made read-only before it is
-        closed, then move it to its address (``final``, when known to be free a moment ago),
-        or drop it if the store holds that content already."""
+        """Write a copy under a temporary name in ``folder``, make it read-only, then move it
+        to its address (``final``, when known to be free a moment ago), or drop it if the
+        store holds that content already."""
         fd, temp_name = tempfile.mkstemp(dir=folder, prefix=_TEMP_PREFIX)
         temp = Path(temp_name)
         try:
             with os.fdopen(fd, "wb") as sink:
                 digests = fill(sink)
-                os.fchmod(sink.fileno(), _READ_ONLY)
+            # After closing, not before: a network share may refuse the last writes of a file
+            # already made read-only.
+            os.chmod(temp, _READ_ONLY)
             if final is None:
                 final = self.path_of(digests.sha256)
                 if final.exists():
