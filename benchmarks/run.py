@@ -409,7 +409,7 @@ def _machine_speed() -> None:
     with ProcessPoolExecutor(2) as pool:
         seconds = list(pool.map(_additions, [10_000_000] * 2))
     print(f"machine: 10 million additions took {' and '.join(f'{s:.2f}' for s in seconds)} s "
-          f"on two processors at once (about 0.55 s on this project's 2-core machine when quiet)")
+          f"on two processors at once (about 0.35 s on this project's 2-core machine when quiet)")
 
 
 def _additions(count: int) -> float:
