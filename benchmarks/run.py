@@ -404,8 +404,9 @@ def bench_report(args: argparse.Namespace) -> None:
 
 
 def _machine_speed() -> None:
-    """A fixed piece of Python work, timed on each processor at once: shared machines slow down
-    for minutes at a time, and figures are comparable only between runs where this is too."""
+    """A fixed piece of Python work, timed on each processor at once right after the benchmark:
+    shared machines slow down for minutes at a time, and figures are comparable only between
+    runs where this is too."""
     with ProcessPoolExecutor(2) as pool:
         seconds = list(pool.map(_additions, [10_000_000] * 2))
     print(f"machine: 10 million additions took {' and '.join(f'{s:.2f}' for s in seconds)} s "
@@ -447,9 +448,9 @@ def main(argv: list[str] | None = None) -> None:
     report.add_argument("--pdf-events", type=int, default=10_000,
                         help="events of the case whose PDF is timed (0: skip)")
     args = parser.parse_args(argv)
-    _machine_speed()
     {"email": bench_email, "android": bench_android, "whatsapp": bench_whatsapp,
      "photos": bench_photos, "report": bench_report}[args.what](args)
+    _machine_speed()   # after: its processes must not count as the build's workers
 
 
 if __name__ == "__main__":
