@@ -150,9 +150,13 @@ def _timed_build(root: Path, records: int, unit: str) -> None:
     workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     print(f"events sealed: {result.events}, rejected: {result.rejected}, merged: {result.merged}")
     print(f"time: {elapsed:.1f} s; {records / elapsed:,.0f} {unit} per second end to end")
-    print(f"processor time of this process: {after.ru_utime - usage.ru_utime:.1f} s in "
-          f"courseline and its libraries, {after.ru_stime - usage.ru_stime:.1f} s in the "
-          f"system (reading and making files)")
+    user, system = after.ru_utime - usage.ru_utime, after.ru_stime - usage.ru_stime
+    print(f"processor time of this process: {user:.1f} s in courseline and its libraries, "
+          f"{system:.1f} s in the system (reading and making files)")
+    if system > user / 2:
+        print("  (the system's share is high: the disk was slow to make files. On ext4 this "
+              "lasts about five minutes after many files are deleted, as by a previous "
+              "benchmark's clean-up; run it again later for a quiet disk's figure)")
     print(f"peak memory: {peak / 1024:.0f} MiB (before the build: {before / 1024:.0f} MiB); "
           f"largest worker process: {workers / 1024:.0f} MiB")
 
