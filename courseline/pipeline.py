@@ -25,7 +25,7 @@ from courseline.casefile import Case, SourceEntry
 from courseline.collectors.hashing import hash_file
 from courseline.collectors.identify import SQLITE_MAGIC, Sample, sample_file
 from courseline.collectors.store import EvidenceStore
-from courseline.collectors.walk import Refusal, collect
+from courseline.collectors.walk import Collected, Refusal, collect
 from courseline.parsers import (
     Parser,
     extra_needed_for,
@@ -132,10 +132,14 @@ def _batches(jobs: list, most: int = MAX_BATCH_SOURCES) -> Iterator[list]:
         yield batch
 
 
-@lru_cache(maxsize=64)
 def _parse_key(settings: SourceSettings, parser: type[Parser]) -> str:
-    """The parse key of a parser under a source's settings, made once for a camera roll."""
-    return settings.parse_key(parser.NAME, parser.VERSION)
+    """The parse key of a parser under a source's settings: made once, not for every photo."""
+    return _parse_key_of(settings, parser.NAME, parser.VERSION)
+
+
+@lru_cache(maxsize=64)
+def _parse_key_of(settings: SourceSettings, name: str, version: str) -> str:
+    return settings.parse_key(name, version)
 
 
 class CasePipeline:
@@ -230,7 +234,7 @@ class CasePipeline:
                           parameters={"source": entry.path, "owner": entry.owner, "exhibit": exhibit},
                           inputs=[{"path": str(real)}], outputs=outputs)
 
-    def _offer_ahead(self, ahead: ReadAhead, source_id: int, entry: SourceEntry, item: Any,
+    def _offer_ahead(self, ahead: ReadAhead, source_id: int, entry: SourceEntry, item: Collected,
                      sample: Sample, parser: type[Parser], settings: SourceSettings,
                      exhibit: str) -> None:
         """Offer a small file just collected to be read while collection goes on. Not a
@@ -341,7 +345,7 @@ class CasePipeline:
                 continue
             settings = settings_of[source.entry]
             parser = parser_named(source.parser)
-            key = settings.parse_key(parser.NAME, parser.VERSION)
+            key = _parse_key(settings, parser)
             if source.parse_key != key:
                 jobs.append((source, self.read_job(source, sample, settings,
                                                    exhibits[source.entry]), key))
@@ -383,8 +387,7 @@ class CasePipeline:
         it would be now (see :mod:`courseline.read_ahead`)."""
         if source.parser is None or self._read_ahead is None:
             return None
-        parser = parser_named(source.parser)
-        held = self._read_ahead.take(source.id, settings.parse_key(parser.NAME, parser.VERSION))
+        held = self._read_ahead.take(source.id, _parse_key(settings, parser_named(source.parser)))
         return held if held is not None and source.parse_key != held.key else None
 
     def _copies_of(self, entry: str) -> dict[str, str]:
